@@ -1,0 +1,3 @@
+from ebdemo.cli import main
+
+main()

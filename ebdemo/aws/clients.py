@@ -1,0 +1,128 @@
+"""boto3 clients for one target, with botocore's retry modes and a count of the calls made.
+
+The call counter (mutating vs read) is how tests prove that a no-op `up` changes nothing
+and how `bench/` reports API calls; it rides on botocore's event hooks, so it sees every
+call whichever module makes it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Operations that only read. Everything else counts as mutating.
+_READ_OPERATION = re.compile(
+    r"^(Describe|Get|List|Test|Head|Filter|Lookup|Search|Query|Scan|Receive|Batch Get|Simulate)"
+)
+EMULATOR_CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "aws_session_token": "testing",
+}
+
+
+def is_mutating(operation: str) -> bool:
+    return not _READ_OPERATION.match(operation)
+
+
+@dataclass
+class CallLog:
+    """Every AWS operation a factory's clients made, in order: (service, operation)."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.calls.append((service, operation))
+
+    @property
+    def mutating(self) -> list[tuple[str, str]]:
+        return [c for c in self.calls if is_mutating(c[1])]
+
+    @property
+    def reads(self) -> list[tuple[str, str]]:
+        return [c for c in self.calls if not is_mutating(c[1])]
+
+    def summary(self) -> dict[str, int]:
+        return {"mutating": len(self.mutating), "read": len(self.reads)}
+
+    def by_operation(self) -> Counter[str]:
+        return Counter(f"{s}:{o}" for s, o in self.calls)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+class ClientFactory:
+    """Creates (and caches) boto3 clients that share one session, retry config and call log."""
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        credentials: dict[str, str] | None = None,
+        max_attempts: int = 10,
+        retry_mode: str = "standard",
+        session: boto3.Session | None = None,
+    ) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.is_emulator = False
+        self.session = session or boto3.Session(
+            profile_name=profile, region_name=region, **(credentials or {})
+        )
+        self.config = Config(
+            region_name=region,
+            retries={"max_attempts": max_attempts, "mode": retry_mode},
+            max_pool_connections=32,
+            user_agent_extra="ebdemo",
+        )
+        self.call_log = CallLog()
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._hooks: list[Callable[..., Any]] = []
+
+    @classmethod
+    def for_emulator(cls, endpoint: str, region: str) -> ClientFactory:
+        """Clients for the embedded emulator: dummy credentials, never the user's."""
+        factory = cls(region=region, endpoint_url=endpoint, credentials=EMULATOR_CREDENTIALS)
+        factory.is_emulator = True
+        return factory
+
+    def add_hook(self, hook: Callable[..., Any]) -> None:
+        """Register a `before-call` hook on every client (existing and future): fault injection."""
+        self._hooks.append(hook)
+        for client in self._clients.values():
+            client.meta.events.register("before-call", hook)
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                client = self.session.client(
+                    service, endpoint_url=self.endpoint_url, config=self.config
+                )
+                client.meta.events.register("before-call", self._count)
+                for hook in self._hooks:
+                    client.meta.events.register("before-call", hook)
+                self._clients[service] = client
+            return self._clients[service]
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.call_log.record(model.service_model.service_name, model.name)
+
+    def account_id(self) -> str:
+        """The caller's account id (STS), cached: every ARN ebdemo computes needs it."""
+        if not hasattr(self, "_account_id"):
+            self._account_id: str = self.client("sts").get_caller_identity()["Account"]
+        return self._account_id
