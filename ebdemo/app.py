@@ -51,10 +51,7 @@ class App:
             return self.target
         if self.endpoint_url:
             return "aws"
-        try:
-            return self.topology.target
-        except FileNotFoundError:
-            return "local"
+        return self.topology.target
 
     @property
     def resolved_region(self) -> str:

@@ -1,0 +1,88 @@
+"""Human output with rich, machine output as JSON: the only module that imports rich.
+
+Rules every command follows: with `--output json`, stdout carries JSON and nothing else
+(progress and warnings go to stderr); colour and live progress only on a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+__all__ = ["Text", "Tree"]
+
+
+def print_json(data: Any, *, lines: bool = False) -> None:
+    """JSON on stdout: one document, or one compact object per line (`lines=True`)."""
+    if lines:
+        sys.stdout.write(json.dumps(data, default=str, separators=(",", ":")) + "\n")
+    else:
+        sys.stdout.write(json.dumps(data, default=str, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,
+    styles: dict[str, str] | None = None,
+) -> None:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(column, style=(styles or {}).get(column))
+    for row in rows:
+        table.add_row(*(r if isinstance(r, Text) else Text(str(r)) for r in row))
+    stdout.print(table)
+
+
+def info(message: str) -> None:
+    """A human note on stderr, so stdout stays clean for pipes and JSON."""
+    stderr.print(message)
+
+
+def warn(message: str) -> None:
+    stderr.print(f"[yellow]Warning:[/yellow] {message}")
+
+
+def print_text(text: str | Text, *, style: str | None = None) -> None:
+    stdout.print(text, style=style)
+
+
+@contextmanager
+def progress(total: int, description: str, *, enabled: bool = True) -> Iterator[Any]:
+    """A progress bar on stderr when it is a terminal; otherwise a silent stand-in.
+
+    Yields a callable `advance(label: str)` that moves the bar one step.
+    """
+    if not (enabled and stderr.is_terminal):
+        yield lambda label="": None
+        return
+    bar = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=stderr,
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(label: str = "") -> None:
+            bar.update(task, advance=1, description=f"{description} {label}".strip())
+
+        yield advance
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal; a non-interactive stdin never confirms (use --yes)."""
+    if not sys.stdin.isatty():
+        return False
+    return stderr.input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
