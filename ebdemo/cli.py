@@ -7,50 +7,15 @@ adding a command never touches this file.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import pkgutil
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from ebdemo import __version__, commands
 from ebdemo.app import DEFAULT_CONFIG, App
-from ebdemo.errors import EbdemoError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handle_errors(func: F) -> F:
-    """Turn ebdemo and AWS errors into one line on stderr and an exit code; --debug re-raises."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        app = click.get_current_context().find_object(App)
-        debug = bool(app and app.debug)
-        try:
-            return func(*args, **kwargs)
-        except EbdemoError as exc:
-            if debug:
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
-        except Exception as exc:  # botocore and friends: one line, never a traceback
-            if debug:
-                raise
-            from ebdemo.aws.errors import describe_exception
-
-            message, code = describe_exception(exc)
-            click.echo(f"Error: {message}", err=True)
-            sys.exit(code)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
