@@ -1,0 +1,959 @@
+"""EventBridge event patterns: validation and matching with AWS's semantics, and an indexed set.
+
+The semantics are those of the EventBridge user guide ("Event patterns", "Content filtering in
+Amazon EventBridge event patterns") and of aws/event-ruler, the library EventBridge matches
+with. In short:
+
+* A pattern is a JSON object. Each key names a field; its value is either a nested object
+  (descend into the event) or a non-empty array of match values, any one of which may match
+  (OR). All fields of an object must match (AND). `"$or": [{...}, {...}]` ORs sub-patterns.
+* A match value is a string, number, boolean or null (exact match, types kept apart: `0` is not
+  `false`, `"1"` is not `1`, `300` is `300.0`), or a one-key object naming an operator: `prefix`,
+  `suffix` (each also as `{"equals-ignore-case": ...}`), `equals-ignore-case`, `wildcard`,
+  `anything-but` (a value, a list, or `prefix`/`suffix`/`equals-ignore-case`/`wildcard`),
+  `numeric`, `exists`, `cidr`.
+* Arrays in the event match when any element matches; arrays of objects are descended into, and
+  all fields a sub-pattern tests must come from the same array element ("array consistency",
+  event-ruler's `rulesForJSONEvent`).
+* Only leaves carry values: an empty array, an object, or nothing at all at a path all mean the
+  field is absent, which only `{"exists": false}` matches (`anything-but` does not).
+
+Public API: `compile_pattern`, `matches`, `PatternSet`, `InvalidPatternError`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ebdemo.errors import EbdemoError
+
+__all__ = [
+    "InvalidPatternError",
+    "Leaf",
+    "Matcher",
+    "Node",
+    "Pattern",
+    "PatternSet",
+    "compile_pattern",
+    "matches",
+]
+
+PathT = tuple[str | int, ...]
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """`("detail", "$or", 1, "amount")` -> `detail.$or[1].amount`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class InvalidPatternError(EbdemoError, ValueError):
+    """A pattern EventBridge would reject. `.path` locates the offending key in the pattern
+    (field names, `"$or"` and the index of the `$or` branch); `.reason` is the bare message."""
+
+    exit_code = 2
+
+    def __init__(self, reason: str, path: Iterable[str | int] = ()) -> None:
+        self.path: PathT = tuple(path)
+        self.reason = reason
+        where = format_path(self.path)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+# -- operator names (event-ruler Constants.java) -------------------------------------------------
+
+OR_KEY = "$or"
+OPERATORS = (
+    "prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists",
+    "cidr",
+)
+# Names that may not be used as field names inside a `$or` branch (event-ruler reserves them).
+RESERVED_IN_OR = frozenset({
+    "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists", "wildcard",
+    "numeric", "cidr", "html", "=", "<", "<=", ">", ">=", "regex", "not-wildcard",
+    "not-equals-ignore-case", "date-after", "date-on-or-after", "date-before",
+    "date-on-or-before", "in-date-range", "ip-address-in-range", "ip-address-not-in-range",
+})
+NUMERIC_LIMIT = 5e9  # numeric matching is limited to -5.0e9 .. +5.0e9, six decimal places
+
+# Sentinels so that booleans and null never compare equal to numbers (`True == 1` in Python).
+_TRUE = ("\x00json", "true")
+_FALSE = ("\x00json", "false")
+_NULL = ("\x00json", "null")
+_MISSING = object()
+
+
+def canon(value: Any) -> Any:
+    """The key an event scalar is looked up by: strings and numbers as they are (`300 == 300.0`
+    and they hash alike), booleans and null as sentinels that equal no number or string."""
+    if value is True:
+        return _TRUE
+    if value is False:
+        return _FALSE
+    if value is None:
+        return _NULL
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    t = type(value)
+    return (t is int or t is float) and t is not bool
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+# -- matchers: one alternative of a leaf's array -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """One entry of a leaf's array. `kind` is "exact" or an operator name; `test(x)` decides
+    one event scalar (never called for absence); `spec` is the entry as written."""
+
+    kind: str
+    spec: Any
+    test: Callable[[Any], bool] = field(compare=False, repr=False)
+    # for indexing: (probe, key) pairs such that a value matching this matcher yields one of them
+    index_keys: tuple[tuple[Any, Any], ...] | None = field(default=None, compare=False, repr=False)
+
+    def describe(self) -> str:
+        if self.kind == "exact":
+            return _json_text(self.spec)
+        return _json_text({self.kind: self.spec})
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A field tested against an array of match values (OR)."""
+
+    path: tuple[str, ...]
+    matchers: tuple[Matcher, ...]
+    exact: frozenset = frozenset()
+    preds: tuple[Callable[[Any], bool], ...] = ()
+    exists_true: bool = False
+    exists_false: bool = False
+    numeric_exact: frozenset = frozenset()
+
+    @property
+    def key(self) -> str:
+        return self.path[-1]
+
+    def test_scalar(self, x: Any) -> bool:
+        if canon(x) in self.exact:
+            return True
+        return any(p(x) for p in self.preds)
+
+    def test_values(self, values: list[Any]) -> bool:
+        """`values`: the leaf scalars found at this path (empty = absent)."""
+        if not values:
+            return self.exists_false
+        if self.exists_true:
+            return True
+        exact, preds = self.exact, self.preds
+        for x in values:
+            if canon(x) in exact:
+                return True
+            for p in preds:
+                if p(x):
+                    return True
+        return False
+
+    def describe(self) -> str:
+        return "[" + ", ".join(m.describe() for m in self.matchers) + "]"
+
+
+@dataclass(frozen=True)
+class Node:
+    """An object of the pattern: every field must match, and one branch of every `$or`."""
+
+    path: tuple[str, ...]
+    fields: tuple[tuple[str, Leaf | Node], ...]
+    ors: tuple[tuple[Node, ...], ...] = ()
+
+    def leaves(self) -> Iterator[Leaf]:
+        for _, child in self.fields:
+            if isinstance(child, Leaf):
+                yield child
+            else:
+                yield from child.leaves()
+        for branches in self.ors:
+            for b in branches:
+                yield from b.leaves()
+
+    def has_absence(self) -> bool:
+        return any(leaf.exists_false for leaf in self.leaves())
+
+
+# -- compilation ---------------------------------------------------------------------------------
+
+
+def _parse(pattern: Any) -> Any:
+    if isinstance(pattern, str | bytes | bytearray):
+        try:
+            return json.loads(pattern)
+        except ValueError as exc:
+            raise InvalidPatternError(f"not valid JSON: {exc}") from None
+    return pattern
+
+
+def _check_number(value: Any, where: PathT, what: str) -> float:
+    """A numeric operand: a JSON number within ±5e9 with at most six decimal places."""
+    if not _is_number(value):
+        raise InvalidPatternError(f"{what}, not {_json_text(value)}", where)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidPatternError(f"{what}, not {value}", where)
+    try:
+        dec = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:  # pragma: no cover - repr of a finite float always parses
+        raise InvalidPatternError(f"{what}, not {value!r}", where) from None
+    if abs(dec) > Decimal(5_000_000_000):
+        raise InvalidPatternError(
+            f"value must be between -5.0E9 and 5.0E9, inclusive (got {value})", where)
+    if dec.normalize().as_tuple().exponent < -6:
+        raise InvalidPatternError(
+            f"only values up to 6 decimal places are supported (got {value})", where)
+    return float(value)
+
+
+def _numeric_ok(x: Any) -> bool:
+    """An event number numeric matching applies to (event-ruler's ComparableNumber range)."""
+    t = type(x)
+    if t is bool or not (t is int or t is float):
+        return False
+    if not -NUMERIC_LIMIT <= x <= NUMERIC_LIMIT:
+        return False
+    return t is int or round(x, 6) == x
+
+
+_NUM_OPS = {"=", "<", "<=", ">", ">="}
+
+
+def _compile_numeric(spec: Any, where: PathT) -> Callable[[Any], bool]:
+    if not isinstance(spec, list):
+        raise InvalidPatternError("value of numeric must be an array", where)
+    if not spec or not isinstance(spec[0], str):
+        first = _json_text(spec[0]) if spec else "]"
+        raise InvalidPatternError(f"invalid member in numeric match: {first}", where)
+    op = spec[0]
+    if op not in _NUM_OPS:
+        raise InvalidPatternError(f"unrecognized numeric range operator: {op}", where)
+    if len(spec) < 2:
+        raise InvalidPatternError(f'numeric expects a number after "{op}"', where)
+    a = _check_number(spec[1], where, f'numeric expects a number after "{op}"')
+    if op in ("=", "<", "<="):
+        if len(spec) > 2:
+            raise InvalidPatternError(
+                f'too many elements in numeric expression (nothing may follow "{op}" {spec[1]})',
+                where)
+        if op == "=":
+            return lambda x: _numeric_ok(x) and x == a
+        if op == "<":
+            return lambda x: _numeric_ok(x) and x < a
+        return lambda x: _numeric_ok(x) and x <= a
+    if len(spec) == 2:
+        if op == ">":
+            return lambda x: _numeric_ok(x) and x > a
+        return lambda x: _numeric_ok(x) and x >= a
+    op2 = spec[2]
+    if not isinstance(op2, str):
+        raise InvalidPatternError(f"bad value in numeric range: {_json_text(op2)}", where)
+    if op2 not in ("<", "<="):
+        raise InvalidPatternError(
+            f'bad numeric range operator: {op2} (a range is ">" or ">=" then "<" or "<=")', where)
+    if len(spec) < 4:
+        raise InvalidPatternError(f'numeric expects a number after "{op2}"', where)
+    b = _check_number(spec[3], where, f'numeric expects a number after "{op2}"')
+    if len(spec) > 4:
+        raise InvalidPatternError("too many terms in numeric range expression", where)
+    if a >= b:
+        raise InvalidPatternError(
+            f"numeric range is empty: the lower bound {spec[1]} must be below the upper "
+            f"bound {spec[3]}", where)
+    lo_open, hi_open = op == ">", op2 == "<"
+    if lo_open and hi_open:
+        return lambda x: _numeric_ok(x) and a < x < b
+    if lo_open:
+        return lambda x: _numeric_ok(x) and a < x <= b
+    if hi_open:
+        return lambda x: _numeric_ok(x) and a <= x < b
+    return lambda x: _numeric_ok(x) and a <= x <= b
+
+
+_IPV4_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+\Z")
+_IPV6_RE = re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*\Z")
+
+
+def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not (_IPV4_RE.match(text) or _IPV6_RE.match(text)):
+        return None
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _compile_cidr(spec: Any, where: PathT) -> Callable[[Any], bool]:
+    if not isinstance(spec, str):
+        raise InvalidPatternError("cidr match pattern must be a string", where)
+    addr, sep, bits = spec.partition("/")
+    ip = _parse_ip(addr)
+    if ip is None:
+        raise InvalidPatternError(f"nonstandard IP address: {addr}", where)
+    if sep:
+        if not bits.isdigit() or int(bits) > ip.max_prefixlen:
+            raise InvalidPatternError(f"malformed CIDR, bad mask bits: {spec}", where)
+        net = ipaddress.ip_network(f"{ip}/{int(bits)}", strict=False)
+    else:
+        net = ipaddress.ip_network(f"{ip}/{ip.max_prefixlen}")
+    version = net.version
+
+    def test(x: Any) -> bool:
+        if type(x) is not str:
+            return False
+        event_ip = _parse_ip(x)
+        return event_ip is not None and event_ip.version == version and event_ip in net
+
+    return test
+
+
+def _wildcard_regex(spec: str, where: PathT) -> re.Pattern[str]:
+    """`*` matches any run of characters; `\\*` is a literal star, `\\\\` a literal backslash;
+    any other escape, and two consecutive wildcards, are rejected (event-ruler README)."""
+    out: list[str] = []
+    i, n, prev_star = 0, len(spec), False
+    while i < n:
+        c = spec[i]
+        if c == "*":
+            if prev_star:
+                raise InvalidPatternError(
+                    f"consecutive wildcard characters at pos {i} are not allowed: {spec!r}", where)
+            out.append(".*")
+            prev_star = True
+            i += 1
+            continue
+        prev_star = False
+        if c == "\\":
+            if i + 1 < n and spec[i + 1] in "*\\":
+                out.append(re.escape(spec[i + 1]))
+                i += 2
+                continue
+            raise InvalidPatternError(
+                f"invalid escape character at pos {i}: only \\* and \\\\ may be escaped in a "
+                f"wildcard: {spec!r}", where)
+        out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _ci(text: str) -> str:
+    return text.lower()
+
+
+def _string_operand(spec: Any, where: PathT, what: str) -> str:
+    if not isinstance(spec, str):
+        raise InvalidPatternError(f"{what} match pattern must be a string", where)
+    return spec
+
+
+def _single_key(obj: dict, where: PathT, context: str) -> tuple[str, Any]:
+    if not obj:
+        raise InvalidPatternError(f"{context}: expression name not found (empty object)", where)
+    if len(obj) > 1:
+        raise InvalidPatternError(
+            f"{context}: only one key allowed in match expression, got {', '.join(obj)}", where)
+    return next(iter(obj.items()))
+
+
+def _compile_prefix_like(kind: str, spec: Any, where: PathT) -> Matcher:
+    """`prefix` / `suffix`, each also as `{"equals-ignore-case": "..."}`."""
+    if isinstance(spec, dict):
+        op, operand = _single_key(spec, where, kind)
+        if op != "equals-ignore-case":
+            raise InvalidPatternError(f"unsupported {kind} pattern: {op}", where)
+        text = _ci(_string_operand(operand, where, "equals-ignore-case"))
+        n = len(text)
+        if kind == "prefix":
+            def test(x: Any) -> bool:
+                return type(x) is str and x[:n].lower() == text
+            probe = ("cipre", n)
+        else:
+            def test(x: Any) -> bool:
+                return type(x) is str and len(x) >= n and x[len(x) - n:].lower() == text
+            probe = ("cisuf", n)
+        return Matcher(kind, spec, test, ((probe, text),))
+    text = _string_operand(spec, where, kind)
+    n = len(text)
+    if kind == "prefix":
+        def test(x: Any) -> bool:
+            return type(x) is str and x.startswith(text)
+        return Matcher(kind, spec, test, ((("pre", n), text),))
+
+    def test_suffix(x: Any) -> bool:
+        return type(x) is str and x.endswith(text)
+    return Matcher(kind, spec, test_suffix, ((("suf", n), text),))
+
+
+def _compile_anything_but(spec: Any, where: PathT) -> Matcher:
+    sub_kind = None
+    operand = spec
+    if isinstance(spec, dict):
+        sub_kind, operand = _single_key(spec, where, "anything-but")
+        if sub_kind not in ("prefix", "suffix", "equals-ignore-case", "wildcard"):
+            raise InvalidPatternError(f"unsupported anything-but pattern: {sub_kind}", where)
+    values = operand if isinstance(operand, list) else [operand]
+    if not isinstance(operand, list) and not (
+        isinstance(operand, str) or _is_number(operand)
+    ):
+        raise InvalidPatternError(
+            "value of anything-but must be an array or a single string/number value, not "
+            + _json_text(operand), where)
+
+    if sub_kind is None:
+        strings = [v for v in values if isinstance(v, str)]
+        numbers = [v for v in values if _is_number(v)]
+        if len(strings) + len(numbers) != len(values):
+            bad = next(v for v in values if not (isinstance(v, str) or _is_number(v)))
+            raise InvalidPatternError(
+                f"inside anything-but, only strings and numbers are allowed, not {_json_text(bad)}",
+                where)
+        if (strings and numbers) or not values:
+            raise InvalidPatternError(
+                "inside an anything-but list, either all values are numbers or all are strings "
+                "(mixed or empty lists are not allowed)", where)
+        if numbers:
+            nums = frozenset(
+                _check_number(v, where, "anything-but expects numbers") for v in numbers)
+
+            def test(x: Any) -> bool:
+                if type(x) is bool:
+                    return True
+                if _is_number(x):
+                    return x not in nums
+                return True
+        else:
+            strs = frozenset(strings)
+
+            def test(x: Any) -> bool:
+                return not (type(x) is str and x in strs)
+        return Matcher("anything-but", spec, test)
+
+    for v in values:
+        if not isinstance(v, str):
+            raise InvalidPatternError(
+                f"anything-but/{sub_kind} values must be strings, not {_json_text(v)}", where)
+    if sub_kind in ("prefix", "suffix") and any(v == "" for v in values):
+        raise InvalidPatternError(f"empty anything-but/{sub_kind} is not allowed", where)
+    if not values:
+        raise InvalidPatternError(f"anything-but/{sub_kind} list must not be empty", where)
+    if sub_kind == "prefix":
+        tup = tuple(values)
+
+        def test(x: Any) -> bool:
+            return not (type(x) is str and x.startswith(tup))
+    elif sub_kind == "suffix":
+        tup = tuple(values)
+
+        def test(x: Any) -> bool:
+            return not (type(x) is str and x.endswith(tup))
+    elif sub_kind == "equals-ignore-case":
+        low = frozenset(_ci(v) for v in values)
+
+        def test(x: Any) -> bool:
+            return not (type(x) is str and x.lower() in low)
+    else:
+        regexes = [_wildcard_regex(v, where) for v in values]
+
+        def test(x: Any) -> bool:
+            return not (type(x) is str and any(r.fullmatch(x) for r in regexes))
+    return Matcher("anything-but", spec, test)
+
+
+def _compile_operator(entry: dict, where: PathT) -> Matcher:
+    op, spec = _single_key(entry, where, "match expression")
+    if op in ("prefix", "suffix"):
+        return _compile_prefix_like(op, spec, where)
+    if op == "equals-ignore-case":
+        text = _ci(_string_operand(spec, where, "equals-ignore-case"))
+
+        def test_eic(x: Any) -> bool:
+            return type(x) is str and x.lower() == text
+        return Matcher(op, spec, test_eic, (("ci", text),))
+    if op == "wildcard":
+        text = _string_operand(spec, where, "wildcard")
+        rx = _wildcard_regex(text, where)
+        # literal prefix before the first unescaped `*`, for the index
+        lit = _wildcard_literal_prefix(text)
+        keys = ((("pre", len(lit)), lit),) if lit else None
+        return Matcher(op, spec, lambda x: type(x) is str and rx.fullmatch(x) is not None, keys)
+    if op == "anything-but":
+        return _compile_anything_but(spec, where)
+    if op == "numeric":
+        return Matcher(op, spec, _compile_numeric(spec, where))
+    if op == "exists":
+        if spec is not True and spec is not False:
+            raise InvalidPatternError("exists match pattern must be either true or false", where)
+        return Matcher(op, spec, lambda x: True)
+    if op == "cidr":
+        return Matcher(op, spec, _compile_cidr(spec, where))
+    raise InvalidPatternError(f"unrecognized match type {op}", where)
+
+
+def _wildcard_literal_prefix(text: str) -> str:
+    out = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "*":
+            break
+        if c == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _compile_leaf(values: list, path: tuple[str, ...], where: PathT) -> Leaf:
+    if not values:
+        raise InvalidPatternError("empty arrays are not allowed", where)
+    matchers: list[Matcher] = []
+    exact: set = set()
+    preds: list[Callable[[Any], bool]] = []
+    exists_true = exists_false = False
+    for entry in values:
+        if isinstance(entry, dict):
+            m = _compile_operator(entry, where)
+            if m.kind == "exists":
+                if m.spec:
+                    exists_true = True
+                else:
+                    exists_false = True
+            else:
+                preds.append(m.test)
+        elif isinstance(entry, str):
+            exact.add(entry)
+            ip = _parse_ip(entry)
+            m = Matcher("exact", entry, lambda x, e=entry: x == e, (("eq", entry),))
+            if ip is not None:
+                # an IP address in a pattern matches the same address however it is written
+                preds.append(lambda x, ip=ip: type(x) is str and _parse_ip(x) == ip)
+        elif entry is None or isinstance(entry, bool) or _is_number(entry):
+            if isinstance(entry, float) and not math.isfinite(entry):
+                raise InvalidPatternError(
+                    f"match value must be a finite number, not {entry}", where)
+            key = canon(entry)
+            exact.add(key)
+            m = Matcher("exact", entry, lambda x, k=key: canon(x) == k, (("eq", key),))
+        else:
+            raise InvalidPatternError(
+                "match value must be a string, number, true, false, null, or an operator object, "
+                f"not {_json_text(entry)}", where)
+        matchers.append(m)
+    return Leaf(
+        path=path, matchers=tuple(matchers), exact=frozenset(exact), preds=tuple(preds),
+        exists_true=exists_true, exists_false=exists_false,
+    )
+
+
+def _compile_object(
+    obj: Any, path: tuple[str, ...], where: PathT, in_or: bool,
+) -> Node:
+    if not isinstance(obj, dict):
+        raise InvalidPatternError(
+            f"event pattern must be a JSON object, not {_json_text(obj)}", where)
+    if not obj:
+        raise InvalidPatternError("empty objects are not allowed", where)
+    fields: list[tuple[str, Leaf | Node]] = []
+    ors: list[tuple[Node, ...]] = []
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            raise InvalidPatternError(f"field names must be strings, not {key!r}", where)
+        here = (*where, key)
+        if key == OR_KEY:
+            if not isinstance(value, list):
+                raise InvalidPatternError("$or must be followed by an array of objects", here)
+            if len(value) < 2:
+                raise InvalidPatternError(
+                    "there must be at least 2 objects in a $or relationship", here)
+            branches = []
+            for i, branch in enumerate(value):
+                if not isinstance(branch, dict):
+                    raise InvalidPatternError(
+                        "only JSON objects are allowed in the array of a $or relationship",
+                        (*here, i))
+                branches.append(_compile_object(branch, path, (*here, i), True))
+            ors.append(tuple(branches))
+            continue
+        if in_or and key in RESERVED_IN_OR:
+            raise InvalidPatternError(
+                f"{key} is a reserved name which cannot be used as a field name inside $or", here)
+        if isinstance(value, dict):
+            fields.append((key, _compile_object(value, (*path, key), here, in_or)))
+        elif isinstance(value, list):
+            fields.append((key, _compile_leaf(value, (*path, key), here)))
+        else:
+            raise InvalidPatternError(
+                f"{_json_text(key)} must be an object or an array (match values are always given "
+                f"in an array: [{_json_text(value)}])", here)
+    return Node(path=path, fields=tuple(fields), ors=tuple(ors))
+
+
+# -- matching: closures built once per pattern ---------------------------------------------------
+
+_EMPTY: dict = {}
+
+
+def leaf_values(value: Any) -> list[Any]:
+    """The scalars an event value contributes at a leaf path; empty when absent."""
+    if value is _MISSING or type(value) is dict:
+        return []
+    if type(value) is list:
+        out: list[Any] = []
+        _flatten_scalars(value, out)
+        return out
+    return [value]
+
+
+def _flatten_scalars(items: list, out: list) -> None:
+    for item in items:
+        t = type(item)
+        if t is list:
+            _flatten_scalars(item, out)
+        elif t is not dict:
+            out.append(item)
+
+
+def _dict_elements(items: list) -> list[dict]:
+    out: list[dict] = []
+    for item in items:
+        t = type(item)
+        if t is dict:
+            out.append(item)
+        elif t is list:
+            out.extend(_dict_elements(item))
+    return out
+
+
+Check = Callable[[dict], bool]
+
+
+def _leaf_check(leaf: Leaf) -> Check:
+    key = leaf.key
+    exact, preds = leaf.exact, leaf.preds
+    ex_true, ex_false = leaf.exists_true, leaf.exists_false
+    test_values = leaf.test_values
+
+    if not preds and not ex_true and not ex_false:
+        # fast path: exact values only (the commonest leaf by far)
+        def check_exact(ev: dict) -> bool:
+            v = ev.get(key, _MISSING)
+            t = type(v)
+            if t is str:
+                return v in exact
+            if t is list:
+                return any(canon(x) in exact for x in leaf_values(v))
+            if v is _MISSING or t is dict:
+                return False
+            return canon(v) in exact
+        return check_exact
+
+    def check(ev: dict) -> bool:
+        v = ev.get(key, _MISSING)
+        t = type(v)
+        if t is list:
+            return test_values(leaf_values(v))
+        if v is _MISSING or t is dict:
+            return ex_false
+        if ex_true or canon(v) in exact:
+            return True
+        return any(p(v) for p in preds)
+    return check
+
+
+def _node_check(node: Node) -> Check:
+    checks: list[Check] = []
+    for key, child in node.fields:
+        if isinstance(child, Leaf):
+            checks.append(_leaf_check(child))
+        else:
+            checks.append(_nested_check(key, _node_check(child)))
+    for branches in node.ors:
+        alts = tuple(_node_check(b) for b in branches)
+        checks.append(lambda ev, alts=alts: any(a(ev) for a in alts))
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        c1, c2 = checks
+        return lambda ev: c1(ev) and c2(ev)
+    all_checks = tuple(checks)
+    return lambda ev: all(c(ev) for c in all_checks)
+
+
+def _nested_check(key: str, child: Check) -> Check:
+    def check(ev: dict) -> bool:
+        v = ev.get(key, _MISSING)
+        t = type(v)
+        if t is dict:
+            return child(v)
+        if t is list:
+            elements = _dict_elements(v)
+            if not elements:
+                return child(_EMPTY)
+            return any(child(e) for e in elements)
+        return child(_EMPTY)
+    return check
+
+
+class Pattern:
+    """A compiled, validated event pattern."""
+
+    __slots__ = ("_check", "root", "source")
+
+    def __init__(self, source: dict, root: Node) -> None:
+        self.source = source
+        self.root = root
+        self._check = _node_check(root)
+
+    def matches(self, event: Mapping[str, Any]) -> bool:
+        if type(event) is not dict:
+            if not isinstance(event, Mapping):
+                return False
+            event = dict(event)
+        return self._check(event)
+
+    def __repr__(self) -> str:
+        return f"Pattern({json.dumps(self.source, sort_keys=True)})"
+
+
+def compile_pattern(pattern: dict | str | Pattern) -> Pattern:
+    """Validate and compile a pattern (a dict, or its JSON text); raises InvalidPatternError."""
+    if isinstance(pattern, Pattern):
+        return pattern
+    source = _parse(pattern)
+    if not isinstance(source, dict):
+        raise InvalidPatternError(
+            f"event pattern must be a JSON object, not {_json_text(source)}")
+    root = _compile_object(source, (), (), False)
+    return Pattern(source, root)
+
+
+def matches(pattern: dict | str | Pattern, event: Mapping[str, Any]) -> bool:
+    """Does `event` match `pattern`? (compiles the pattern; use `compile_pattern` to reuse)"""
+    return compile_pattern(pattern).matches(event)
+
+
+# -- the indexed set -----------------------------------------------------------------------------
+
+
+def _probe(kind: Any, x: Any) -> Any:
+    """The index key of event scalar `x` for one probe kind, or _MISSING."""
+    if kind == "eq":
+        return canon(x)
+    if type(x) is not str:
+        return _MISSING
+    if kind == "ci":
+        return x.lower()
+    tag, n = kind
+    if len(x) < n:
+        return _MISSING
+    if tag == "pre":
+        return x[:n]
+    if tag == "suf":
+        return x[len(x) - n:]
+    if tag == "cipre":
+        return x[:n].lower()
+    return x[len(x) - n:].lower()  # cisuf
+
+
+def _index_keys(leaf: Leaf) -> list[tuple[Any, Any]] | None:
+    """(probe, key) pairs covering every way this leaf can match, or None if it can match a
+    value no probe sees (anything-but, numeric, cidr, exists, a wildcard starting with `*`)."""
+    if leaf.exists_true or leaf.exists_false:
+        return None
+    keys: list[tuple[Any, Any]] = []
+    for m in leaf.matchers:
+        if not m.index_keys:
+            return None
+        keys.extend(m.index_keys)
+    # an IP-literal exact value also matches other spellings of the address: not indexable
+    for m in leaf.matchers:
+        if m.kind == "exact" and isinstance(m.spec, str) and _parse_ip(m.spec) is not None:
+            return None
+    return keys
+
+
+def _required_leaves(node: Node) -> list[Leaf]:
+    """Leaves every match must satisfy: the fields of the object and of nested objects (not
+    those under `$or`)."""
+    out: list[Leaf] = []
+    for _, child in node.fields:
+        if isinstance(child, Leaf):
+            out.append(child)
+        else:
+            out.extend(_required_leaves(child))
+    return out
+
+
+def _entry_options(node: Node) -> list[list[tuple[tuple[str, ...], Any, Any]]]:
+    """Candidate index entries for a rule: each option is a list of (path, probe, key) such that
+    a matching event hits at least one of them."""
+    options: list[list[tuple[tuple[str, ...], Any, Any]]] = []
+    for leaf in _required_leaves(node):
+        keys = _index_keys(leaf)
+        if keys is not None:
+            options.append([(leaf.path, probe, key) for probe, key in keys])
+    # a $or (at any nesting level under required objects) is indexable when every branch is
+    for sub in _required_nodes(node):
+        for branches in sub.ors:
+            union: list[tuple[tuple[str, ...], Any, Any]] = []
+            for b in branches:
+                b_opts = _entry_options(b)
+                if not b_opts:
+                    union = []
+                    break
+                union.extend(min(b_opts, key=len))
+            if union:
+                options.append(union)
+    return options
+
+
+def _required_nodes(node: Node) -> Iterator[Node]:
+    yield node
+    for _, child in node.fields:
+        if isinstance(child, Node):
+            yield from _required_nodes(child)
+
+
+def _values_at(event: dict, path: tuple[str, ...]) -> list[Any]:
+    """Leaf scalars at `path` in the event, through arrays of objects at any level."""
+    current = [event]
+    for key in path[:-1]:
+        nxt: list[dict] = []
+        for obj in current:
+            v = obj.get(key, _MISSING)
+            t = type(v)
+            if t is dict:
+                nxt.append(v)
+            elif t is list:
+                nxt.extend(_dict_elements(v))
+        if not nxt:
+            return []
+        current = nxt
+    last = path[-1]
+    out: list[Any] = []
+    for obj in current:
+        out.extend(leaf_values(obj.get(last, _MISSING)))
+    return out
+
+
+class PatternSet:
+    """Many named patterns matched against one event without testing every rule.
+
+    Rules are indexed, as event-ruler's state machine does, by values they require: for each
+    rule one required field (the most selective one) whose every alternative is an exact value,
+    a prefix, a suffix or a case-insensitive value. An event looks up the values it has at the
+    indexed paths; only the rules found there, plus the few rules with no such field, are then
+    fully matched.
+    """
+
+    def __init__(self, rules: Mapping[str, dict | str | Pattern]) -> None:
+        self.names: list[str] = list(rules)
+        self.patterns: dict[str, Pattern] = {}
+        for name in self.names:
+            try:
+                self.patterns[name] = compile_pattern(rules[name])
+            except InvalidPatternError as exc:
+                raise InvalidPatternError(f"rule {name}: {exc.reason}", exc.path) from None
+        self._checks = [self.patterns[n]._check for n in self.names]
+        self._build_index()
+
+    def _build_index(self) -> None:
+        options_per_rule = [_entry_options(self.patterns[n].root) for n in self.names]
+        # how popular is each (path, probe, key): prefer the least shared entries per rule
+        popularity: dict[tuple, int] = {}
+        for options in options_per_rule:
+            for option in options:
+                for entry in option:
+                    popularity[entry] = popularity.get(entry, 0) + 1
+        index: dict[tuple[str, ...], dict[Any, dict[Any, list[int]]]] = {}
+        unindexed: list[int] = []
+        for rid, options in enumerate(options_per_rule):
+            if not options:
+                unindexed.append(rid)
+                continue
+            best = min(options, key=lambda opt: sum(popularity[e] for e in opt))
+            for path, probe, key in best:
+                bucket = index.setdefault(path, {}).setdefault(probe, {}).setdefault(key, [])
+                if not bucket or bucket[-1] != rid:
+                    bucket.append(rid)
+        self._unindexed = tuple(unindexed)
+        self._index = {
+            path: tuple((probe, probes[probe]) for probe in probes)
+            for path, probes in index.items()
+        }
+        self._exact_only = {
+            path: probes[0][1] for path, probes in self._index.items()
+            if len(probes) == 1 and probes[0][0] == "eq"
+        }
+
+    def candidates(self, event: dict) -> list[int]:
+        """Indices of the rules worth testing fully against `event`, in rule order."""
+        found: set[int] = set(self._unindexed)
+        for path, probes in self._index.items():
+            if len(path) == 1:
+                v = event.get(path[0], _MISSING)
+                if v is _MISSING:
+                    continue
+                t = type(v)
+                values = [v] if t is not list and t is not dict else leaf_values(v)
+            else:
+                values = _values_at(event, path)
+            if not values:
+                continue
+            for probe, table in probes:
+                if probe == "eq":
+                    for x in values:
+                        hit = table.get(canon(x))
+                        if hit:
+                            found.update(hit)
+                else:
+                    for x in values:
+                        k = _probe(probe, x)
+                        if k is not _MISSING:
+                            hit = table.get(k)
+                            if hit:
+                                found.update(hit)
+        return sorted(found)
+
+    def matching(self, event: Mapping[str, Any]) -> list[str]:
+        """Names of the rules `event` matches, in the order the rules were given."""
+        if type(event) is not dict:
+            event = dict(event)
+        checks, names = self._checks, self.names
+        return [names[i] for i in self.candidates(event) if checks[i](event)]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.patterns
+
+    def __getitem__(self, name: str) -> Pattern:
+        return self.patterns[name]
