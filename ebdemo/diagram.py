@@ -1,0 +1,172 @@
+"""The topology as a picture: a Mermaid flowchart (renders on GitHub) or a tree of nodes.
+
+Pure: reads only the `Topology`, makes no AWS call. The flow drawn is the event's path:
+sources → bus → rules (with their patterns) → functions → topic → subscriptions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ebdemo.model import Topology
+
+# Mermaid reads these characters inside a quoted label as syntax; its entity codes render them.
+_MERMAID_ESCAPES = {
+    "#": "#35;",
+    '"': "#quot;",
+    "<": "#lt;",
+    ">": "#gt;",
+    "[": "#91;",
+    "]": "#93;",
+    "{": "#123;",
+    "}": "#125;",
+    "(": "#40;",
+    ")": "#41;",
+    "|": "#124;",
+    "&": "#38;",
+    "`": "#96;",
+}
+
+
+@dataclass
+class Node:
+    """One labelled node of the tree; `kind` lets the renderer style it."""
+
+    label: str
+    kind: str
+    children: list[Node] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "children": [c.to_dict() for c in self.children],
+        }
+
+
+def pattern_text(pattern: Mapping[str, Any]) -> str:
+    return json.dumps(pattern, separators=(",", ":"), sort_keys=False)
+
+
+def sources(topology: Topology) -> list[str]:
+    """The event sources the topology expects: the default one and every literal in patterns."""
+    found = [topology.source]
+    for rule in topology.rules:
+        values = rule.pattern.get("source", [])
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, str) and value not in found:
+                found.append(value)
+    return found
+
+
+def _subscriptions(topology: Topology) -> list[str]:
+    return [f"email {address}" for address in topology.topic.emails] if topology.topic else []
+
+
+def tree(topology: Topology) -> Node:
+    """stack → sources, bus → rules → functions → topic → subscriptions."""
+    root = Node(f"stack {topology.stack}", "stack")
+    producers = [fn.name for fn in topology.functions if fn.puts_events]
+    root.children.append(
+        Node(
+            "sources",
+            "group",
+            [
+                *(Node(f"λ {name} (PutEvents)", "function") for name in producers),
+                *(Node(source, "source") for source in sources(topology)),
+            ],
+        )
+    )
+    bus = Node(f"bus {topology.bus_name}", "bus")
+    root.children.append(bus)
+    for rule in topology.rules:
+        state = "" if rule.enabled else " (disabled)"
+        rule_node = Node(f"rule {rule.name}{state}  {pattern_text(rule.pattern)}", "rule")
+        for target in rule.targets:
+            fn_node = Node(f"λ {target}", "function")
+            fn = next((f for f in topology.functions if f.name == target), None)
+            if fn is not None and fn.publishes and topology.topic:
+                fn_node.children.append(
+                    Node(
+                        f"topic {topology.topic_name}",
+                        "topic",
+                        [Node(s, "subscription") for s in _subscriptions(topology)],
+                    )
+                )
+            rule_node.children.append(fn_node)
+        bus.children.append(rule_node)
+    targeted = {t for rule in topology.rules for t in rule.targets}
+    idle = [fn.name for fn in topology.functions if fn.name not in targeted and not fn.puts_events]
+    if idle:
+        root.children.append(
+            Node(
+                "not targeted by any rule",
+                "group",
+                [Node(f"λ {name}", "function") for name in idle],
+            )
+        )
+    return root
+
+
+def escape_label(text: str) -> str:
+    """A label safe inside Mermaid double quotes (quotes, brackets, braces, pipes …)."""
+    return "".join(_MERMAID_ESCAPES.get(ch, ch) for ch in text)
+
+
+def _node_id(prefix: str, name: str) -> str:
+    return f"{prefix}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
+
+
+def mermaid(topology: Topology) -> str:
+    """A `flowchart LR` of the event's path, every label quoted and escaped."""
+    lines = ["flowchart LR"]
+    fn_ids = {fn.name: _node_id("fn", fn.name) for fn in topology.functions}
+    bus_id = "bus"
+    topic_id = "topic"
+
+    def node(node_id: str, label: str, shape: str) -> str:
+        opening, closing = {
+            "source": ("([", "])"),
+            "bus": ("[[", "]]"),
+            "rule": ("{{", "}}"),
+            "function": ("(", ")"),
+            "topic": ("[/", "/]"),
+            "subscription": ("[", "]"),
+        }[shape]
+        return f'    {node_id}{opening}"{label}"{closing}'
+
+    lines.append(node(bus_id, escape_label(f"bus {topology.bus_name}"), "bus"))
+    for i, source in enumerate(sources(topology)):
+        src_id = f"src_{i}"
+        lines.append(node(src_id, escape_label(source), "source"))
+        lines.append(f"    {src_id} --> {bus_id}")
+    for fn in topology.functions:
+        lines.append(node(fn_ids[fn.name], escape_label(f"λ {fn.name}"), "function"))
+        if fn.puts_events:
+            lines.append(f"    {fn_ids[fn.name]} -->|PutEvents| {bus_id}")
+    for i, rule in enumerate(topology.rules):
+        rule_id = f"rule_{i}"
+        label = (
+            escape_label(f"rule {rule.name}") + "<br/>" + escape_label(pattern_text(rule.pattern))
+        )
+        if not rule.enabled:
+            label += "<br/>disabled"
+        lines.append(node(rule_id, label, "rule"))
+        lines.append(f"    {bus_id} --> {rule_id}")
+        for target in rule.targets:
+            target_id = fn_ids.get(target) or _node_id("fn", target)
+            lines.append(f"    {rule_id} --> {target_id}")
+    if topology.topic:
+        lines.append(node(topic_id, escape_label(f"topic {topology.topic_name}"), "topic"))
+        for fn in topology.functions:
+            if fn.publishes:
+                lines.append(f"    {fn_ids[fn.name]} -->|Publish| {topic_id}")
+        for i, sub in enumerate(_subscriptions(topology)):
+            sub_id = f"sub_{i}"
+            lines.append(node(sub_id, escape_label(sub), "subscription"))
+            lines.append(f"    {topic_id} --> {sub_id}")
+    return "\n".join(lines) + "\n"
