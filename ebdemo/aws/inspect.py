@@ -1,0 +1,210 @@
+"""Read, never write, the facts `ebdemo doctor` reasons about, from a deployed stack.
+
+The boto3 edge of `ebdemo.doctor`: each rule's state and targets, each target function's
+configuration and resource policy, each function's role (trust policy, identity policies,
+attached managed policies) and the topic's subscriptions. Names come from the topology, the
+same derivation `up` uses; a resource that does not exist is recorded as None, never an
+error. Every call here is a read (Describe/Get/List), so doctor is safe on any account.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from ebdemo.aws.clients import ClientFactory
+from ebdemo.doctor import (
+    FunctionFacts,
+    RoleFacts,
+    RuleFacts,
+    StackFacts,
+    Statement,
+    SubscriptionFacts,
+    TargetFacts,
+    TopicFacts,
+    function_name_from_arn,
+)
+from ebdemo.errors import AwsError
+from ebdemo.model import Topology
+
+T = TypeVar("T")
+NOT_FOUND = {"ResourceNotFoundException", "NoSuchEntity", "NotFound", "NotFoundException"}
+
+
+def gather(clients: ClientFactory, topology: Topology) -> StackFacts:
+    """All the facts doctor needs about `topology` as deployed in the clients' account."""
+    account, region = clients.account_id(), clients.region
+    bus_exists = topology.uses_default_bus or _bus_exists(clients, topology.bus_name)
+    rules: dict[str, RuleFacts | None] = {}
+    for spec in topology.rules:
+        name = topology.rule_name(spec.name)
+        rules[name] = _rule(clients, name, topology.bus_name) if bus_exists else None
+
+    function_names = [topology.function_name(f.name) for f in topology.functions]
+    for rule in rules.values():
+        for target in rule.targets if rule else ():
+            fn_name = function_name_from_arn(target.arn)
+            if fn_name and fn_name not in function_names:
+                function_names.append(fn_name)
+    functions = {name: _function(clients, name) for name in function_names}
+
+    role_names = [topology.role_name(f.name) for f in topology.functions]
+    for fn in functions.values():
+        actual = (fn.role_arn or "").rsplit("/", 1)[-1] if fn else ""
+        if actual and actual not in role_names:
+            role_names.append(actual)
+    roles = {name: _role(clients, name) for name in role_names}
+
+    topic = None
+    if topology.topic_name:
+        topic = _topic(clients, f"arn:aws:sns:{region}:{account}:{topology.topic_name}")
+    return StackFacts(
+        account=account, region=region, bus_exists=bus_exists, rules=rules,
+        functions=functions, roles=roles, topic=topic,
+    )
+
+
+def _call(operation: str, resource: str, fn: Callable[[], T]) -> T | None:
+    """Run one read; None when the resource does not exist, AwsError for anything else."""
+    try:
+        return fn()
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        if code in NOT_FOUND:
+            return None
+        raise AwsError(operation, resource, str(err.get("Message", exc)), code=code) from exc
+
+
+def _bus_exists(clients: ClientFactory, name: str) -> bool:
+    events = clients.client("events")
+    found = _call("DescribeEventBus", f"bus {name}", lambda: events.describe_event_bus(Name=name))
+    return found is not None
+
+
+def _rule(clients: ClientFactory, name: str, bus: str) -> RuleFacts | None:
+    events = clients.client("events")
+    where = f"rule {name}"
+    described = _call("DescribeRule", where,
+                      lambda: events.describe_rule(Name=name, EventBusName=bus))
+    if described is None:
+        return None
+
+    def targets() -> list[TargetFacts]:
+        found, token = [], None
+        while True:
+            page = events.list_targets_by_rule(
+                Rule=name, EventBusName=bus, **({"NextToken": token} if token else {})
+            )
+            found += [TargetFacts(t["Id"], t["Arn"]) for t in page.get("Targets", [])]
+            token = page.get("NextToken")
+            if not token:
+                return found
+
+    return RuleFacts(
+        name=name, arn=described["Arn"], state=described.get("State", "ENABLED"),
+        targets=tuple(_call("ListTargetsByRule", where, targets) or ()),
+    )
+
+
+def _function(clients: ClientFactory, name: str) -> FunctionFacts | None:
+    lam = clients.client("lambda")
+    where = f"function {name}"
+    config = _call("GetFunctionConfiguration", where,
+                   lambda: lam.get_function_configuration(FunctionName=name))
+    if config is None:
+        return None
+    policy = _call("GetPolicy", where, lambda: lam.get_policy(FunctionName=name))
+    statements = _statements(policy["Policy"]) if policy else ()
+    return FunctionFacts(
+        name=name, arn=config["FunctionArn"], state=config.get("State"),
+        state_reason=config.get("StateReason"),
+        last_update_status=config.get("LastUpdateStatus"),
+        last_update_reason=config.get("LastUpdateStatusReason"),
+        role_arn=config.get("Role"), resource_policy=statements,
+    )
+
+
+def _role(clients: ClientFactory, name: str) -> RoleFacts | None:
+    iam = clients.client("iam")
+    where = f"role {name}"
+    got = _call("GetRole", where, lambda: iam.get_role(RoleName=name))
+    if got is None:
+        return None
+    role = got["Role"]
+    statements: list[Statement] = []
+    inline_names = _call("ListRolePolicies", where, lambda: _pages(
+        iam.get_paginator("list_role_policies").paginate(RoleName=name), "PolicyNames"
+    )) or []
+    for policy_name in inline_names:
+        doc = _call("GetRolePolicy", where,
+                    lambda p=policy_name: iam.get_role_policy(RoleName=name, PolicyName=p))
+        if doc:
+            statements += _statements(doc["PolicyDocument"])
+    attached = _call("ListAttachedRolePolicies", where, lambda: _pages(
+        iam.get_paginator("list_attached_role_policies").paginate(RoleName=name),
+        "AttachedPolicies",
+    )) or []
+    managed = tuple(p["PolicyArn"] for p in attached)
+    for arn in managed:
+        if arn.startswith("arn:aws:iam::aws:policy/"):
+            continue  # AWS managed: judged by name, its document is not ours
+        statements += _managed_statements(clients, arn, where)
+    return RoleFacts(
+        name=name, arn=role["Arn"], trust=_statements(role.get("AssumeRolePolicyDocument")),
+        statements=tuple(statements), managed=managed,
+    )
+
+
+def _managed_statements(clients: ClientFactory, arn: str, where: str) -> tuple[Statement, ...]:
+    iam = clients.client("iam")
+    policy = _call("GetPolicy", where, lambda: iam.get_policy(PolicyArn=arn))
+    if policy is None:
+        return ()
+    version = policy["Policy"]["DefaultVersionId"]
+    got = _call("GetPolicyVersion", where,
+                lambda: iam.get_policy_version(PolicyArn=arn, VersionId=version))
+    return _statements(got["PolicyVersion"]["Document"]) if got else ()
+
+
+def _topic(clients: ClientFactory, arn: str) -> TopicFacts | None:
+    sns = clients.client("sns")
+    where = f"topic {arn.rsplit(':', 1)[-1]}"
+    if _call("GetTopicAttributes", where, lambda: sns.get_topic_attributes(TopicArn=arn)) is None:
+        return None
+    subs = _call("ListSubscriptionsByTopic", where, lambda: _pages(
+        sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn),
+        "Subscriptions",
+    )) or []
+    facts = []
+    for sub in subs:
+        sub_arn = sub["SubscriptionArn"]
+        # AWS lists an unconfirmed subscription with the ARN "PendingConfirmation"; newer
+        # ones have a real ARN and say so in their attributes.
+        pending = sub_arn == "PendingConfirmation"
+        if not pending:
+            attrs = _call("GetSubscriptionAttributes", where,
+                          lambda a=sub_arn: sns.get_subscription_attributes(SubscriptionArn=a))
+            value = (attrs or {}).get("Attributes", {}).get("PendingConfirmation", "false")
+            pending = str(value).lower() == "true"
+        facts.append(SubscriptionFacts(sub["Protocol"], sub["Endpoint"], sub_arn, pending))
+    return TopicFacts(name=arn.rsplit(":", 1)[-1], arn=arn, subscriptions=tuple(facts))
+
+
+def _pages(pages: Iterable[dict[str, Any]], key: str) -> list[Any]:
+    return [item for page in pages for item in page.get(key, [])]
+
+
+def _statements(document: Any) -> tuple[Statement, ...]:
+    """Statements of a policy document given as a dict, JSON or URL-encoded JSON."""
+    if document is None:
+        return ()
+    if isinstance(document, str):
+        text = document if document.lstrip().startswith("{") else urllib.parse.unquote(document)
+        document = json.loads(text)
+    statement = document.get("Statement", [])
+    return tuple(statement if isinstance(statement, list) else [statement])

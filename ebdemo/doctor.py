@@ -1,0 +1,405 @@
+"""Diagnose the silent failures of a deployed stack: "it deployed fine, but nothing runs".
+
+Pure: `diagnose(topology, facts)` compares what the config wants with facts that
+`ebdemo.aws.inspect` read from AWS, and returns findings that each name the resource, say
+what is wrong in plain words and what to run to fix it. The usual culprits (feature survey
+§2, items 9-10) are a rule target without an `events.amazonaws.com` invoke permission or with
+one scoped to another rule's ARN, a disabled rule, a function whose role is missing or does
+not trust Lambda, a function stuck in a Failed state, and an email subscription nobody
+confirmed. Policies are kept as raw statements in the facts and interpreted here, so every
+rule of interpretation is unit-testable without AWS.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ebdemo.model import Topology
+
+Severity = Literal["error", "warning"]
+Statement = Mapping[str, Any]
+
+EVENTS_SERVICE = "events.amazonaws.com"
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+# AWS managed policies far broader than any ebdemo function needs.
+BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+
+
+# -- facts: what inspect read from AWS (None = the resource does not exist) -------------------
+@dataclass(frozen=True)
+class TargetFacts:
+    id: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class RuleFacts:
+    name: str
+    arn: str
+    state: str  # ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS
+    targets: tuple[TargetFacts, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoleFacts:
+    name: str
+    arn: str
+    trust: tuple[Statement, ...] = ()  # the assume-role policy statements
+    statements: tuple[Statement, ...] = ()  # identity policies: inline + customer managed
+    managed: tuple[str, ...] = ()  # ARNs of attached managed policies
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    name: str
+    arn: str
+    state: str | None = None  # Pending, Active, Inactive, Failed
+    state_reason: str | None = None
+    last_update_status: str | None = None  # Successful, InProgress, Failed
+    last_update_reason: str | None = None
+    role_arn: str | None = None
+    resource_policy: tuple[Statement, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubscriptionFacts:
+    protocol: str
+    endpoint: str
+    arn: str
+    pending: bool
+
+
+@dataclass(frozen=True)
+class TopicFacts:
+    name: str
+    arn: str
+    subscriptions: tuple[SubscriptionFacts, ...] = ()
+
+
+@dataclass(frozen=True)
+class StackFacts:
+    """Everything doctor looks at. Maps are keyed by physical name; a None value is absent."""
+
+    account: str
+    region: str
+    bus_exists: bool
+    rules: Mapping[str, RuleFacts | None] = field(default_factory=dict)
+    functions: Mapping[str, FunctionFacts | None] = field(default_factory=dict)
+    roles: Mapping[str, RoleFacts | None] = field(default_factory=dict)
+    topic: TopicFacts | None = None
+
+
+# -- findings --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str  # stable identifier, e.g. "permission-missing"
+    resource: str  # "rule demo-purchase", "function demo-consumer", ...
+    problem: str
+    fix: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)
+
+
+def diagnose(topology: Topology, facts: StackFacts) -> list[Finding]:
+    """Every problem found, errors and warnings, in topology order (bus, rules, functions)."""
+    findings: list[Finding] = []
+    if not topology.uses_default_bus and not facts.bus_exists:
+        findings.append(Finding(
+            "error", "bus-missing", f"bus {topology.bus_name}",
+            "the event bus does not exist, so no rule can receive events",
+            "run `ebdemo up` to create it",
+        ))
+    for spec in topology.rules:
+        findings += _check_rule(topology, facts, spec.name)
+    for spec in topology.functions:
+        findings += _check_function(topology, facts, spec.name)
+    findings += _check_topic(topology, facts)
+    return findings
+
+
+def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Finding]:
+    spec = topology.rule(logical)
+    name = topology.rule_name(logical)
+    where = f"rule {name}"
+    rule = facts.rules.get(name)
+    if rule is None:
+        return [Finding("error", "rule-missing", where,
+                        "the rule does not exist, so its targets never receive events",
+                        "run `ebdemo up` to create it")]
+    findings: list[Finding] = []
+    enabled = rule.state.upper().startswith("ENABLED")
+    if spec.enabled and not enabled:
+        findings.append(Finding(
+            "error", "rule-disabled", where,
+            f"the rule is {rule.state}: matching events are silently dropped",
+            f"aws events enable-rule --name {name} --event-bus-name {topology.bus_name}",
+        ))
+    if not rule.targets:
+        findings.append(Finding("error", "rule-no-targets", where,
+                                "the rule has no targets: matching events go nowhere",
+                                "run `ebdemo up` to put its targets back"))
+    present = {function_name_from_arn(t.arn) for t in rule.targets}
+    for fn_logical in spec.targets:
+        fn_name = topology.function_name(fn_logical)
+        if fn_name not in present:
+            findings.append(Finding(
+                "error", "target-missing", where,
+                f"function {fn_name} is not a target of the rule",
+                "run `ebdemo up` to put the target back",
+            ))
+    for target in rule.targets:
+        findings += _check_target(facts, rule, target)
+    return findings
+
+
+def _check_target(facts: StackFacts, rule: RuleFacts, target: TargetFacts) -> list[Finding]:
+    fn_name = function_name_from_arn(target.arn)
+    if fn_name is None:
+        return []  # not a Lambda target: no resource policy to check here
+    where = f"function {fn_name}"
+    fn = facts.functions.get(fn_name)
+    if fn is None:
+        return [Finding("error", "target-function-missing", f"rule {rule.name}",
+                        f"target {target.id} points at function {fn_name}, which does not exist",
+                        "run `ebdemo up` to create the function")]
+    grants = [g for g in invoke_grants(fn.resource_policy) if EVENTS_SERVICE in g.principals]
+    exact = [g for g in grants if g.source_arns and rule.arn in g.source_arns]
+    matching = [g for g in grants if g.allows_source(rule.arn)]
+    add_permission = (
+        f"aws lambda add-permission --function-name {fn_name} --statement-id {rule.name} "
+        f"--action lambda:InvokeFunction --principal {EVENTS_SERVICE} --source-arn {rule.arn}"
+    )
+    findings: list[Finding] = []
+    if not matching:
+        others = sorted({a for g in grants for a in g.source_arns})
+        if others:
+            findings.append(Finding(
+                "error", "permission-wrong-source", where,
+                f"EventBridge may invoke it only from {', '.join(others)}, not from rule "
+                f"{rule.name} ({rule.arn}): every invocation by this rule is refused",
+                f"run `ebdemo up`, or: {add_permission}",
+            ))
+        else:
+            findings.append(Finding(
+                "error", "permission-missing", where,
+                f"no resource-policy statement lets {EVENTS_SERVICE} invoke it, so rule "
+                f"{rule.name} matches events but the invocations are refused",
+                f"run `ebdemo up`, or: {add_permission}",
+            ))
+    elif not exact:
+        findings.append(Finding(
+            "warning", "permission-broad", where,
+            f"{EVENTS_SERVICE} may invoke it from any rule matching "
+            f"{', '.join(sorted({a for g in matching for a in g.source_arns}) or ['*'])}, "
+            f"broader than rule {rule.name}",
+            f"scope the permission to SourceArn {rule.arn}: {add_permission}",
+        ))
+    return findings
+
+
+def _check_function(topology: Topology, facts: StackFacts, logical: str) -> list[Finding]:
+    name = topology.function_name(logical)
+    where = f"function {name}"
+    fn = facts.functions.get(name)
+    if fn is None:
+        return [Finding("error", "function-missing", where, "the function does not exist",
+                        "run `ebdemo up` to create it")]
+    findings: list[Finding] = []
+    if (fn.state or "").lower() == "failed":
+        findings.append(Finding(
+            "error", "function-failed", where,
+            f"the function is in the Failed state ({fn.state_reason or 'no reason given'}): "
+            "every invocation fails",
+            "fix the cause above, then run `ebdemo up` (it redeploys the function)",
+        ))
+    elif (fn.state or "").lower() in {"pending", "inactive"}:
+        findings.append(Finding(
+            "warning", "function-not-active", where,
+            f"the function is {fn.state}: invocations fail or wait until it is Active",
+            "wait a few seconds and run `ebdemo doctor` again",
+        ))
+    if (fn.last_update_status or "").lower() == "failed":
+        findings.append(Finding(
+            "error", "function-update-failed", where,
+            f"its last update failed ({fn.last_update_reason or 'no reason given'}): it runs "
+            "older code or configuration than the config",
+            "fix the cause above, then run `ebdemo up`",
+        ))
+    findings += _check_role(topology, facts, logical, fn)
+    return findings
+
+
+def _check_role(
+    topology: Topology, facts: StackFacts, logical: str, fn: FunctionFacts
+) -> list[Finding]:
+    spec = topology.function(logical)
+    expected = topology.role_name(logical)
+    where = f"function {fn.name}"
+    role_name = (fn.role_arn or "").rsplit("/", 1)[-1]
+    if role_name and role_name != expected:
+        return [Finding(
+            "error", "role-wrong", where,
+            f"it runs as role {role_name}, not its own role {expected}",
+            "run `ebdemo up` to give it back its own least-privilege role",
+        )]
+    role = facts.roles.get(expected)
+    if role is None:
+        return [Finding(
+            "error", "role-missing", f"role {expected}",
+            f"the execution role of {fn.name} does not exist: the function cannot start",
+            "run `ebdemo up` to recreate the role",
+        )]
+    findings: list[Finding] = []
+    if not any(
+        _allows(s) and LAMBDA_SERVICE in _principals(s) and _matches_action(s, "sts:AssumeRole")
+        for s in role.trust
+    ):
+        findings.append(Finding(
+            "error", "role-untrusted", f"role {role.name}",
+            f"its trust policy does not let {LAMBDA_SERVICE} assume it: {fn.name} cannot run",
+            "run `ebdemo up` to restore the trust policy",
+        ))
+    for arn in role.managed:
+        if arn.rsplit("/", 1)[-1] in BROAD_MANAGED_POLICIES:
+            findings.append(Finding(
+                "warning", "role-broad-policy", f"role {role.name}",
+                f"managed policy {arn} grants far more than the function needs",
+                f"aws iam detach-role-policy --role-name {role.name} --policy-arn {arn}",
+            ))
+    region, account = facts.region, facts.account
+    if spec.puts_events:
+        bus_arn = f"arn:aws:events:{region}:{account}:event-bus/{topology.bus_name}"
+        if not _identity_allows(role, "events:PutEvents", bus_arn):
+            findings.append(Finding(
+                "error", "role-cannot-put-events", f"role {role.name}",
+                f"it does not allow events:PutEvents on {bus_arn}: {fn.name} fails with "
+                "AccessDenied when it puts events",
+                "run `ebdemo up` to restore the role's policy",
+            ))
+    if spec.publishes and topology.topic_name:
+        topic_arn = f"arn:aws:sns:{region}:{account}:{topology.topic_name}"
+        if not _identity_allows(role, "sns:Publish", topic_arn):
+            findings.append(Finding(
+                "error", "role-cannot-publish", f"role {role.name}",
+                f"it does not allow sns:Publish on {topic_arn}: {fn.name} fails with "
+                "AccessDenied when it publishes",
+                "run `ebdemo up` to restore the role's policy",
+            ))
+    return findings
+
+
+def _check_topic(topology: Topology, facts: StackFacts) -> list[Finding]:
+    if topology.topic is None or topology.topic_name is None:
+        return []
+    where = f"topic {topology.topic_name}"
+    topic = facts.topic
+    if topic is None:
+        return [Finding("error", "topic-missing", where,
+                        "the topic does not exist: publishers fail with NotFound",
+                        "run `ebdemo up` to create it")]
+    findings: list[Finding] = []
+    for sub in topic.subscriptions:
+        if sub.pending:
+            findings.append(Finding(
+                "warning", "subscription-pending", where,
+                f"the {sub.protocol} subscription of {sub.endpoint} is pending confirmation: "
+                "it receives nothing (and expires after 3 days)",
+                f"open the confirmation email sent to {sub.endpoint} and click its link"
+                if sub.protocol == "email" else
+                f"confirm the subscription of {sub.endpoint} (aws sns confirm-subscription)",
+            ))
+    subscribed = {(s.protocol, s.endpoint) for s in topic.subscriptions}
+    for email in topology.topic.emails:
+        if ("email", email) not in subscribed:
+            findings.append(Finding(
+                "warning", "subscription-missing", where,
+                f"{email} is not subscribed: it will receive no notification",
+                "run `ebdemo up` to subscribe it",
+            ))
+    return findings
+
+
+# -- policy interpretation -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Grant:
+    """One Allow statement of a Lambda resource policy, reduced to what decides an invoke."""
+
+    principals: frozenset[str]
+    source_arns: tuple[str, ...]  # empty: no SourceArn condition at all
+
+    def allows_source(self, arn: str) -> bool:
+        return not self.source_arns or any(fnmatch.fnmatchcase(arn, a) for a in self.source_arns)
+
+
+def invoke_grants(statements: Sequence[Statement]) -> list[Grant]:
+    """The Allow statements that grant lambda:InvokeFunction, with their SourceArn scope."""
+    grants = []
+    for s in statements:
+        if not _allows(s) or not _matches_action(s, "lambda:InvokeFunction"):
+            continue
+        grants.append(Grant(frozenset(_principals(s)), _source_arns(s)))
+    return grants
+
+
+def _allows(statement: Statement) -> bool:
+    return str(statement.get("Effect", "Allow")).lower() == "allow"
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _principals(statement: Statement) -> set[str]:
+    principal = statement.get("Principal")
+    if isinstance(principal, str):
+        return {principal}
+    if isinstance(principal, Mapping):
+        return {str(p) for values in principal.values() for p in _as_list(values)}
+    return set()
+
+
+def _matches_action(statement: Statement, action: str) -> bool:
+    return any(
+        fnmatch.fnmatchcase(action.lower(), str(a).lower())
+        for a in _as_list(statement.get("Action"))
+    )
+
+
+def _matches_resource(statement: Statement, arn: str) -> bool:
+    return any(fnmatch.fnmatchcase(arn, str(r)) for r in _as_list(statement.get("Resource")))
+
+
+def _source_arns(statement: Statement) -> tuple[str, ...]:
+    arns: list[str] = []
+    for operator in (statement.get("Condition") or {}).values():
+        if isinstance(operator, Mapping):
+            for key, value in operator.items():
+                if key.lower() == "aws:sourcearn":
+                    arns += [str(v) for v in _as_list(value)]
+    return tuple(arns)
+
+
+def _identity_allows(role: RoleFacts, action: str, arn: str) -> bool:
+    return any(
+        _allows(s) and _matches_action(s, action) and _matches_resource(s, arn)
+        for s in role.statements
+    )
+
+
+def function_name_from_arn(arn: str) -> str | None:
+    """`arn:aws:lambda:r:a:function:NAME[:qualifier]` → NAME; None for other targets."""
+    parts = arn.split(":")
+    if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
+        return parts[6]
+    return None

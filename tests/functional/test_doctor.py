@@ -1,0 +1,196 @@
+"""doctor against a stack deployed under moto: healthy is silent; each breakage is found.
+
+The stack is built by hand with boto3 exactly as a correct deployment looks, so these tests
+do not depend on `up`; each test then breaks one thing the way a console edit or a failed
+deploy would and checks that `gather` + `diagnose` name it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from ebdemo.aws.clients import ClientFactory
+from ebdemo.aws.inspect import gather
+from ebdemo.doctor import Finding, diagnose
+from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
+
+REGION = "eu-west-1"
+TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]}
+TOPO = Topology(
+    stack="doc", bus="bus",
+    functions=(
+        FunctionSpec("producer", Path("/x.py"), "x.handler", puts_events=True),
+        FunctionSpec("consumer", Path("/x.py"), "x.handler", publishes=True),
+    ),
+    rules=(RuleSpec("all", {"source": ["io.entest.demo"]}, ("consumer",)),),
+    topic=TopicSpec("topic", emails=("ops@example.com",)),
+)
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("x.py", "def handler(event, context):\n    return event\n")
+    return buf.getvalue()
+
+
+def deploy(clients: ClientFactory, topo: Topology) -> None:
+    """A correct deployment of `topo`, made by hand."""
+    events, lam, iam, sns = (clients.client(s) for s in ("events", "lambda", "iam", "sns"))
+    account = clients.account_id()
+    bus_arn = events.create_event_bus(Name=topo.bus_name)["EventBusArn"]
+    topic_arn = sns.create_topic(Name=topo.topic_name)["TopicArn"]
+    for email in topo.topic.emails if topo.topic else ():
+        sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=email)
+    for fn in topo.functions:
+        role = topo.role_name(fn.name)
+        role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST))[
+            "Role"]["Arn"]
+        statements = [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                       "Resource": f"arn:aws:logs:{REGION}:{account}:log-group:"
+                                   f"{topo.log_group_name(fn.name)}:*"}]
+        if fn.puts_events:
+            statements.append({"Effect": "Allow", "Action": "events:PutEvents",
+                               "Resource": bus_arn})
+        if fn.publishes:
+            statements.append({"Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn})
+        iam.put_role_policy(RoleName=role, PolicyName="ebdemo", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": statements}))
+        lam.create_function(FunctionName=topo.function_name(fn.name), Runtime="python3.12",
+                            Role=role_arn, Handler=fn.handler, Code={"ZipFile": _zip()})
+    for rule in topo.rules:
+        name = topo.rule_name(rule.name)
+        rule_arn = events.put_rule(Name=name, EventBusName=topo.bus_name,
+                                   EventPattern=json.dumps(dict(rule.pattern)))["RuleArn"]
+        targets = []
+        for logical in rule.targets:
+            fn_name = topo.function_name(logical)
+            fn_arn = lam.get_function(FunctionName=fn_name)["Configuration"]["FunctionArn"]
+            lam.add_permission(FunctionName=fn_name, StatementId=name,
+                               Action="lambda:InvokeFunction",
+                               Principal="events.amazonaws.com", SourceArn=rule_arn)
+            targets.append({"Id": logical, "Arn": fn_arn})
+        events.put_targets(Rule=name, EventBusName=topo.bus_name, Targets=targets)
+
+
+@pytest.fixture
+def clients(monkeypatch) -> Iterator[ClientFactory]:
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(var, raising=False)
+    with mock_aws():
+        factory = ClientFactory(region=REGION, credentials={
+            "aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
+        deploy(factory, TOPO)
+        yield factory
+
+
+def findings(clients: ClientFactory) -> list[Finding]:
+    return diagnose(TOPO, gather(clients, TOPO))
+
+
+def codes(clients: ClientFactory) -> list[tuple[str, str]]:
+    return [(f.code, f.resource) for f in findings(clients)]
+
+
+def test_healthy_stack_gives_no_finding_and_makes_no_mutating_call(clients):
+    clients.call_log.clear()
+    assert findings(clients) == []
+    assert clients.call_log.mutating == []
+
+
+def test_removed_invoke_permission(clients):
+    clients.client("lambda").remove_permission(FunctionName="doc-consumer", StatementId="doc-all")
+    assert codes(clients) == [("permission-missing", "function doc-consumer")]
+
+
+def test_permission_with_the_wrong_source_arn(clients):
+    lam = clients.client("lambda")
+    lam.remove_permission(FunctionName="doc-consumer", StatementId="doc-all")
+    other = f"arn:aws:events:{REGION}:{DEFAULT_ACCOUNT_ID}:rule/doc-bus/doc-old"
+    lam.add_permission(FunctionName="doc-consumer", StatementId="old",
+                       Action="lambda:InvokeFunction", Principal="events.amazonaws.com",
+                       SourceArn=other)
+    [finding] = findings(clients)
+    assert finding.code == "permission-wrong-source" and other in finding.problem
+
+
+def test_disabled_rule(clients):
+    clients.client("events").disable_rule(Name="doc-all", EventBusName="doc-bus")
+    assert codes(clients) == [("rule-disabled", "rule doc-all")]
+
+
+def test_removed_targets(clients):
+    clients.client("events").remove_targets(Rule="doc-all", EventBusName="doc-bus",
+                                            Ids=["consumer"])
+    assert codes(clients) == [("rule-no-targets", "rule doc-all"),
+                              ("target-missing", "rule doc-all")]
+
+
+def test_missing_bus(clients):
+    events = clients.client("events")
+    events.remove_targets(Rule="doc-all", EventBusName="doc-bus", Ids=["consumer"])
+    events.delete_rule(Name="doc-all", EventBusName="doc-bus")
+    events.delete_event_bus(Name="doc-bus")
+    assert codes(clients) == [("bus-missing", "bus doc-bus"), ("rule-missing", "rule doc-all")]
+
+
+def test_deleted_role(clients):
+    iam = clients.client("iam")
+    iam.delete_role_policy(RoleName="doc-consumer-role", PolicyName="ebdemo")
+    iam.delete_role(RoleName="doc-consumer-role")
+    assert codes(clients) == [("role-missing", "role doc-consumer-role")]
+
+
+def test_role_that_does_not_trust_lambda(clients):
+    wrong = json.loads(json.dumps(TRUST))
+    wrong["Statement"][0]["Principal"]["Service"] = "ec2.amazonaws.com"
+    clients.client("iam").update_assume_role_policy(RoleName="doc-producer-role",
+                                                    PolicyDocument=json.dumps(wrong))
+    assert codes(clients) == [("role-untrusted", "role doc-producer-role")]
+
+
+def test_role_stripped_of_its_put_events_permission(clients):
+    clients.client("iam").delete_role_policy(RoleName="doc-producer-role", PolicyName="ebdemo")
+    assert codes(clients) == [("role-cannot-put-events", "role doc-producer-role")]
+
+
+def test_function_in_failed_state(clients):
+    from moto.awslambda.models import lambda_backends
+
+    fn = lambda_backends[DEFAULT_ACCOUNT_ID][REGION].get_function("doc-producer")
+    fn.state = "Failed"
+    assert codes(clients) == [("function-failed", "function doc-producer")]
+
+
+def test_function_whose_last_update_failed(clients):
+    def fail_update(parsed: dict, **_: object) -> None:
+        if parsed.get("FunctionName") != "doc-producer":
+            return
+        parsed["LastUpdateStatus"] = "Failed"
+        parsed["LastUpdateStatusReason"] = "EniLimitExceeded"
+
+    lam = clients.client("lambda")
+    lam.meta.events.register("after-call.lambda.GetFunctionConfiguration", fail_update)
+    [finding] = findings(clients)
+    assert finding.code == "function-update-failed" and "EniLimitExceeded" in finding.problem
+
+
+def test_subscription_pending_confirmation(clients):
+    from moto.sns.models import sns_backends
+
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
+    for sub in backend.subscriptions.values():
+        sub.attributes["PendingConfirmation"] = "true"
+    [finding] = findings(clients)
+    assert (finding.code, finding.severity) == ("subscription-pending", "warning")
+    assert "ops@example.com" in finding.problem

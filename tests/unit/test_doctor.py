@@ -1,0 +1,242 @@
+"""doctor's diagnoses from hand-made facts: a healthy stack is silent, each breakage is named."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ebdemo.doctor import (
+    FunctionFacts,
+    RoleFacts,
+    RuleFacts,
+    StackFacts,
+    SubscriptionFacts,
+    TargetFacts,
+    TopicFacts,
+    diagnose,
+    has_errors,
+    invoke_grants,
+)
+from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+TRUST = ({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+          "Action": "sts:AssumeRole"},)
+
+
+def topology(bus: str = "bus") -> Topology:
+    code = Path("/nowhere/handler.py")
+    return Topology(
+        stack="demo", bus=bus,
+        functions=(
+            FunctionSpec("producer", code, "handler.handler", puts_events=True),
+            FunctionSpec("consumer", code, "handler.handler", publishes=True),
+        ),
+        rules=(RuleSpec("all", {"source": ["io.entest.demo"]}, ("consumer",)),),
+        topic=TopicSpec("topic", emails=("ops@example.com",)),
+    )
+
+
+def rule_arn(topo: Topology, logical: str) -> str:
+    prefix = "" if topo.uses_default_bus else f"{topo.bus_name}/"
+    return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{prefix}{topo.rule_name(logical)}"
+
+
+def fn_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def permission(source_arn: str | None, principal: object = None) -> dict:
+    statement: dict = {
+        "Sid": "x", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+        "Principal": principal or {"Service": "events.amazonaws.com"},
+        "Resource": "arn",
+    }
+    if source_arn is not None:
+        statement["Condition"] = {"ArnLike": {"AWS:SourceArn": source_arn}}
+    return statement
+
+
+def healthy(topo: Topology) -> StackFacts:
+    bus_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{topo.bus_name}"
+    topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{topo.topic_name}"
+    rules = {
+        topo.rule_name(r.name): RuleFacts(
+            topo.rule_name(r.name), rule_arn(topo, r.name), "ENABLED",
+            tuple(TargetFacts(t, fn_arn(topo.function_name(t))) for t in r.targets),
+        )
+        for r in topo.rules
+    }
+    functions, roles = {}, {}
+    for f in topo.functions:
+        name, role = topo.function_name(f.name), topo.role_name(f.name)
+        policy = tuple(permission(rule_arn(topo, r.name)) for r in topo.rules_targeting(f.name))
+        functions[name] = FunctionFacts(
+            name, fn_arn(name), "Active", None, "Successful", None,
+            f"arn:aws:iam::{ACCOUNT}:role/{role}", policy,
+        )
+        statements = [{"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "*"}]
+        if f.puts_events:
+            statements.append({"Effect": "Allow", "Action": "events:PutEvents",
+                               "Resource": bus_arn})
+        if f.publishes:
+            statements.append({"Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn})
+        roles[role] = RoleFacts(role, f"arn:aws:iam::{ACCOUNT}:role/{role}", TRUST,
+                                tuple(statements))
+    topic = TopicFacts(topo.topic_name or "", topic_arn, (
+        SubscriptionFacts("email", "ops@example.com", topic_arn + ":1", False),))
+    return StackFacts(ACCOUNT, REGION, True, rules, functions, roles, topic)
+
+
+def codes(findings) -> list[str]:
+    return [f.code for f in findings]
+
+
+@pytest.mark.parametrize("bus", ["bus", "default"])
+def test_a_healthy_stack_has_no_finding(bus):
+    topo = topology(bus)
+    assert diagnose(topo, healthy(topo)) == []
+
+
+def test_missing_invoke_permission_is_an_error_that_names_the_fix():
+    topo = topology()
+    facts = healthy(topo)
+    fn = facts.functions["demo-consumer"]
+    facts = replace(facts, functions={**facts.functions,
+                                      "demo-consumer": replace(fn, resource_policy=())})
+    [finding] = diagnose(topo, facts)
+    assert (finding.code, finding.severity, finding.resource) == (
+        "permission-missing", "error", "function demo-consumer")
+    assert "demo-all" in finding.problem
+    assert "add-permission" in finding.fix and rule_arn(topo, "all") in finding.fix
+    assert has_errors([finding])
+
+
+def test_permission_scoped_to_another_rule_is_an_error():
+    topo = topology()
+    facts = healthy(topo)
+    other = rule_arn(topo, "other")
+    fn = replace(facts.functions["demo-consumer"], resource_policy=(permission(other),))
+    facts = replace(facts, functions={**facts.functions, "demo-consumer": fn})
+    [finding] = diagnose(topo, facts)
+    assert finding.code == "permission-wrong-source"
+    assert other in finding.problem
+
+
+@pytest.mark.parametrize("source", [None, "arn:aws:events:eu-west-1:123456789012:rule/*"])
+def test_unscoped_or_wildcard_permission_works_but_is_a_warning(source):
+    topo = topology()
+    facts = healthy(topo)
+    fn = replace(facts.functions["demo-consumer"], resource_policy=(permission(source),))
+    facts = replace(facts, functions={**facts.functions, "demo-consumer": fn})
+    [finding] = diagnose(topo, facts)
+    assert (finding.code, finding.severity) == ("permission-broad", "warning")
+    assert not has_errors([finding])
+
+
+def test_permission_for_another_principal_does_not_count():
+    topo = topology()
+    facts = healthy(topo)
+    wrong = permission(rule_arn(topo, "all"), principal={"Service": "sns.amazonaws.com"})
+    fn = replace(facts.functions["demo-consumer"], resource_policy=(wrong,))
+    facts = replace(facts, functions={**facts.functions, "demo-consumer": fn})
+    assert codes(diagnose(topo, facts)) == ["permission-missing"]
+
+
+def test_deny_and_other_actions_are_not_grants():
+    statements = [
+        {**permission(None), "Effect": "Deny"},
+        {**permission(None), "Action": "lambda:GetFunction"},
+        {**permission(None), "Action": ["lambda:*"]},
+    ]
+    grants = invoke_grants(statements)
+    assert len(grants) == 1 and grants[0].source_arns == ()
+
+
+def test_disabled_rule_is_an_error_unless_the_config_disables_it():
+    topo = topology()
+    facts = healthy(topo)
+    rule = replace(facts.rules["demo-all"], state="DISABLED")
+    facts = replace(facts, rules={"demo-all": rule})
+    [finding] = diagnose(topo, facts)
+    assert finding.code == "rule-disabled"
+    assert "enable-rule --name demo-all --event-bus-name demo-bus" in finding.fix
+    intended = replace(topo, rules=(replace(topo.rules[0], enabled=False),))
+    assert diagnose(intended, facts) == []
+
+
+def test_missing_rule_target_and_bus():
+    topo = topology()
+    facts = healthy(topo)
+    no_targets = replace(facts, rules={"demo-all": replace(facts.rules["demo-all"], targets=())})
+    assert codes(diagnose(topo, no_targets)) == ["rule-no-targets", "target-missing"]
+    assert codes(diagnose(topo, replace(facts, rules={"demo-all": None}))) == ["rule-missing"]
+    no_bus = replace(facts, bus_exists=False, rules={"demo-all": None})
+    assert codes(diagnose(topo, no_bus)) == ["bus-missing", "rule-missing"]
+
+
+def test_target_pointing_at_a_deleted_function():
+    topo = topology()
+    facts = healthy(topo)
+    facts = replace(facts, functions={**facts.functions, "demo-consumer": None})
+    assert codes(diagnose(topo, facts)) == ["target-function-missing", "function-missing"]
+
+
+def test_failed_and_pending_functions():
+    topo = topology()
+    facts = healthy(topo)
+    fn = facts.functions["demo-producer"]
+    failed = replace(fn, state="Failed", state_reason="The role cannot be assumed")
+    found = diagnose(topo, replace(facts, functions={**facts.functions, "demo-producer": failed}))
+    assert codes(found) == ["function-failed"]
+    assert "The role cannot be assumed" in found[0].problem
+    update = replace(fn, last_update_status="Failed", last_update_reason="zip too large")
+    found = diagnose(topo, replace(facts, functions={**facts.functions, "demo-producer": update}))
+    assert codes(found) == ["function-update-failed"] and "zip too large" in found[0].problem
+    pending = replace(fn, state="Pending")
+    found = diagnose(topo, replace(facts, functions={**facts.functions, "demo-producer": pending}))
+    assert [(f.code, f.severity) for f in found] == [("function-not-active", "warning")]
+
+
+def test_role_missing_untrusted_foreign_or_too_broad():
+    topo = topology()
+    facts = healthy(topo)
+    role = facts.roles["demo-producer-role"]
+    gone = replace(facts, roles={**facts.roles, "demo-producer-role": None})
+    assert codes(diagnose(topo, gone)) == ["role-missing"]
+    untrusted = replace(role, trust=({**TRUST[0], "Principal": {"Service": "ec2.amazonaws.com"}},))
+    found = diagnose(topo, replace(facts, roles={**facts.roles, role.name: untrusted}))
+    assert codes(found) == ["role-untrusted"]
+    fn = replace(facts.functions["demo-producer"],
+                 role_arn=f"arn:aws:iam::{ACCOUNT}:role/someone-else")
+    found = diagnose(topo, replace(facts, functions={**facts.functions, fn.name: fn}))
+    assert codes(found) == ["role-wrong"]
+    admin = replace(role, managed=("arn:aws:iam::aws:policy/AdministratorAccess",))
+    found = diagnose(topo, replace(facts, roles={**facts.roles, role.name: admin}))
+    assert [(f.code, f.severity) for f in found] == [("role-broad-policy", "warning")]
+
+
+def test_role_that_lost_its_own_permissions():
+    topo = topology()
+    facts = healthy(topo)
+    producer = replace(facts.roles["demo-producer-role"], statements=())
+    consumer = replace(facts.roles["demo-consumer-role"], statements=(
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:x:y:other"},))
+    facts = replace(facts, roles={producer.name: producer, consumer.name: consumer})
+    assert codes(diagnose(topo, facts)) == ["role-cannot-put-events", "role-cannot-publish"]
+
+
+def test_subscription_pending_or_missing():
+    topo = topology()
+    facts = healthy(topo)
+    assert facts.topic is not None
+    pending = replace(facts.topic, subscriptions=(
+        SubscriptionFacts("email", "ops@example.com", "PendingConfirmation", True),))
+    [finding] = diagnose(topo, replace(facts, topic=pending))
+    assert (finding.code, finding.severity) == ("subscription-pending", "warning")
+    assert "ops@example.com" in finding.fix
+    none = replace(facts.topic, subscriptions=())
+    assert codes(diagnose(topo, replace(facts, topic=none))) == ["subscription-missing"]
+    assert codes(diagnose(topo, replace(facts, topic=None))) == ["topic-missing"]
