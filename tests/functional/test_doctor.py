@@ -194,3 +194,42 @@ def test_subscription_pending_confirmation(clients):
     [finding] = findings(clients)
     assert (finding.code, finding.severity) == ("subscription-pending", "warning")
     assert "ops@example.com" in finding.problem
+
+
+def test_cli_exit_codes_and_json(monkeypatch):
+    """`ebdemo doctor` on the repository's config.yaml: 0 and no finding, then 1 and a fix."""
+    from click.testing import CliRunner
+
+    from ebdemo.cli import main
+    from ebdemo.config import load_config
+
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    config = Path(__file__).parents[2] / "config.yaml"
+    topo = load_config(config, stack="cli")
+    args = ["--config", str(config), "--stack", "cli", "--target", "aws", "--region", REGION]
+    with mock_aws():
+        factory = ClientFactory(region=REGION)
+        deploy(factory, topo)
+        runner = CliRunner()
+        ok = runner.invoke(main, [*args, "--output", "json", "doctor"])
+        assert ok.exit_code == 0, ok.output
+        assert json.loads(ok.stdout) == {
+            "stack": "cli", "healthy": True, "errors": 0, "warnings": 0, "findings": []}
+        rule = topo.rule_name("purchase")
+        factory.client("lambda").remove_permission(
+            FunctionName=topo.function_name("process-purchase"), StatementId=rule)
+        factory.client("events").disable_rule(Name="cli-order", EventBusName=topo.bus_name)
+        bad = runner.invoke(main, [*args, "--output", "json", "doctor"])
+        assert bad.exit_code == 1
+        report = json.loads(bad.stdout)
+        assert [(f["code"], f["resource"]) for f in report["findings"]] == [
+            ("permission-missing", "function cli-process-purchase"),
+            ("rule-disabled", "rule cli-order"),
+        ]
+        text = runner.invoke(main, [*args, "doctor"])
+        assert text.exit_code == 1
+        assert "cli-process-purchase" in text.stdout and "fix: " in text.stdout
+        assert "Traceback" not in text.output
