@@ -1,0 +1,947 @@
+"""The provisioning gateway: every boto3 call `up`, `plan`, `status` and `down` make.
+
+Two halves:
+- **discovery** (`discover`) reads the actual state: each resource by its derived name,
+  then its `ebdemo:stack` tag; plus everything carrying the stack prefix and tag that the
+  config no longer has. Reads run concurrently; nothing here mutates.
+- **intention-named mutations** (`create_function`, `put_rule`, `grant_invoke_to_rule`,
+  `delete_function`…), each idempotent and crash-safe: a resource is created tagged with
+  `ebdemo:stack` only, configured, and tagged `ebdemo:fingerprint` by its *last* call, so an
+  interruption anywhere leaves something the next `up` sees as incomplete and finishes.
+  A delete that finds nothing is done. A name found taken by someone else is never adopted.
+
+Every `ClientError` leaves this module as an `AwsError` naming the operation and resource.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError, WaiterError
+
+from ebdemo.aws.clients import ClientFactory
+from ebdemo.errors import AwsError
+from ebdemo.resources import (
+    FINGERPRINT_TAG,
+    INLINE_POLICY_NAME,
+    STACK_TAG,
+    STATEMENT_PREFIX,
+    Bus,
+    Function,
+    Key,
+    LogGroup,
+    Observed,
+    Permission,
+    Resource,
+    Role,
+    Rule,
+    Subscription,
+    Targets,
+    Topic,
+    canonical_json,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+NOT_FOUND = frozenset(
+    {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException", "NotFound",
+     "NotFoundException"}
+)
+ALREADY_EXISTS = frozenset(
+    {"ResourceAlreadyExistsException", "EntityAlreadyExists", "ResourceConflictException"}
+)
+ROLE_NOT_READY = "cannot be assumed by Lambda"
+HINTS = {
+    "AccessDenied": "check the IAM permissions of the credentials ebdemo runs with",
+    "AccessDeniedException": "check the IAM permissions of the credentials ebdemo runs with",
+    "UnrecognizedClientException": "check your AWS credentials or --profile",
+    "InvalidClientTokenId": "check your AWS credentials or --profile",
+    "ExpiredToken": "your AWS session expired; refresh your credentials",
+    "ExpiredTokenException": "your AWS session expired; refresh your credentials",
+}
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+
+
+def is_not_found(exc: ClientError) -> bool:
+    return _code(exc) in NOT_FOUND
+
+
+@contextmanager
+def aws_errors(operation: str, resource: str) -> Iterator[None]:
+    """Wrap botocore's ClientError into the one-line AwsError the CLI prints."""
+    try:
+        yield
+    except ClientError as exc:
+        code = _code(exc)
+        raise AwsError(
+            getattr(exc, "operation_name", None) or operation, resource, _message(exc),
+            code=code or None, hint=HINTS.get(code),
+        ) from exc
+    except WaiterError as exc:
+        raise AwsError(operation, resource, str(exc), code="WaiterError") from exc
+
+
+def _tags_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def _tags_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in tags or ()}
+
+
+class ProvisioningGateway:
+    """Typed access to the five services a stack spans, for one stack."""
+
+    def __init__(
+        self,
+        clients: ClientFactory,
+        stack: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        role_propagation_attempts: int = 12,
+        role_propagation_delay: float = 5.0,
+        max_workers: int = 8,
+    ) -> None:
+        self.clients = clients
+        self.stack = stack
+        self.prefix = f"{stack}-"
+        self.sleep = sleep
+        self.role_propagation_attempts = role_propagation_attempts
+        self.role_propagation_delay = role_propagation_delay
+        self.max_workers = max_workers
+
+    # -- clients ----------------------------------------------------------------------------
+    @property
+    def events(self) -> Any:
+        return self.clients.client("events")
+
+    @property
+    def lambda_(self) -> Any:
+        return self.clients.client("lambda")
+
+    @property
+    def iam(self) -> Any:
+        return self.clients.client("iam")
+
+    @property
+    def logs(self) -> Any:
+        return self.clients.client("logs")
+
+    @property
+    def sns(self) -> Any:
+        return self.clients.client("sns")
+
+    def _pmap(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        items = list(items)
+        if len(items) <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(items))) as pool:
+            return list(pool.map(fn, items))
+
+    @property
+    def _stack_tags(self) -> dict[str, str]:
+        return {STACK_TAG: self.stack}
+
+    # ======================================================================================
+    # discovery
+    # ======================================================================================
+    def discover(self, desired: Iterable[Resource], buses: Iterable[str]) -> dict[Key, Observed]:
+        """Everything of interest in the account, keyed like the desired resources.
+
+        `buses` are the buses whose rules to scan (the config's bus, even `default`);
+        buses the stack owns are scanned too, so rules left on a former bus are found.
+        """
+        desired = list(desired)
+        wanted_functions = [r.name for r in desired if isinstance(r, Function)]
+        scans: list[Callable[[], list[Observed]]] = [
+            lambda: self._discover_buses_and_rules(set(buses)),
+            lambda: self._discover_functions(wanted_functions),
+            self._discover_roles,
+            self._discover_log_groups,
+            self._discover_topics,
+        ]
+        found: dict[Key, Observed] = {}
+        for batch in self._pmap(lambda scan: scan(), scans):
+            for observed in batch:
+                found[observed.key] = observed
+        return found
+
+    # -- buses and rules --------------------------------------------------------------------
+    def _discover_buses_and_rules(self, buses: set[str]) -> list[Observed]:
+        out: list[Observed] = []
+        with aws_errors("ListEventBuses", f"{self.prefix}*"):
+            listed: list[dict[str, Any]] = []
+            kwargs: dict[str, Any] = {"NamePrefix": self.prefix}
+            while True:
+                page = self.events.list_event_buses(**kwargs)
+                listed.extend(page.get("EventBuses", []))
+                if not page.get("NextToken"):
+                    break
+                kwargs["NextToken"] = page["NextToken"]
+        candidates = [b for b in listed if b["Name"].startswith(self.prefix)]
+
+        def bus(entry: dict[str, Any]) -> Observed:
+            tags = self._event_tags(entry["Arn"], f"bus {entry['Name']}")
+            return Observed(
+                "bus", entry["Name"], entry["Name"], tags.get(STACK_TAG), arn=entry["Arn"],
+                fingerprint=tags.get(FINGERPRINT_TAG),
+            )
+
+        owned_buses = self._pmap(bus, candidates)
+        out.extend(owned_buses)
+        scan = buses | {b.name for b in owned_buses if b.owner == self.stack}
+        for batch in self._pmap(self._discover_rules, sorted(scan)):
+            out.extend(batch)
+        return out
+
+    def _event_tags(self, arn: str, label: str) -> dict[str, str]:
+        with aws_errors("ListTagsForResource", label):
+            try:
+                return _tags_dict(self.events.list_tags_for_resource(ResourceARN=arn)["Tags"])
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return {}
+                raise
+
+    def _discover_rules(self, bus_name: str) -> list[Observed]:
+        rules: list[dict[str, Any]] = []
+        with aws_errors("ListRules", f"bus {bus_name}"):
+            try:
+                pages = self.events.get_paginator("list_rules").paginate(
+                    EventBusName=bus_name, NamePrefix=self.prefix
+                )
+                for page in pages:
+                    rules.extend(page.get("Rules", []))
+            except ClientError as exc:
+                if is_not_found(exc):  # the bus does not exist (yet)
+                    return []
+                raise
+        rules = [r for r in rules if r["Name"].startswith(self.prefix)]
+
+        def one(rule: dict[str, Any]) -> list[Observed]:
+            ident = f"{bus_name}/{rule['Name']}"
+            tags = self._event_tags(rule["Arn"], f"rule {ident}")
+            owner = tags.get(STACK_TAG)
+            pattern = rule.get("EventPattern")
+            observed = [
+                Observed(
+                    "rule", ident, rule["Name"], owner, arn=rule["Arn"],
+                    fingerprint=tags.get(FINGERPRINT_TAG),
+                    attributes={
+                        "pattern": canonical_json(json.loads(pattern)) if pattern else None,
+                        "state": rule.get("State"),
+                        "description": rule.get("Description", ""),
+                    },
+                    ref={"bus": bus_name},
+                )
+            ]
+            if owner == self.stack:
+                targets = self._list_targets(rule["Name"], bus_name)
+                observed.append(
+                    Observed(
+                        "targets", ident, rule["Name"], owner,
+                        attributes={"targets": sorted([t["Id"], t["Arn"]] for t in targets)},
+                        ref={"bus": bus_name, "ids": tuple(t["Id"] for t in targets)},
+                    )
+                )
+            return observed
+
+        return [o for batch in self._pmap(one, rules) for o in batch]
+
+    def _list_targets(self, rule: str, bus: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        with aws_errors("ListTargetsByRule", f"rule {bus}/{rule}"):
+            try:
+                pages = self.events.get_paginator("list_targets_by_rule").paginate(
+                    Rule=rule, EventBusName=bus
+                )
+                for page in pages:
+                    out.extend(page.get("Targets", []))
+            except ClientError as exc:
+                if not is_not_found(exc):
+                    raise
+        return out
+
+    # -- functions and their permissions ----------------------------------------------------
+    def _discover_functions(self, wanted: list[str]) -> list[Observed]:
+        names: set[str] = set()
+        with aws_errors("ListFunctions", f"{self.prefix}*"):
+            for page in self.lambda_.get_paginator("list_functions").paginate():
+                names.update(
+                    f["FunctionName"] for f in page.get("Functions", [])
+                    if f["FunctionName"].startswith(self.prefix)
+                )
+        # Names that do not carry the prefix cannot be ours, except the wanted ones.
+        names.update(n for n in wanted if not n.startswith(self.prefix))
+        return [o for batch in self._pmap(self._observe_function, sorted(names)) for o in batch]
+
+    def _observe_function(self, name: str) -> list[Observed]:
+        with aws_errors("GetFunction", f"function {name}"):
+            try:
+                got = self.lambda_.get_function(FunctionName=name)
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return []
+                raise
+        config = got["Configuration"]
+        tags = got.get("Tags") or {}
+        owner = tags.get(STACK_TAG)
+        out = [
+            Observed(
+                "function", name, name, owner, arn=config["FunctionArn"],
+                fingerprint=tags.get(FINGERPRINT_TAG),
+                attributes={
+                    "handler": config.get("Handler"),
+                    "runtime": config.get("Runtime"),
+                    "timeout": config.get("Timeout"),
+                    "memory": config.get("MemorySize"),
+                    "description": config.get("Description", ""),
+                    "environment": dict(
+                        sorted((config.get("Environment") or {}).get("Variables", {}).items())
+                    ),
+                    "role": config.get("Role"),
+                    "code_sha256": config.get("CodeSha256"),
+                },
+                ref={
+                    "state": config.get("State"),
+                    "last_update_status": config.get("LastUpdateStatus"),
+                },
+            )
+        ]
+        if owner == self.stack:
+            out.extend(self._observe_permissions(name, owner))
+        return out
+
+    def _observe_permissions(self, function: str, owner: str) -> list[Observed]:
+        with aws_errors("GetPolicy", f"function {function}"):
+            try:
+                policy = json.loads(self.lambda_.get_policy(FunctionName=function)["Policy"])
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return []
+                raise
+        out = []
+        for statement in policy.get("Statement", []):
+            sid = statement.get("Sid", "")
+            if not sid.startswith(STATEMENT_PREFIX):
+                continue
+            principal = statement.get("Principal")
+            if isinstance(principal, Mapping):
+                principal = principal.get("Service")
+            condition = statement.get("Condition", {}).get("ArnLike", {})
+            out.append(
+                Observed(
+                    "permission", f"{function}/{sid}", sid, owner,
+                    attributes={
+                        "principal": principal,
+                        "action": statement.get("Action"),
+                        "source_arn": condition.get("AWS:SourceArn"),
+                    },
+                    ref={"function": function},
+                )
+            )
+        return out
+
+    # -- roles ------------------------------------------------------------------------------
+    def _discover_roles(self) -> list[Observed]:
+        names: list[str] = []
+        with aws_errors("ListRoles", f"{self.prefix}*"):
+            for page in self.iam.get_paginator("list_roles").paginate():
+                names.extend(
+                    r["RoleName"] for r in page.get("Roles", [])
+                    if r["RoleName"].startswith(self.prefix)
+                )
+        return [o for o in self._pmap(self._observe_role, names) if o is not None]
+
+    def _observe_role(self, name: str) -> Observed | None:
+        with aws_errors("GetRole", f"role {name}"):
+            try:
+                role = self.iam.get_role(RoleName=name)["Role"]
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+        tags = _tags_dict(role.get("Tags"))
+        owner = tags.get(STACK_TAG)
+        attributes: dict[str, Any] | None = None
+        if owner == self.stack:
+            attributes = {
+                "trust": canonical_json(_document(role["AssumeRolePolicyDocument"])),
+                "policy": self._inline_policy(name),
+            }
+        return Observed(
+            "role", name, name, owner, arn=role["Arn"], fingerprint=tags.get(FINGERPRINT_TAG),
+            attributes=attributes,
+        )
+
+    def _inline_policy(self, role: str) -> str | None:
+        with aws_errors("GetRolePolicy", f"role {role}"):
+            try:
+                got = self.iam.get_role_policy(RoleName=role, PolicyName=INLINE_POLICY_NAME)
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+        return canonical_json(_document(got["PolicyDocument"]))
+
+    # -- log groups -------------------------------------------------------------------------
+    def _discover_log_groups(self) -> list[Observed]:
+        groups: list[dict[str, Any]] = []
+        prefix = f"/aws/lambda/{self.prefix}"
+        with aws_errors("DescribeLogGroups", f"{prefix}*"):
+            pages = self.logs.get_paginator("describe_log_groups").paginate(
+                logGroupNamePrefix=prefix
+            )
+            for page in pages:
+                groups.extend(page.get("logGroups", []))
+
+        def one(group: dict[str, Any]) -> Observed:
+            name = group["logGroupName"]
+            arn = _log_group_arn(group)
+            tags = self._log_tags(arn, name)
+            return Observed(
+                "log-group", name, name, tags.get(STACK_TAG), arn=arn,
+                fingerprint=tags.get(FINGERPRINT_TAG),
+                attributes={"retention_days": group.get("retentionInDays")},
+            )
+
+        return self._pmap(one, groups)
+
+    def _log_tags(self, arn: str, name: str) -> dict[str, str]:
+        with aws_errors("ListTagsForResource", f"log-group {name}"):
+            try:
+                return dict(self.logs.list_tags_for_resource(resourceArn=arn).get("tags", {}))
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return {}
+                raise
+
+    # -- topics and subscriptions -----------------------------------------------------------
+    def _discover_topics(self) -> list[Observed]:
+        arns: list[str] = []
+        with aws_errors("ListTopics", f"{self.prefix}*"):
+            for page in self.sns.get_paginator("list_topics").paginate():
+                arns.extend(
+                    t["TopicArn"] for t in page.get("Topics", [])
+                    if t["TopicArn"].rsplit(":", 1)[-1].startswith(self.prefix)
+                )
+        return [o for batch in self._pmap(self._observe_topic, arns) for o in batch]
+
+    def _observe_topic(self, arn: str) -> list[Observed]:
+        name = arn.rsplit(":", 1)[-1]
+        with aws_errors("ListTagsForResource", f"topic {name}"):
+            try:
+                tags = _tags_dict(self.sns.list_tags_for_resource(ResourceArn=arn)["Tags"])
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return []
+                raise
+        owner = tags.get(STACK_TAG)
+        out = [
+            Observed("topic", name, name, owner, arn=arn, fingerprint=tags.get(FINGERPRINT_TAG))
+        ]
+        if owner != self.stack:
+            return out
+        with aws_errors("ListSubscriptionsByTopic", f"topic {name}"):
+            pages = self.sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)
+            for page in pages:
+                for sub in page.get("Subscriptions", []):
+                    ident = f"{name}/{sub['Protocol']}:{sub['Endpoint']}"
+                    out.append(
+                        Observed(
+                            "subscription", ident, sub["Endpoint"], owner,
+                            attributes={"protocol": sub["Protocol"], "endpoint": sub["Endpoint"]},
+                            ref={"arn": sub["SubscriptionArn"], "topic_arn": arn},
+                        )
+                    )
+        return out
+
+    # ======================================================================================
+    # mutations — each idempotent; the fingerprint tag is always written last
+    # ======================================================================================
+    def _claim(self, label: str, owner: str | None) -> None:
+        """After "already exists": proceed only if the thing is ours."""
+        if owner != self.stack:
+            whose = f"stack {owner!r}" if owner else "no ebdemo:stack tag"
+            raise AwsError(
+                "Create", label, f"the name is taken by a resource with {whose}",
+                code="Conflict", hint="ebdemo never adopts resources it did not create",
+            )
+
+    # -- bus --------------------------------------------------------------------------------
+    def create_bus(self, bus: Bus) -> str:
+        with aws_errors("CreateEventBus", bus.label):
+            try:
+                self.events.create_event_bus(Name=bus.name, Tags=_tags_list(self._stack_tags))
+            except ClientError as exc:
+                if _code(exc) not in ALREADY_EXISTS:
+                    raise
+                self._claim(bus.label, self._event_tags(bus.arn, bus.label).get(STACK_TAG))
+        self._tag_event_resource(bus.arn, bus.label, bus.fingerprint())
+        return "created"
+
+    def update_bus(self, bus: Bus, observed: Observed) -> str:
+        self._tag_event_resource(bus.arn, bus.label, bus.fingerprint())
+        return "updated"
+
+    def delete_bus(self, observed: Observed, *, attempts: int = 5) -> str:
+        """Delete the stack's bus once its own rules are gone; keep it if others' rules remain.
+
+        Deleting a bus deletes its rules, so a rule somebody else put on it would go too.
+        """
+        for attempt in range(attempts):
+            remaining = self._rule_owners(observed.name)
+            foreign = [name for name, owner in remaining.items() if owner != self.stack]
+            if foreign:
+                return f"kept: {len(foreign)} rule(s) not owned by this stack are on it"
+            if remaining and attempt < attempts - 1:  # our own deletes not visible yet
+                self.sleep(1.0)
+                continue
+            with aws_errors("DeleteEventBus", observed.label):
+                try:
+                    self.events.delete_event_bus(Name=observed.name)
+                except ClientError as exc:
+                    if is_not_found(exc):
+                        return "already gone"
+                    if "rule" in _message(exc).lower() and attempt < attempts - 1:
+                        self.sleep(1.0)
+                        continue
+                    raise
+            return "deleted"
+        return "deleted"
+
+    def _rule_owners(self, bus: str) -> dict[str, str | None]:
+        rules: list[dict[str, Any]] = []
+        with aws_errors("ListRules", f"bus {bus}"):
+            try:
+                for page in self.events.get_paginator("list_rules").paginate(EventBusName=bus):
+                    rules.extend(page.get("Rules", []))
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return {}
+                raise
+        return {
+            r["Name"]: self._event_tags(r["Arn"], f"rule {bus}/{r['Name']}").get(STACK_TAG)
+            for r in rules
+        }
+
+    def _tag_event_resource(self, arn: str, label: str, fingerprint: str) -> None:
+        with aws_errors("TagResource", label):
+            self.events.tag_resource(
+                ResourceARN=arn,
+                Tags=_tags_list({**self._stack_tags, FINGERPRINT_TAG: fingerprint}),
+            )
+
+    # -- topic and subscriptions ------------------------------------------------------------
+    def create_topic(self, topic: Topic) -> str:
+        with aws_errors("CreateTopic", topic.label):
+            try:
+                self.sns.create_topic(Name=topic.name, Tags=_tags_list(self._stack_tags))
+            except ClientError as exc:  # same name, other tags: somebody else's topic
+                if _code(exc) not in {"InvalidParameter", "InvalidParameterException"}:
+                    raise
+                tags = self.sns.list_tags_for_resource(ResourceArn=topic.arn)["Tags"]
+                self._claim(topic.label, _tags_dict(tags).get(STACK_TAG))
+        self._tag_topic(topic)
+        return "created"
+
+    def update_topic(self, topic: Topic, observed: Observed) -> str:
+        self._tag_topic(topic)
+        return "updated"
+
+    def _tag_topic(self, topic: Topic) -> None:
+        with aws_errors("TagResource", topic.label):
+            self.sns.tag_resource(
+                ResourceArn=topic.arn,
+                Tags=_tags_list({**self._stack_tags, FINGERPRINT_TAG: topic.fingerprint()}),
+            )
+
+    def delete_topic(self, observed: Observed) -> str:
+        with aws_errors("DeleteTopic", observed.label):
+            try:
+                self.sns.delete_topic(TopicArn=observed.arn)
+            except ClientError as exc:
+                if not is_not_found(exc):
+                    raise
+        return "deleted"
+
+    def subscribe(self, sub: Subscription) -> str:
+        """Subscribe is idempotent in SNS: the same endpoint returns the same subscription."""
+        with aws_errors("Subscribe", sub.label):
+            self.sns.subscribe(TopicArn=sub.topic_arn, Protocol=sub.protocol, Endpoint=sub.name)
+        return "created (confirm by email)" if sub.protocol == "email" else "created"
+
+    def resubscribe(self, sub: Subscription, observed: Observed) -> str:
+        self.subscribe(sub)
+        return "updated"
+
+    def unsubscribe(self, observed: Observed) -> str:
+        arn = str(observed.ref.get("arn", ""))
+        if not arn.startswith("arn:"):  # "PendingConfirmation": SNS removes it by itself
+            return "skipped: pending confirmation (SNS drops it after 3 days)"
+        with aws_errors("Unsubscribe", observed.label):
+            try:
+                self.sns.unsubscribe(SubscriptionArn=arn)
+            except ClientError as exc:
+                if not is_not_found(exc):
+                    raise
+        return "deleted"
+
+    # -- log group --------------------------------------------------------------------------
+    def create_log_group(self, group: LogGroup) -> str:
+        with aws_errors("CreateLogGroup", group.label):
+            try:
+                self.logs.create_log_group(logGroupName=group.name, tags=self._stack_tags)
+            except ClientError as exc:
+                if _code(exc) not in ALREADY_EXISTS:
+                    raise
+                self._claim(group.label, self._log_tags(group.arn, group.name).get(STACK_TAG))
+        self._set_retention(group)
+        self._tag_log_group(group)
+        return "created"
+
+    def update_log_group(self, group: LogGroup, observed: Observed) -> str:
+        if (observed.attributes or {}).get("retention_days") != group.retention_days:
+            self._set_retention(group)
+        self._tag_log_group(group)
+        return "updated"
+
+    def _set_retention(self, group: LogGroup) -> None:
+        with aws_errors("PutRetentionPolicy", group.label):
+            self.logs.put_retention_policy(
+                logGroupName=group.name, retentionInDays=group.retention_days
+            )
+
+    def _tag_log_group(self, group: LogGroup) -> None:
+        with aws_errors("TagResource", group.label):
+            self.logs.tag_resource(
+                resourceArn=group.arn,
+                tags={**self._stack_tags, FINGERPRINT_TAG: group.fingerprint()},
+            )
+
+    def delete_log_group(self, observed: Observed) -> str:
+        with aws_errors("DeleteLogGroup", observed.label):
+            try:
+                self.logs.delete_log_group(logGroupName=observed.name)
+            except ClientError as exc:
+                if not is_not_found(exc):
+                    raise
+        return "deleted"
+
+    # -- role -------------------------------------------------------------------------------
+    def create_role(self, role: Role) -> str:
+        with aws_errors("CreateRole", role.label):
+            try:
+                self.iam.create_role(
+                    RoleName=role.name,
+                    AssumeRolePolicyDocument=role.trust,
+                    Description=f"ebdemo execution role (stack {self.stack})",
+                    Tags=_tags_list(self._stack_tags),
+                )
+            except ClientError as exc:
+                if _code(exc) not in ALREADY_EXISTS:
+                    raise
+                tags = _tags_dict(self.iam.get_role(RoleName=role.name)["Role"].get("Tags"))
+                self._claim(role.label, tags.get(STACK_TAG))
+                self.iam.update_assume_role_policy(
+                    RoleName=role.name, PolicyDocument=role.trust
+                )
+        self._put_role_policy(role)
+        self._tag_role(role)
+        return "created"
+
+    def update_role(self, role: Role, observed: Observed) -> str:
+        live = observed.attributes or {}
+        if live.get("trust") != role.trust:
+            with aws_errors("UpdateAssumeRolePolicy", role.label):
+                self.iam.update_assume_role_policy(RoleName=role.name, PolicyDocument=role.trust)
+        if live.get("policy") != role.policy:
+            self._put_role_policy(role)
+        self._tag_role(role)
+        return "updated"
+
+    def _put_role_policy(self, role: Role) -> None:
+        with aws_errors("PutRolePolicy", role.label):
+            self.iam.put_role_policy(
+                RoleName=role.name, PolicyName=INLINE_POLICY_NAME, PolicyDocument=role.policy
+            )
+
+    def _tag_role(self, role: Role) -> None:
+        with aws_errors("TagRole", role.label):
+            self.iam.tag_role(
+                RoleName=role.name,
+                Tags=_tags_list({**self._stack_tags, FINGERPRINT_TAG: role.fingerprint()}),
+            )
+
+    def delete_role(self, observed: Observed) -> str:
+        """Inline and attached policies first: IAM refuses to delete a role that has any."""
+        name = observed.name
+        with aws_errors("DeleteRole", observed.label):
+            try:
+                for page in self.iam.get_paginator("list_role_policies").paginate(RoleName=name):
+                    for policy in page.get("PolicyNames", []):
+                        self.iam.delete_role_policy(RoleName=name, PolicyName=policy)
+                pages = self.iam.get_paginator("list_attached_role_policies").paginate(
+                    RoleName=name
+                )
+                for page in pages:
+                    for policy in page.get("AttachedPolicies", []):
+                        self.iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+                self.iam.delete_role(RoleName=name)
+            except ClientError as exc:
+                if not is_not_found(exc):
+                    raise
+        return "deleted"
+
+    # -- function ---------------------------------------------------------------------------
+    def create_function(self, fn: Function, zip_bytes: bytes) -> str:
+        kwargs = {
+            **_function_config(fn),
+            "Code": {"ZipFile": zip_bytes},
+            "Tags": self._stack_tags,
+        }
+        with aws_errors("CreateFunction", fn.label):
+            try:
+                self._retry_role_propagation(lambda: self.lambda_.create_function(**kwargs))
+            except ClientError as exc:
+                if _code(exc) not in ALREADY_EXISTS:
+                    raise
+                # Made by an interrupted run (or a concurrent one): converge it instead.
+                found = self._observe_function(fn.name)
+                if not found:
+                    raise
+                self._claim(fn.label, found[0].owner)
+                return self.update_function(fn, found[0], zip_bytes)
+        self._wait("function_active_v2", fn)
+        self._tag_function(fn)
+        return "created"
+
+    def update_function(self, fn: Function, observed: Observed, zip_bytes: bytes) -> str:
+        """Code first, then configuration, waiting for Lambda in between (it refuses both)."""
+        live = observed.attributes or {}
+        if observed.ref.get("state") != "Active":
+            self._wait("function_active_v2", fn)
+        if observed.ref.get("last_update_status") not in (None, "Successful"):
+            self._wait("function_updated_v2", fn)
+        changed = []
+        if live.get("code_sha256") != fn.code_sha256:
+            with aws_errors("UpdateFunctionCode", fn.label):
+                self.lambda_.update_function_code(FunctionName=fn.name, ZipFile=zip_bytes)
+            self._wait("function_updated_v2", fn)
+            changed.append("code")
+        desired_config = fn.config_attributes()
+        if any(live.get(k) != v for k, v in desired_config.items()):
+            with aws_errors("UpdateFunctionConfiguration", fn.label):
+                self._retry_role_propagation(
+                    lambda: self.lambda_.update_function_configuration(**_function_config(fn))
+                )
+            self._wait("function_updated_v2", fn)
+            changed.append("configuration")
+        self._tag_function(fn)
+        return f"updated {' and '.join(changed)}" if changed else "updated"
+
+    def _retry_role_propagation(self, call: Callable[[], T]) -> T:
+        """A new role takes seconds to become assumable by Lambda: retry that error only."""
+        for attempt in range(self.role_propagation_attempts):
+            try:
+                return call()
+            except ClientError as exc:
+                last = attempt == self.role_propagation_attempts - 1
+                if (
+                    _code(exc) == "InvalidParameterValueException"
+                    and ROLE_NOT_READY in _message(exc)
+                    and not last
+                ):
+                    self.sleep(self.role_propagation_delay)
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, waiter: str, fn: Function) -> None:
+        with aws_errors(f"wait {waiter}", fn.label):
+            self.lambda_.get_waiter(waiter).wait(FunctionName=fn.name)
+
+    def _tag_function(self, fn: Function) -> None:
+        with aws_errors("TagResource", fn.label):
+            self.lambda_.tag_resource(
+                Resource=fn.arn, Tags={**self._stack_tags, FINGERPRINT_TAG: fn.fingerprint()}
+            )
+
+    def delete_function(self, observed: Observed) -> str:
+        with aws_errors("DeleteFunction", observed.label):
+            try:
+                self.lambda_.delete_function(FunctionName=observed.name)
+            except ClientError as exc:
+                if not is_not_found(exc):
+                    raise
+        return "deleted"
+
+    # -- permission -------------------------------------------------------------------------
+    def grant_invoke_to_rule(self, perm: Permission) -> str:
+        with aws_errors("AddPermission", perm.label):
+            try:
+                self._add_permission(perm)
+            except ClientError as exc:  # the statement id exists on our function: replace it
+                if _code(exc) not in ALREADY_EXISTS:
+                    raise
+                self._remove_permission(perm.function, perm.statement_id)
+                self._add_permission(perm)
+        return "created"
+
+    def regrant_invoke_to_rule(self, perm: Permission, observed: Observed) -> str:
+        with aws_errors("RemovePermission", perm.label):
+            self._remove_permission(perm.function, perm.statement_id)
+        self.grant_invoke_to_rule(perm)
+        return "updated"
+
+    def _add_permission(self, perm: Permission) -> None:
+        self.lambda_.add_permission(
+            FunctionName=perm.function,
+            StatementId=perm.statement_id,
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=perm.source_arn,
+        )
+
+    def _remove_permission(self, function: str, statement_id: str) -> None:
+        try:
+            self.lambda_.remove_permission(FunctionName=function, StatementId=statement_id)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+
+    def revoke_invoke(self, observed: Observed) -> str:
+        with aws_errors("RemovePermission", observed.label):
+            self._remove_permission(str(observed.ref["function"]), observed.name)
+        return "deleted"
+
+    # -- rule and targets -------------------------------------------------------------------
+    def put_rule(self, rule: Rule) -> str:
+        with aws_errors("PutRule", rule.label):
+            self.events.put_rule(**_rule_args(rule), Tags=_tags_list(self._stack_tags))
+        self._tag_event_resource(rule.arn, rule.label, rule.fingerprint())
+        return "created"
+
+    def update_rule(self, rule: Rule, observed: Observed) -> str:
+        live = observed.attributes or {}
+        if any(live.get(k) != v for k, v in rule.attributes().items()):
+            with aws_errors("PutRule", rule.label):
+                self.events.put_rule(**_rule_args(rule))
+        self._tag_event_resource(rule.arn, rule.label, rule.fingerprint())
+        return "updated"
+
+    def delete_rule(self, observed: Observed) -> str:
+        bus = str(observed.ref["bus"])
+        with aws_errors("DeleteRule", observed.label):
+            try:
+                self.events.delete_rule(Name=observed.name, EventBusName=bus)
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return "deleted"
+                if "target" not in _message(exc).lower():
+                    raise
+                # Targets left by an interrupted run: remove them, then the rule.
+                ids = [t["Id"] for t in self._list_targets(observed.name, bus)]
+                if ids:
+                    self.events.remove_targets(Rule=observed.name, EventBusName=bus, Ids=ids)
+                self.events.delete_rule(Name=observed.name, EventBusName=bus)
+        return "deleted"
+
+    def put_targets(self, targets: Targets, observed: Observed | None = None) -> str:
+        """Make the rule's targets exactly the desired ones: put, then remove stale ids."""
+        live = {t[0]: t[1] for t in (observed.attributes or {}).get("targets", [])} if observed \
+            else {}
+        wanted = dict(targets.targets)
+        missing = [{"Id": i, "Arn": a} for i, a in wanted.items() if live.get(i) != a]
+        stale = [i for i in live if i not in wanted]
+        if missing:
+            with aws_errors("PutTargets", targets.label):
+                result = self.events.put_targets(
+                    Rule=targets.name, EventBusName=targets.bus, Targets=missing
+                )
+                _check_failed_entries("PutTargets", targets.label, result)
+        if stale:
+            with aws_errors("RemoveTargets", targets.label):
+                result = self.events.remove_targets(
+                    Rule=targets.name, EventBusName=targets.bus, Ids=stale
+                )
+                _check_failed_entries("RemoveTargets", targets.label, result)
+        return "updated" if observed else "created"
+
+    def update_targets(self, targets: Targets, observed: Observed) -> str:
+        return self.put_targets(targets, observed)
+
+    def remove_targets(self, observed: Observed) -> str:
+        ids = list(observed.ref.get("ids", ()))
+        if not ids:
+            return "deleted"
+        with aws_errors("RemoveTargets", observed.label):
+            try:
+                result = self.events.remove_targets(
+                    Rule=observed.name, EventBusName=str(observed.ref["bus"]), Ids=ids
+                )
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return "deleted"
+                raise
+            _check_failed_entries("RemoveTargets", observed.label, result)
+        return "deleted"
+
+
+def _function_config(fn: Function) -> dict[str, Any]:
+    return {
+        "FunctionName": fn.name,
+        "Role": fn.role_arn,
+        "Handler": fn.handler,
+        "Runtime": fn.runtime,
+        "Timeout": fn.timeout,
+        "MemorySize": fn.memory,
+        "Description": fn.description,
+        "Environment": {"Variables": dict(fn.environment)},
+    }
+
+
+def _rule_args(rule: Rule) -> dict[str, Any]:
+    return {
+        "Name": rule.name,
+        "EventBusName": rule.bus,
+        "EventPattern": rule.pattern,
+        "State": "ENABLED" if rule.enabled else "DISABLED",
+        "Description": rule.description,
+    }
+
+
+def _check_failed_entries(operation: str, label: str, result: Mapping[str, Any]) -> None:
+    if result.get("FailedEntryCount"):
+        entry = result["FailedEntries"][0]
+        raise AwsError(
+            operation, label, entry.get("ErrorMessage", "failed"), code=entry.get("ErrorCode")
+        )
+
+
+def _document(value: Any) -> Any:
+    """IAM documents come back as dicts from boto3, but as (URL-encoded) text elsewhere."""
+    if isinstance(value, str):
+        from urllib.parse import unquote
+
+        return json.loads(unquote(value))
+    return value
+
+
+def _log_group_arn(group: Mapping[str, Any]) -> str:
+    """The ARN without the trailing `:*` — the form the tagging APIs accept."""
+    arn = str(group.get("logGroupArn") or group.get("arn", ""))
+    return arn.removesuffix(":*")

@@ -1,0 +1,206 @@
+"""Apply a plan. The whole pipeline, end to end:
+
+1. `resources.desired_resources(topology, account, region, digests)` — what should exist;
+2. `gateway.discover(...)` — what does exist (by derived name + `ebdemo:stack` tag);
+3. `planner.make_plan(...)` — the ordered steps between the two;
+4. `apply(plan, ...)` here — run the steps through the gateway.
+
+Each kind maps to exactly one (create, update, delete) triple in an explicit table, so
+what runs for a step is visible in one place. A step starts once the steps of the
+resources it depends on have finished; independent steps run concurrently. Deletes run
+after every create/update, in ranks (targets before rules before permissions before
+functions before roles…, the bus last). The first failure stops scheduling new steps; the
+ones already running finish, then the error propagates: re-running converges, since every
+gateway call is idempotent and a resource is only fingerprinted once complete.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from ebdemo.aws.clients import ClientFactory
+from ebdemo.aws.gateway import ProvisioningGateway
+from ebdemo.model import Topology
+from ebdemo.packaging import code_sha256, zip_code
+from ebdemo.planner import Plan, Step, make_plan
+from ebdemo.resources import (
+    DELETE_RANK,
+    Function,
+    Key,
+    Observed,
+    Resource,
+    desired_resources,
+)
+
+Create = Callable[[Any], str]
+Update = Callable[[Any, Observed], str]
+Delete = Callable[[Observed], str]
+
+
+@dataclass(frozen=True)
+class Actions:
+    create: Create
+    update: Update
+    delete: Delete
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: Step
+    result: str
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.step.as_dict(), "result": self.result, "seconds": round(self.seconds, 3)}
+
+
+Progress = Callable[[StepResult], None]
+
+
+def action_table(
+    gateway: ProvisioningGateway, package: Callable[[Function], bytes]
+) -> dict[str, Actions]:
+    """kind → what creating, updating and deleting it means."""
+    g = gateway
+    return {
+        "bus": Actions(g.create_bus, g.update_bus, g.delete_bus),
+        "topic": Actions(g.create_topic, g.update_topic, g.delete_topic),
+        "subscription": Actions(g.subscribe, g.resubscribe, g.unsubscribe),
+        "log-group": Actions(g.create_log_group, g.update_log_group, g.delete_log_group),
+        "role": Actions(g.create_role, g.update_role, g.delete_role),
+        "function": Actions(
+            lambda fn: g.create_function(fn, package(fn)),
+            lambda fn, seen: g.update_function(fn, seen, package(fn)),
+            g.delete_function,
+        ),
+        "permission": Actions(
+            g.grant_invoke_to_rule, g.regrant_invoke_to_rule, g.revoke_invoke
+        ),
+        "rule": Actions(g.put_rule, g.update_rule, g.delete_rule),
+        "targets": Actions(g.put_targets, g.update_targets, g.remove_targets),
+    }
+
+
+def prerequisites(steps: Sequence[Step]) -> list[set[int]]:
+    """For each step, the indices of the steps that must finish before it starts."""
+    index: dict[Key, int] = {s.key: i for i, s in enumerate(steps)}
+    converging = [i for i, s in enumerate(steps) if s.action != "delete"]
+    out: list[set[int]] = []
+    for i, step in enumerate(steps):
+        if step.action == "delete":
+            rank = DELETE_RANK[step.kind]
+            before = {
+                j for j, other in enumerate(steps)
+                if other.action == "delete" and DELETE_RANK[other.kind] < rank
+            }
+            out.append(before | set(converging))
+        else:
+            assert isinstance(step.resource, Resource)
+            out.append(
+                {index[d] for d in step.resource.dependencies() if d in index} - {i}
+            )
+    return out
+
+
+def apply(
+    plan: Plan,
+    actions: Mapping[str, Actions],
+    *,
+    on_step: Progress | None = None,
+    max_workers: int = 8,
+) -> list[StepResult]:
+    """Run the plan's changes; returns one result per step (noops included, in plan order)."""
+    steps = list(plan.steps)
+    needs = prerequisites(steps)
+    results: dict[int, StepResult] = {}
+    for i, step in enumerate(steps):
+        if step.action == "noop":
+            results[i] = StepResult(step, "unchanged", 0.0)
+    pending = {i for i in range(len(steps)) if i not in results}
+    failure: BaseException | None = None
+
+    def run(step: Step) -> StepResult:
+        started = time.perf_counter()
+        table = actions[step.kind]
+        if step.action == "create":
+            outcome = table.create(step.resource)
+        elif step.action == "update":
+            assert step.observed is not None
+            outcome = table.update(step.resource, step.observed)
+        else:
+            assert isinstance(step.resource, Observed)
+            outcome = table.delete(step.resource)
+        return StepResult(step, outcome, time.perf_counter() - started)
+
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        running: dict[Future[StepResult], int] = {}
+        while pending or running:
+            if failure is None:
+                ready = [i for i in sorted(pending) if needs[i] <= results.keys()]
+                for i in ready:
+                    pending.discard(i)
+                    running[pool.submit(run, steps[i])] = i
+            if not running:
+                if pending and failure is None:
+                    raise RuntimeError(f"plan has a dependency cycle: {sorted(pending)}")
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = running.pop(future)
+                try:
+                    results[i] = future.result()
+                except BaseException as exc:
+                    failure = failure or exc
+                    continue
+                if on_step:
+                    on_step(results[i])
+    if failure is not None:
+        raise failure
+    return [results[i] for i in sorted(results)]
+
+
+# -- the pipeline, as the commands run it ---------------------------------------------------
+@dataclass
+class Deployment:
+    """Everything one `up`/`plan`/`status`/`down` works from, read once."""
+
+    topology: Topology
+    gateway: ProvisioningGateway
+    desired: tuple[Resource, ...]
+    actual: dict[Key, Observed]
+    plan: Plan
+    zips: dict[str, bytes]
+
+    def actions(self) -> dict[str, Actions]:
+        return action_table(self.gateway, lambda fn: self.zips[fn.logical])
+
+    def apply(self, *, on_step: Progress | None = None) -> list[StepResult]:
+        return apply(self.plan, self.actions(), on_step=on_step,
+                     max_workers=self.gateway.max_workers)
+
+
+def prepare(
+    topology: Topology,
+    clients: ClientFactory,
+    *,
+    teardown: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Deployment:
+    """Package the code, compute the desired state, read the actual one, plan the difference.
+
+    With `teardown`, nothing is desired: the plan deletes everything the stack owns.
+    """
+    zips = {} if teardown else {fn.name: zip_code(fn.code) for fn in topology.functions}
+    digests = {name: code_sha256(data) for name, data in zips.items()}
+    desired: tuple[Resource, ...] = ()
+    if not teardown:
+        desired = desired_resources(topology, clients.account_id(), clients.region, digests)
+    gateway = ProvisioningGateway(clients, topology.stack, sleep=sleep)
+    actual = gateway.discover(desired, buses=[topology.bus_name])
+    return Deployment(
+        topology, gateway, desired, actual, make_plan(topology.stack, desired, actual), zips
+    )
