@@ -209,7 +209,16 @@ def _parse(pattern: Any) -> Any:
             return json.loads(pattern)
         except ValueError as exc:
             raise InvalidPatternError(f"not valid JSON: {exc}") from None
-    return pattern
+    return _plain(pattern)
+
+
+def _plain(value: Any) -> Any:
+    """Mappings (frozen config included) as dicts and tuples as lists, so JSON rules apply."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _check_number(value: Any, where: PathT, what: str) -> float:
@@ -721,6 +730,105 @@ def _nested_check(key: str, child: Check) -> Check:
     return check
 
 
+# -- exact semantics of `exists: false` under arrays of objects ----------------------------------
+#
+# event-ruler checks absence against the fields "consistent" with the array elements already
+# chosen by the fields that sort before it (ACFinder / NameState.getNameTransitions): so under an
+# array of objects, `{"exists": false}` on a key that sorts first means "in no element", and on a
+# key that sorts after a matched one means "not in that element". Patterns without absence
+# leaves never see the difference and keep the recursive closures above; patterns with one are
+# matched the way event-ruler does: flattened sub-rules, fields in key order, array membership.
+
+Membership = dict[int, int]
+
+
+def _sub_rules(node: Node) -> list[dict[str, Leaf]]:
+    """The pattern as event-ruler compiles it: one flat {dotted name: leaf} per `$or` choice."""
+    rules: list[dict[str, Leaf]] = [{}]
+    for _, child in node.fields:
+        if isinstance(child, Leaf):
+            name = ".".join(child.path)
+            for r in rules:
+                r[name] = child
+        else:
+            subs = _sub_rules(child)
+            rules = [{**r, **s} for r in rules for s in subs]
+    for branches in node.ors:
+        alts = [s for b in branches for s in _sub_rules(b)]
+        rules = [{**r, **s} for r in rules for s in alts]
+    return rules
+
+
+def _flatten_fields(
+    event: dict, wanted: frozenset[str], prefixes: frozenset[str],
+) -> dict[str, list[tuple[Any, tuple[tuple[int, int], ...]]]]:
+    """{dotted name: [(scalar, array membership)]} for the names a pattern tests."""
+    out: dict[str, list[tuple[Any, tuple[tuple[int, int], ...]]]] = {}
+    counter = [0]
+
+    def walk(value: Any, name: str, member: tuple[tuple[int, int], ...]) -> None:
+        t = type(value)
+        if t is dict:
+            if name and name not in prefixes:
+                return
+            for k, v in value.items():
+                walk(v, f"{name}.{k}" if name else k, member)
+        elif t is list:
+            counter[0] += 1
+            array_id = counter[0]
+            for i, item in enumerate(value):
+                walk(item, name, (*member, (array_id, i)))
+        elif name in wanted:
+            out.setdefault(name, []).append((value, member))
+
+    walk(event, "", ())
+    return out
+
+
+def _consistent(current: Membership, member: tuple[tuple[int, int], ...]) -> bool:
+    for array_id, index in member:
+        seen = current.get(array_id)
+        if seen is not None and seen != index:
+            return False
+    return True
+
+
+class _AbsenceMatcher:
+    """Matches one pattern with event-ruler's array-consistent algorithm."""
+
+    def __init__(self, root: Node) -> None:
+        self.rules = [sorted(r.items()) for r in _sub_rules(root)]
+        names = {name for r in self.rules for name, _ in r}
+        self.wanted = frozenset(names)
+        self.prefixes = frozenset(
+            ".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1))
+
+    def __call__(self, event: dict) -> bool:
+        fields = _flatten_fields(event, self.wanted, self.prefixes)
+        return any(self._search(rule, 0, {}, fields) for rule in self.rules)
+
+    def _search(
+        self, rule: list[tuple[str, Leaf]], i: int, current: Membership,
+        fields: dict[str, list[tuple[Any, tuple[tuple[int, int], ...]]]],
+    ) -> bool:
+        if i == len(rule):
+            return True
+        name, leaf = rule[i]
+        candidates = fields.get(name, ())
+        if leaf.exists_false and not any(_consistent(current, m) for _, m in candidates) and (
+            self._search(rule, i + 1, current, fields)
+        ):
+            return True
+        for value, member in candidates:
+            if not _consistent(current, member):
+                continue
+            if leaf.exists_true or leaf.test_scalar(value):
+                merged = {**current, **dict(member)}
+                if self._search(rule, i + 1, merged, fields):
+                    return True
+        return False
+
+
 class Pattern:
     """A compiled, validated event pattern."""
 
@@ -729,7 +837,7 @@ class Pattern:
     def __init__(self, source: dict, root: Node) -> None:
         self.source = source
         self.root = root
-        self._check = _node_check(root)
+        self._check: Check = _AbsenceMatcher(root) if root.has_absence() else _node_check(root)
 
     def matches(self, event: Mapping[str, Any]) -> bool:
         if type(event) is not dict:

@@ -1,0 +1,280 @@
+"""Why an event matches a rule or not, field by field: the pure core of `ebdemo explain`.
+
+The verdict always comes from `ebdemo.patterns` (the matcher the emulator routes with), so what
+`explain` says is what local delivery does. The field-by-field account walks the same compiled
+pattern: for each field the rule tests, what it expected, what the event had, and whether that
+field passed; under arrays of objects it reports the element that matched (or came closest),
+and for `$or` the branch that matched (or every branch, when none did).
+
+EventBridge's TestEventPattern API rejects an event without `id`, `account`, `source`, `time`,
+`region`, `resources` and `detail-type`; `fill_envelope` adds those (and `version`) when the
+user's event omits them, and says which it added.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ebdemo.patterns import (
+    Leaf,
+    Node,
+    Pattern,
+    compile_pattern,
+    leaf_values,
+)
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_DETAIL_TYPE = "ebdemo.explain"
+ENVELOPE_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region",
+                   "resources")
+
+_ABSENT = object()
+
+
+# -- the envelope --------------------------------------------------------------------------------
+
+
+def fill_envelope(
+    event: Mapping[str, Any],
+    *,
+    source: str = "io.entest.demo",
+    account: str = DEFAULT_ACCOUNT,
+    region: str = DEFAULT_REGION,
+    detail_type: str = DEFAULT_DETAIL_TYPE,
+    now: Callable[[], datetime] | None = None,
+    new_id: Callable[[], str] | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The event with every missing envelope field filled, and the names of those filled.
+
+    Fields the event has are kept as they are, even when empty or of an odd type: the point is
+    to explain this event, not a corrected one.
+    """
+    defaults: dict[str, Callable[[], Any]] = {
+        "version": lambda: "0",
+        "id": new_id or (lambda: str(uuid.uuid4())),
+        "detail-type": lambda: detail_type,
+        "source": lambda: source,
+        "account": lambda: account,
+        "time": lambda: (now or _utcnow)().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": lambda: region,
+        "resources": list,
+    }
+    filled: list[str] = []
+    out: dict[str, Any] = {}
+    for name in ENVELOPE_FIELDS:
+        if name in event:
+            out[name] = event[name]
+        else:
+            out[name] = defaults[name]()
+            filled.append(name)
+    for name, value in event.items():
+        if name not in out:
+            out[name] = value
+    return out, filled
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the account of one rule ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    """One field the rule tests. `actual` is the event's value (`None` with `present=False`
+    when the field is absent); `reason` says in words why it passed or failed."""
+
+    path: str
+    expected: str
+    present: bool
+    actual: Any
+    ok: bool
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "expected": json.loads(self.expected), "present": self.present,
+            "actual": self.actual, "ok": self.ok, "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class RuleExplanation:
+    rule: str
+    matched: bool
+    checks: tuple[FieldCheck, ...]
+    pattern: Mapping[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+    @property
+    def first_failure(self) -> FieldCheck | None:
+        return next((c for c in self.checks if not c.ok), None)
+
+    def to_json(self) -> dict[str, Any]:
+        first = self.first_failure
+        return {
+            "rule": self.rule,
+            "matched": self.matched,
+            "first_failure": None if self.matched or first is None else first.to_json(),
+            "fields": [c.to_json() for c in self.checks],
+            "note": self.note,
+        }
+
+
+def explain_pattern(
+    name: str, pattern: Pattern | Mapping[str, Any] | str, event: Mapping[str, Any],
+) -> RuleExplanation:
+    """Matched or not (the matcher's verdict), with the field-by-field account."""
+    compiled = compile_pattern(pattern)  # type: ignore[arg-type]
+    ev = event if isinstance(event, dict) else dict(event)
+    matched = compiled.matches(ev)
+    ok, checks = _explain_node(compiled.root, ev, "")
+    note = None
+    if ok != matched:
+        # Only `exists: false` under an array of objects can get here: event-ruler checks the
+        # absence across the array elements consistent with the fields that sort before it.
+        note = ("the verdict follows EventBridge's array-consistency rule for `exists: false` "
+                "under an array of objects; the fields below were read element by element")
+    return RuleExplanation(
+        rule=name, matched=matched, checks=tuple(checks), pattern=compiled.source, note=note)
+
+
+def explain_rules(
+    rules: Iterable[tuple[str, Pattern | Mapping[str, Any] | str]], event: Mapping[str, Any],
+) -> list[RuleExplanation]:
+    return [explain_pattern(name, pattern, event) for name, pattern in rules]
+
+
+def explain_topology(
+    topology: Any, event: Mapping[str, Any], *, rule: str | None = None,
+) -> list[RuleExplanation]:
+    """Every rule of a `Topology` (or just `rule`); raises KeyError for an unknown rule name."""
+    specs = [topology.rule(rule)] if rule is not None else list(topology.rules)
+    return explain_rules(((s.name, s.pattern) for s in specs), event)
+
+
+# -- the walk ------------------------------------------------------------------------------------
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _explain_node(node: Node, ev: Mapping[str, Any], prefix: str) -> tuple[bool, list[FieldCheck]]:
+    ok = True
+    checks: list[FieldCheck] = []
+    for key, child in node.fields:
+        path = _join(prefix, key)
+        value = ev.get(key, _ABSENT)
+        if isinstance(child, Leaf):
+            check = _explain_leaf(child, value, path)
+            ok = ok and check.ok
+            checks.append(check)
+        else:
+            sub_ok, sub_checks = _explain_nested(child, value, path)
+            ok = ok and sub_ok
+            checks.extend(sub_checks)
+    for i, branches in enumerate(node.ors):
+        results = [_explain_node(b, ev, prefix) for b in branches]
+        winner = next((j for j, (b_ok, _) in enumerate(results) if b_ok), None)
+        if winner is not None:
+            checks.extend(_tag(results[winner][1], f"$or[{winner}]" if i == 0 else
+                               f"$or#{i + 1}[{winner}]"))
+        else:
+            ok = False
+            for j, (_, b_checks) in enumerate(results):
+                checks.extend(_tag(b_checks, f"$or[{j}]" if i == 0 else f"$or#{i + 1}[{j}]"))
+    return ok, checks
+
+
+def _tag(checks: list[FieldCheck], branch: str) -> list[FieldCheck]:
+    return [
+        FieldCheck(c.path, c.expected, c.present, c.actual, c.ok, f"{branch}: {c.reason}")
+        for c in checks
+    ]
+
+
+def _explain_nested(node: Node, value: Any, path: str) -> tuple[bool, list[FieldCheck]]:
+    if isinstance(value, dict):
+        return _explain_node(node, value, path)
+    if isinstance(value, list):
+        elements = [(i, e) for i, e in enumerate(value) if isinstance(e, dict)]
+        if elements:
+            best: tuple[bool, list[FieldCheck]] | None = None
+            best_score = -1
+            for i, element in elements:
+                ok, checks = _explain_node(node, element, f"{path}[{i}]")
+                if ok:
+                    return ok, checks
+                score = sum(c.ok for c in checks)
+                if score > best_score:
+                    best, best_score = (ok, checks), score
+            assert best is not None
+            return best
+    return _explain_node(node, {}, path)
+
+
+def _explain_leaf(leaf: Leaf, value: Any, path: str) -> FieldCheck:
+    expected = leaf.describe()
+    values = leaf_values(_ABSENT if value is _ABSENT else value)
+    present = value is not _ABSENT
+    actual = value if present else None
+    if not values:
+        if leaf.exists_false:
+            why = "absent, as required by {\"exists\": false}"
+            return FieldCheck(path, expected, present, actual, True, why)
+        if not present:
+            why = "the event has no such field"
+        elif isinstance(value, dict):
+            why = "the event has an object here, not a value (patterns test leaf values)"
+        else:
+            why = "the event has an empty array here, which counts as absent"
+        return FieldCheck(path, expected, present, actual, False, why)
+    if leaf.exists_true:
+        return FieldCheck(path, expected, present, actual, True, "present, as {\"exists\": true} "
+                          "requires")
+    for m in leaf.matchers:
+        if m.kind == "exists":
+            continue
+        for x in values:
+            if m.test(x) and leaf.test_scalar(x):
+                which = f"element {_show(x)} " if isinstance(value, list) else ""
+                return FieldCheck(path, expected, present, actual, True,
+                                  f"{which}matches {m.describe()}")
+    if leaf.exists_false and not leaf.matchers[1:] and leaf.matchers[0].kind == "exists":
+        why = "present, but the rule requires it absent ({\"exists\": false})"
+    else:
+        why = (f"none of its {len(values)} values matches" if isinstance(value, list)
+               else "the value does not match")
+        hint = _type_hint(leaf, values)
+        if hint:
+            why += f" ({hint})"
+    return FieldCheck(path, expected, present, actual, False, why)
+
+
+def _type_hint(leaf: Leaf, values: list[Any]) -> str | None:
+    """The commonest surprise: the right value in the wrong JSON type."""
+    wanted = {json.dumps(m.spec) for m in leaf.matchers if m.kind == "exact"}
+    for x in values:
+        if isinstance(x, str) and x in {json.dumps(s).strip('"') for s in wanted
+                                         if not s.startswith('"')}:
+            return f"the event has the string {_show(x)}, the rule a number or literal"
+        if not isinstance(x, str) and json.dumps(json.dumps(x)) in wanted:
+            return f"the event has the JSON value {_show(x)}, the rule the string \"{x}\""
+        if isinstance(x, bool) and any(
+            m.kind == "exact" and not isinstance(m.spec, bool) and m.spec == x
+            for m in leaf.matchers
+        ):
+            return "booleans and numbers never match each other (false is not 0)"
+    return None
+
+
+def _show(x: Any) -> str:
+    return json.dumps(x, ensure_ascii=False)
