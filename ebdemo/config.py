@@ -58,6 +58,7 @@ REGION_RE = r"^[a-z]{2}(-[a-z]+)+-\d+$"
 ENV_KEY_RE = r"^[A-Za-z][A-Za-z0-9_]*$"
 HANDLER_RE = r"^[^\s]+\.[A-Za-z_][A-Za-z0-9_]*$"
 FUNCTION_NAME_MAX = ROLE_NAME_MAX = RULE_NAME_MAX = 64
+STACK_MAX = ROLE_NAME_MAX - len("-x-role")  # room for the shortest role name
 BUS_NAME_MAX = TOPIC_NAME_MAX = 256
 LAMBDA_ENV_MAX_BYTES = 4096  # Lambda's limit on all variables together
 PATTERN_MAX_CHARS = 4096  # PutRule EventPattern
@@ -434,6 +435,7 @@ class _Loader:
         if len(node.value) < key.min_items:
             raise self.fail(node, path, "must not be empty")
         items: list[tuple[int, str, Node]] = []
+        seen: dict[str, int] = {}
         for index, item in enumerate(node.value):
             item_path = _key_path(path, index)
             try:
@@ -443,6 +445,10 @@ class _Loader:
                                     f"at most {key.max_length}")
                 if key.regex and not re.match(key.regex, value):
                     raise self.fail(item, item_path, f"invalid {key.what} {value!r}")
+                if value in seen:
+                    raise self.fail(item, item_path, f"duplicate {value!r} (also item "
+                                    f"{seen[value]})")
+                seen[value] = index
                 items.append((index, value, item))
             except _Invalid:
                 continue
@@ -551,7 +557,7 @@ class _Loader:
             raise
         stack = self.stack(top, stack_override)
         bus = self.value(top, "bus", "top")
-        if bus != DEFAULT_BUS and stack is not None:
+        if bus != DEFAULT_BUS and stack is not None and "bus" in top:  # the default fits
             self.check_physical(top, "bus", f"{stack}-{bus}", BUS_NAME_RE, BUS_NAME_MAX,
                                 "EventBridge bus name")
         source = self.value(top, "source", "top")
@@ -812,8 +818,6 @@ class _Loader:
             if target not in functions:
                 self.error(item, item_path,
                            f"unknown function {target!r}{_suggest(target, functions)}")
-            elif target in targets:
-                self.error(item, item_path, f"duplicate target {target!r}")
             else:
                 targets.append(target)
         if len(targets) > MAX_TARGETS_PER_RULE:
