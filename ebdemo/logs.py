@@ -61,6 +61,20 @@ def parse_since(text: str, *, now: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def parse_duration(text: str, *, option: str = "--timeout") -> float:
+    """`30s`, `2m`, `1h` or a bare number of seconds → seconds."""
+    match = _RELATIVE.match(text or "")
+    if match:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}).total_seconds()
+    try:
+        seconds = float(text)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if seconds < 0:
+        raise UsageError(f"{option}: expected a duration like 30s, 2m or 45, not {text!r}")
+    return seconds
+
+
 def to_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 

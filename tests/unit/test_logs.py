@@ -17,6 +17,7 @@ from ebdemo.logs import (
     iso_ms,
     label_styles,
     merge,
+    parse_duration,
     parse_since,
     record_from_event,
     resolve_names,
@@ -215,3 +216,16 @@ def test_delivery_tracker_reports_latency_per_target():
         (e1, "process-purchase", 90),
         (e2, "consumer", 100),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("2m", 120), ("1h", 3600), ("45", 45), ("0.5", 0.5)]
+)
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "-1", "soon", "3y"])
+def test_parse_duration_rejects(text):
+    with pytest.raises(UsageError, match="--timeout"):
+        parse_duration(text)

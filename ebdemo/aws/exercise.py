@@ -1,0 +1,420 @@
+"""The boto3 edge of `send`, `logs`, `invoke` and `tail`: every AWS call those commands make.
+
+The decisions (batching, which entries to retry, follow-mode cursors, what counts as
+delivered) live in the pure `ebdemo.events` and `ebdemo.logs`; this module only talks to
+AWS: PutEvents calls run concurrently on a small thread pool, FilterLogEvents is paginated
+and run per log group in parallel, Invoke asks for the log tail, and `tail`'s temporary rule
+and queue are tagged with the stack (plus `ebdemo:temporary=tail`) so `down` can sweep them
+if a crash leaves them behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ebdemo.aws.clients import ClientFactory
+from ebdemo.errors import AwsError
+from ebdemo.events import PERMANENT_ERROR_CODES, Entry, RatePacer, SendReport, deliver
+from ebdemo.logs import (
+    LOOKBACK_MS,
+    POLL_INTERVAL,
+    DeliveryTracker,
+    LogRecord,
+    follow,
+    record_from_event,
+)
+from ebdemo.model import Topology
+
+STACK_TAG = "ebdemo:stack"
+TEMPORARY_TAG = "ebdemo:temporary"
+SEND_WORKERS = 8
+LOG_WORKERS = 8
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Error"))
+
+
+def _message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", exc))
+
+
+# -- send -------------------------------------------------------------------------------------
+def put_events(
+    factory: ClientFactory,
+    entries: Sequence[Entry],
+    *,
+    rate: float | None = None,
+    workers: int = SEND_WORKERS,
+    max_attempts: int = 5,
+    sleep: Callable[[float], None] = time.sleep,
+    on_batch: Callable[[int], None] | None = None,
+) -> SendReport:
+    """Put every entry, 10 per call, calls in parallel (or paced by `rate`), failed ones retried.
+
+    A call that fails as a whole with a transient error counts as a failure of each of its
+    entries (so they are retried like any other); one that cannot succeed (no such bus, no
+    permission) stops everything with an AwsError.
+    """
+    client = factory.client("events")
+    bus = str(entries[0].get("EventBusName", "default")) if entries else "default"
+
+    def put_batch(batch: list[Entry]) -> Mapping[str, Any]:
+        try:
+            return client.put_events(Entries=batch)
+        except ClientError as exc:
+            code = _code(exc)
+            if code in PERMANENT_ERROR_CODES:
+                hint = "run `ebdemo up` first" if code == "ResourceNotFoundException" else None
+                raise AwsError(
+                    "PutEvents", f"bus {bus}", _message(exc), code=code, hint=hint
+                ) from exc
+            return {
+                "FailedEntryCount": len(batch),
+                "Entries": [{"ErrorCode": code, "ErrorMessage": _message(exc)}] * len(batch),
+            }
+
+    pacer = RatePacer(rate, sleep=sleep) if rate else None
+    if pacer or workers <= 1:
+        return deliver(
+            entries,
+            put_batch,
+            max_attempts=max_attempts,
+            sleep=sleep,
+            pacer=pacer,
+            on_batch=on_batch,
+        )
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="put-events") as pool:
+        return deliver(
+            entries,
+            put_batch,
+            max_attempts=max_attempts,
+            sleep=sleep,
+            map_fn=pool.map,
+            on_batch=on_batch,
+        )
+
+
+# -- logs -------------------------------------------------------------------------------------
+def filter_log_group(
+    factory: ClientFactory,
+    group: str,
+    label: str,
+    *,
+    start_ms: int,
+    end_ms: int | None = None,
+    filter_pattern: str | None = None,
+) -> list[LogRecord]:
+    """Every event of one log group in the window; a group that does not exist yet is empty."""
+    paginator = factory.client("logs").get_paginator("filter_log_events")
+    params: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
+    if end_ms is not None:
+        params["endTime"] = end_ms
+    if filter_pattern:
+        params["filterPattern"] = filter_pattern
+    records: list[LogRecord] = []
+    try:
+        for page in paginator.paginate(**params):
+            records.extend(record_from_event(label, event) for event in page.get("events", []))
+    except ClientError as exc:
+        if _code(exc) == "ResourceNotFoundException":  # the function never ran: no lines yet
+            return []
+        raise
+    return records
+
+
+def fetch_logs(
+    factory: ClientFactory,
+    groups: Mapping[str, str],
+    starts: Mapping[str, int],
+    *,
+    end_ms: int | None = None,
+    filter_pattern: str | None = None,
+) -> dict[str, list[LogRecord]]:
+    """`filter_log_group` over several groups at once: {group: records}; groups → labels."""
+    if not starts:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(LOG_WORKERS, len(starts))) as pool:
+        futures = {
+            group: pool.submit(
+                filter_log_group,
+                factory,
+                group,
+                groups[group],
+                start_ms=start,
+                end_ms=end_ms,
+                filter_pattern=filter_pattern,
+            )
+            for group, start in starts.items()
+        }
+        return {group: future.result() for group, future in futures.items()}
+
+
+def follow_logs(
+    factory: ClientFactory,
+    groups: Mapping[str, str],
+    *,
+    start_ms: int,
+    filter_pattern: str | None = None,
+    interval: float = POLL_INTERVAL,
+    should_stop: Callable[[], bool] = lambda: False,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[LogRecord]:
+    """New lines of every group as they arrive (see `ebdemo.logs.follow`)."""
+    return follow(
+        lambda starts: fetch_logs(factory, groups, starts, filter_pattern=filter_pattern),
+        list(groups),
+        start_ms=start_ms,
+        clock=clock,
+        sleep=sleep,
+        interval=interval,
+        lookback_ms=LOOKBACK_MS,
+        should_stop=should_stop,
+    )
+
+
+def await_delivery(
+    factory: ClientFactory,
+    tracker: DeliveryTracker,
+    groups: Mapping[str, str],
+    *,
+    timeout: float,
+    interval: float = POLL_INTERVAL,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryTracker:
+    """Poll the targets' log groups until every expected event id shows up, or `timeout`."""
+    if tracker.done:
+        return tracker
+    deadline = clock() + timeout
+    records = follow_logs(
+        factory,
+        groups,
+        start_ms=tracker.sent_ms - 5_000,
+        interval=interval,
+        should_stop=lambda: tracker.done or clock() >= deadline,
+        clock=clock,
+        sleep=sleep,
+    )
+    for record in records:
+        tracker.observe([record])
+    return tracker
+
+
+# -- invoke -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InvokeResult:
+    function: str
+    status_code: int
+    payload: Any  # decoded JSON when it is JSON, else the text
+    function_error: str | None
+    log_tail: str
+    duration_ms: int
+
+    @property
+    def error_message(self) -> str:
+        if isinstance(self.payload, dict) and "errorMessage" in self.payload:
+            kind = self.payload.get("errorType", self.function_error)
+            return f"{kind}: {self.payload['errorMessage']}"
+        return str(self.payload)
+
+
+def invoke(
+    factory: ClientFactory,
+    function_name: str,
+    payload: bytes,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> InvokeResult:
+    """A synchronous Invoke with the last 4 KB of its log (LogType=Tail), decoded."""
+    client = factory.client("lambda")
+    began = clock()
+    try:
+        response = client.invoke(
+            FunctionName=function_name,
+            InvocationType="RequestResponse",
+            LogType="Tail",
+            Payload=payload,
+        )
+    except ClientError as exc:
+        code = _code(exc)
+        hint = "run `ebdemo up` first" if code == "ResourceNotFoundException" else None
+        raise AwsError(
+            "Invoke", f"function {function_name}", _message(exc), code=code, hint=hint
+        ) from exc
+    raw = response["Payload"].read().decode("utf-8", errors="replace")
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw
+    tail = response.get("LogResult")
+    return InvokeResult(
+        function=function_name,
+        status_code=int(response.get("StatusCode", 0)),
+        payload=body,
+        function_error=response.get("FunctionError"),
+        log_tail=base64.b64decode(tail).decode("utf-8", errors="replace") if tail else "",
+        duration_ms=int((clock() - began) * 1000),
+    )
+
+
+# -- tail -------------------------------------------------------------------------------------
+@dataclass
+class TailSession:
+    """A temporary rule on the stack's bus that copies every matching event to a new queue.
+
+    Use as a context manager: both are created on entry and removed on exit, whatever ends
+    the block (Ctrl-C included). Both carry `ebdemo:stack=<stack>` and
+    `ebdemo:temporary=tail`, so `down` finds them if the process is killed before cleanup.
+    """
+
+    factory: ClientFactory
+    topology: Topology
+    pattern: Mapping[str, Any]
+    suffix: str = field(default_factory=lambda: secrets.token_hex(4))
+    queue_url: str | None = None
+    queue_arn: str | None = None
+    rule_arn: str | None = None
+    rule_created: bool = False
+    target_added: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.topology.stack}-tail-{self.suffix}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {STACK_TAG: self.topology.stack, TEMPORARY_TAG: "tail"}
+
+    def __enter__(self) -> TailSession:
+        try:
+            self.open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        sqs = self.factory.client("sqs")
+        events = self.factory.client("events")
+        bus = self.topology.bus_name
+        try:
+            self.queue_url = sqs.create_queue(
+                QueueName=self.name,
+                tags=self.tags,
+                Attributes={"MessageRetentionPeriod": "3600"},
+            )["QueueUrl"]
+            self.queue_arn = sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            self.rule_arn = events.put_rule(
+                Name=self.name,
+                EventBusName=bus,
+                EventPattern=json.dumps(self.pattern),
+                State="ENABLED",
+                Description="ebdemo tail: temporary, removed on exit",
+                Tags=[{"Key": k, "Value": v} for k, v in self.tags.items()],
+            )["RuleArn"]
+            self.rule_created = True
+            sqs.set_queue_attributes(
+                QueueUrl=self.queue_url, Attributes={"Policy": json.dumps(self.queue_policy())}
+            )
+            events.put_targets(
+                Rule=self.name, EventBusName=bus, Targets=[{"Id": "tail", "Arn": self.queue_arn}]
+            )
+            self.target_added = True
+        except ClientError as exc:
+            code = _code(exc)
+            hint = "run `ebdemo up` first" if code == "ResourceNotFoundException" else None
+            raise AwsError(
+                exc.operation_name, self.name, _message(exc), code=code, hint=hint
+            ) from exc
+
+    def queue_policy(self) -> dict[str, Any]:
+        """Only this rule may send to the queue."""
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ebdemo-tail",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": self.queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": self.rule_arn}},
+                }
+            ],
+        }
+
+    def receive(self, *, wait_seconds: int = 1, max_messages: int = 10) -> list[dict[str, Any]]:
+        """The events delivered since the last call (long poll), deleted from the queue."""
+        sqs = self.factory.client("sqs")
+        response = sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=max_messages,
+            WaitTimeSeconds=wait_seconds,
+        )
+        messages = response.get("Messages", [])
+        if messages:
+            sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                ],
+            )
+        events = []
+        for message in messages:
+            try:
+                events.append(json.loads(message["Body"]))
+            except ValueError:
+                events.append({"raw": message["Body"]})
+        return events
+
+    def close(self) -> list[str]:
+        """Remove the target, the rule and the queue; each step is tried even if one fails."""
+        events = self.factory.client("events")
+        sqs = self.factory.client("sqs")
+        problems: list[str] = []
+        steps: list[tuple[str, Callable[[], Any]]] = []
+        bus = self.topology.bus_name
+        if self.target_added:
+            steps.append(
+                (
+                    "RemoveTargets",
+                    lambda: events.remove_targets(
+                        Rule=self.name, EventBusName=bus, Ids=["tail"], Force=True
+                    ),
+                )
+            )
+        if self.rule_created:
+            steps.append(
+                (
+                    "DeleteRule",
+                    lambda: events.delete_rule(Name=self.name, EventBusName=bus, Force=True),
+                )
+            )
+        if self.queue_url:
+            steps.append(("DeleteQueue", lambda: sqs.delete_queue(QueueUrl=self.queue_url)))
+        for operation, step in steps:
+            try:
+                step()
+            except ClientError as exc:
+                if "NotFound" not in _code(exc) and "NonExistent" not in _code(exc):
+                    problems.append(f"{operation} {self.name}: {_code(exc)}: {_message(exc)}")
+        self.target_added = self.rule_created = False
+        self.queue_url = None
+        return problems

@@ -1,0 +1,57 @@
+"""`ebdemo diagram`: the topology as a Mermaid flowchart or a terminal tree; no AWS call."""
+
+from __future__ import annotations
+
+import click
+
+from ebdemo import render
+from ebdemo.app import App
+from ebdemo.commands._common import handle_errors, pass_app
+from ebdemo.diagram import Node, mermaid, tree
+
+_STYLES = {
+    "stack": "bold",
+    "bus": "bold magenta",
+    "rule": "yellow",
+    "function": "cyan",
+    "topic": "green",
+    "subscription": "green",
+    "source": "blue",
+    "group": "dim",
+}
+
+
+@click.command("diagram")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "tree"]),
+    default="tree",
+    show_default=True,
+    help="mermaid: paste into Markdown (renders on GitHub).",
+)
+@pass_app
+@handle_errors
+def command(app: App, fmt: str) -> None:
+    """Draw sources → bus → rules → functions → topic → subscriptions."""
+    topology = app.topology
+    if fmt == "mermaid":
+        text = mermaid(topology)
+        if app.json:
+            render.print_json({"format": "mermaid", "mermaid": text})
+        else:
+            click.echo(text, nl=False)
+        return
+    root = tree(topology)
+    if app.json:
+        render.print_json({"format": "tree", "tree": root.to_dict()})
+        return
+    render.print_text(_rich_tree(root))
+
+
+def _rich_tree(node: Node, parent: render.Tree | None = None) -> render.Tree:
+    label = render.Text(node.label, style=_STYLES.get(node.kind, ""))
+    branch = render.Tree(label) if parent is None else parent.add(label)
+    for child in node.children:
+        _rich_tree(child, branch)
+    return branch

@@ -1,0 +1,138 @@
+"""`ebdemo tail`: every event on the bus as it arrives, through a temporary rule and queue.
+
+The rule (`<stack>-tail-<random>`) and its SQS queue are tagged `ebdemo:stack=<stack>` and
+`ebdemo:temporary=tail`; they are removed on exit, whether it comes from `--count`,
+`--timeout`, Ctrl-C or SIGTERM, and `down` sweeps them if the process was killed outright.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+import click
+
+from ebdemo import render
+from ebdemo.app import App
+from ebdemo.commands._common import handle_errors, pass_app
+from ebdemo.commands._jsonarg import json_argument
+from ebdemo.errors import DeliveryError, UsageError
+from ebdemo.logs import parse_duration
+
+MATCH_EVERYTHING = {"source": [{"prefix": ""}]}
+RECEIVE_WAIT_SECONDS = 1  # long poll short enough that Ctrl-C and --timeout feel immediate
+
+
+@click.command("tail")
+@click.option(
+    "--pattern",
+    help="Only events matching this EventBridge pattern (JSON or "
+    "@file.json) [default: every event].",
+)
+@click.option("--count", "-n", type=click.IntRange(min=1), help="Stop after N events.")
+@click.option(
+    "--timeout",
+    help="Stop after this long (30s, 2m); with --count, exit 1 if fewer than N events came.",
+)
+@pass_app
+@handle_errors
+def command(app: App, pattern: str | None, count: int | None, timeout: str | None) -> None:
+    """Stream every event on the stack's bus until Ctrl-C (or --count / --timeout)."""
+    topology = app.topology
+    wanted = (
+        json_argument(pattern, option="--pattern", require_object=True)
+        if pattern
+        else MATCH_EVERYTHING
+    )
+    from ebdemo.patterns import compile_pattern
+
+    try:
+        compile_pattern(wanted)
+    except ValueError as exc:
+        raise UsageError(f"--pattern: {exc}") from None
+    deadline = time.monotonic() + parse_duration(timeout) if timeout else None
+
+    from ebdemo.aws.exercise import TailSession
+
+    seen = 0
+    session = TailSession(app.clients(), topology, wanted)
+    with _terminate_as_interrupt():
+        try:
+            session.open()
+            render.info(
+                f"Tailing bus {topology.bus_name} through temporary rule "
+                f"{session.name} (Ctrl-C to stop)…"
+            )
+            while count is None or seen < count:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                for event in session.receive(wait_seconds=RECEIVE_WAIT_SECONDS):
+                    _print(app, event)
+                    seen += 1
+                    if count is not None and seen >= count:
+                        break
+        finally:
+            with _ignoring_interrupts():
+                problems = session.close()
+            for problem in problems:
+                render.warn(f"could not remove {problem}; `ebdemo down` sweeps it")
+    if count is not None and seen < count:
+        raise DeliveryError(f"only {seen} of {count} event(s) arrived before the timeout")
+
+
+def _print(app: App, event: dict[str, Any]) -> None:
+    if app.json:
+        render.print_json(event, lines=True)
+        return
+    render.print_text(
+        render.Text.assemble(
+            (str(event.get("time", "")), "dim"),
+            " ",
+            (str(event.get("source", "")), "cyan"),
+            " ",
+            (str(event.get("detail-type", "")), "bold"),
+            " ",
+            (str(event.get("id", "")), "dim"),
+            " ",
+            json.dumps(event.get("detail", {}), separators=(",", ":")),
+        )
+    )
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM/SIGHUP unwind like Ctrl-C, so the `finally` that removes the rule runs."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = {}
+    try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, interrupt)
+    except ValueError:  # not the main thread: signals stay as they are
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def _ignoring_interrupts() -> Iterator[None]:
+    """A second Ctrl-C during cleanup must not leave the rule behind."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
