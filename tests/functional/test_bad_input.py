@@ -91,7 +91,7 @@ CASES = [
          ("pro ducer!", "invalid name")),
     Case("rule-name-bad-chars", edit("  all:", "  'all/events':"), 12, ("all/events",)),
     Case("stack-bad-chars", edit("stack: demo", "stack: my stack"), 1, ("stack",)),
-    Case("stack-too-long", edit("stack: demo", "stack: " + "s" * 57), 1, ("stack",)),
+    Case("stack-too-long", edit("stack: demo", "stack: " + "s" * 80), 1, ("stack",)),
     Case("missing-handler-file", edit("code: producer.py", "code: producr.py"), 6,
          ("functions.producer.code", "producr.py")),
     Case("handler-not-defined", edit("    puts_events: true", "    handler: producer.main"), 7,
