@@ -107,7 +107,8 @@ def diff_attributes(desired: Mapping[str, Any], live: Mapping[str, Any]) -> list
 
 
 def make_plan(
-    stack: str, desired: Iterable[Resource], actual: Mapping[Key, Observed]
+    stack: str, desired: Iterable[Resource], actual: Mapping[Key, Observed], *,
+    delete_reason: str = "not in the config",
 ) -> Plan:
     desired = sorted(desired, key=lambda r: CREATE_RANK[r.kind])
     steps: list[Step] = []
@@ -125,7 +126,7 @@ def make_plan(
     wanted = {r.key for r in desired}
     extra = [o for o in actual.values() if o.owner == stack and o.key not in wanted]
     extra.sort(key=lambda o: (DELETE_RANK[o.kind], o.ident))
-    steps.extend(Step("delete", o, "not in the config") for o in extra)
+    steps.extend(Step("delete", o, delete_reason) for o in extra)
     return Plan(stack, tuple(steps), tuple(conflicts))
 
 

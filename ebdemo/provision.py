@@ -201,6 +201,8 @@ def prepare(
         desired = desired_resources(topology, clients.account_id(), clients.region, digests)
     gateway = ProvisioningGateway(clients, topology.stack, sleep=sleep)
     actual = gateway.discover(desired, buses=[topology.bus_name])
-    return Deployment(
-        topology, gateway, desired, actual, make_plan(topology.stack, desired, actual), zips
+    plan = make_plan(
+        topology.stack, desired, actual,
+        delete_reason="down" if teardown else "not in the config",
     )
+    return Deployment(topology, gateway, desired, actual, plan, zips)

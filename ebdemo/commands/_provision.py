@@ -1,0 +1,95 @@
+"""What `up`, `plan`, `status` and `down` share: reading the stack and showing steps."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ebdemo import render
+from ebdemo.app import App
+from ebdemo.errors import UsageError
+from ebdemo.planner import Plan
+from ebdemo.provision import Deployment, StepResult, prepare
+
+ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "noop": "dim"}
+
+
+def read_stack(app: App, *, teardown: bool = False) -> Deployment:
+    """Validate the config (before any AWS call), then read the account and plan."""
+    topology = app.topology
+    return prepare(topology, app.clients(), teardown=teardown)
+
+
+def plan_rows(plan: Plan, *, include_noop: bool = False) -> list[list[Any]]:
+    return [
+        [render.Text(s.action, style=ACTION_STYLE[s.action]), s.kind, s.resource.ident, s.reason]
+        for s in plan.steps
+        if include_noop or s.action != "noop"
+    ]
+
+
+def print_plan(plan: Plan, *, title: str) -> None:
+    counts = plan.counts()
+    if plan.changes:
+        render.print_table(["action", "kind", "resource", "reason"], plan_rows(plan), title=title)
+    render.print_text(
+        f"{counts['create']} to create, {counts['update']} to update, "
+        f"{counts['delete']} to delete, {counts['noop']} unchanged."
+    )
+    for conflict in plan.conflicts:
+        render.warn(conflict.message)
+
+
+def confirm_deletes(plan: Plan, *, yes: bool, command: str) -> None:
+    """Deleting needs --yes, or a `y` typed on a terminal; without a terminal, refuse."""
+    deletes = len(plan.deletes)
+    if not deletes or yes:
+        return
+    if render.confirm(f"{command} will delete {deletes} resource(s) of stack {plan.stack}. "
+                      "Continue?"):
+        return
+    raise UsageError(
+        f"{command} would delete {deletes} resource(s) of stack {plan.stack}; "
+        "nothing was changed (confirm on a terminal, or pass --yes)"
+    )
+
+
+def apply_with_progress(app: App, deployment: Deployment, *, verb: str) -> list[StepResult]:
+    changes = len(deployment.plan.changes)
+    with render.progress(changes, verb, enabled=changes > 0) as advance:
+        return deployment.apply(on_step=lambda r: advance(r.step.label))
+
+
+def report(app: App, deployment: Deployment, results: list[StepResult], *, started: float,
+           command: str) -> None:
+    """The summary of `up`/`down`: a table for people, the same facts as JSON for programs."""
+    plan = deployment.plan
+    elapsed = time.perf_counter() - started
+    calls = deployment.gateway.clients.call_log.summary()
+    if app.json:
+        render.print_json({
+            "command": command,
+            "stack": plan.stack,
+            "changed": bool(plan.changes),
+            "counts": plan.counts(),
+            "resources": [r.as_dict() for r in results],
+            "calls": calls,
+            "seconds": round(elapsed, 3),
+        })
+        return
+    changed = [r for r in results if r.step.action != "noop"]
+    if changed:
+        render.print_table(
+            ["resource", "action", "result", "seconds"],
+            [
+                [r.step.label, render.Text(r.step.action, style=ACTION_STYLE[r.step.action]),
+                 r.result, f"{r.seconds:.2f}"]
+                for r in changed
+            ],
+            title=f"{command}: stack {plan.stack}",
+        )
+    unchanged = len(results) - len(changed)
+    render.print_text(
+        f"{len(changed)} change(s), {unchanged} unchanged, in {elapsed:.1f}s "
+        f"({calls['mutating']} mutating / {calls['read']} read API calls)."
+    )

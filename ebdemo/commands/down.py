@@ -1,0 +1,40 @@
+"""`ebdemo down`: delete everything the stack owns, nothing else."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from ebdemo import render
+from ebdemo.app import App
+from ebdemo.commands._common import handle_errors, pass_app
+from ebdemo.commands._provision import (
+    apply_with_progress,
+    confirm_deletes,
+    print_plan,
+    read_stack,
+    report,
+)
+
+
+@click.command("down")
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+@pass_app
+@handle_errors
+def command(app: App, yes: bool) -> None:
+    """Delete every resource tagged for this stack, dependents first.
+
+    Untagged resources, other stacks' resources, foreign rules on a shared bus and the
+    default bus are never touched. Asks first on a terminal; otherwise needs --yes.
+    """
+    started = time.perf_counter()
+    deployment = read_stack(app, teardown=True)
+    plan = deployment.plan
+    if not app.json:
+        print_plan(plan, title=f"down: stack {plan.stack}")
+    confirm_deletes(plan, yes=yes, command="down")
+    results = apply_with_progress(app, deployment, verb="down")
+    report(app, deployment, results, started=started, command="down")
+    if not app.json and not plan.deletes:
+        render.info(f"Stack {plan.stack} owns nothing in this account: nothing to delete.")
