@@ -1,0 +1,141 @@
+"""The hooks into moto (research §1.3), each a thin adapter onto the DataPlane.
+
+- `LambdaFunction._invoke_lambda`: moto's single path to running code (Invoke, SQS event
+  source mappings, log subscriptions, S3 notifications) now runs our runtime, not Docker.
+- `LambdaBackend.invoke`: `Event` returns 202 at once and runs in the background; a
+  failed RequestResponse carries `X-Amz-Function-Error: Unhandled` as in AWS.
+- `LambdaBackend.delete_function`: the function's warm environments end.
+- `EventsBackend.put_events`: our validation, ids, routing and async delivery.
+- `Rule.send_to_targets`: moto's other callers go through our delivery too.
+- `sns Subscription.publish`: Lambda and email subscriptions are ours.
+- `MotoAPIBackend.reset`: `POST /moto-api/reset` also ends every runtime and the outbox.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ebdemo.emulator.compat import check_moto, resolve
+from ebdemo.emulator.dataplane import DataPlane, function_snapshot
+
+
+def install(plane: DataPlane) -> Callable[[], None]:
+    """Apply every hook (after the version check); returns the function that undoes them."""
+    check_moto()
+    originals: dict[str, tuple[Any, str, Any]] = {}
+
+    def patch(target: str, replacement: Callable[..., Any]) -> Any:
+        owner, attr, original = resolve(target)
+        originals[target] = (owner, attr, original)
+        setattr(owner, attr, replacement)
+        return original
+
+    def invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
+        payload = (
+            event if isinstance(event, str | bytes) else json.dumps({} if event is None else event)
+        )
+        if isinstance(payload, str):
+            payload = payload.encode()
+        result = plane.invoke_sync(function_snapshot(fn), payload)
+        return result.payload.decode(), result.function_error is not None, result.log_tail
+
+    def backend_invoke(
+        backend: Any,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> bytes:
+        fn = backend.get_function(function_name, qualifier)
+        snapshot = function_snapshot(fn)
+        payload = body if isinstance(body, bytes) else (body or "{}").encode()
+        invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+        response_headers["X-Amz-Executed-Version"] = snapshot.version
+        if invocation_type == "Event":
+            plane.invoke_async(snapshot, payload)
+            response_headers["Content-Length"] = "0"
+            return b""
+        if invocation_type == "DryRun":
+            response_headers["Content-Length"] = "0"
+            return b""
+        result = plane.invoke_sync(snapshot, payload)
+        if result.function_error:
+            response_headers["x-amz-function-error"] = result.function_error
+        response_headers["x-amz-log-result"] = base64.b64encode(result.log_tail.encode()).decode()
+        response_headers["Content-Length"] = str(len(result.payload))
+        return result.payload
+
+    original_delete = None
+
+    def delete_function(backend: Any, function_name: str, qualifier: str | None = None) -> None:
+        try:
+            arn = backend.get_function(function_name).function_arn
+        except Exception:
+            arn = None
+        original_delete(backend, function_name, qualifier)
+        if arn and not qualifier:
+            plane.runtime.forget(arn.rsplit(":$LATEST", 1)[0])
+
+    def put_events(backend: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return plane.put_events(backend, events)
+
+    def send_to_targets(rule: Any, original_event: Any, transform_input: bool = True) -> None:
+        plane.send_to_targets(rule, original_event, transform_input)
+
+    original_publish = None
+
+    def subscription_publish(
+        sub: Any,
+        message: str,
+        message_id: str,
+        subject: str | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        message_structure: str | None = None,
+    ) -> None:
+        if sub.protocol not in ("lambda", "email", "email-json"):
+            original_publish(
+                sub,
+                message,
+                message_id,
+                subject=subject,
+                message_attributes=message_attributes,
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+                message_structure=message_structure,
+            )
+            return
+        matcher = getattr(sub, "_filter_policy_matcher", None)
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return
+        if message_structure == "json":
+            message = sub._parse_message_structure(message, sub.protocol)
+        plane.sns_deliver(sub, message, message_id, subject, message_attributes)
+
+    original_reset = None
+
+    def reset(api_backend: Any) -> None:
+        original_reset(api_backend)
+        plane.reset()
+
+    patch("moto.awslambda.models:LambdaFunction._invoke_lambda", invoke_lambda)
+    patch("moto.awslambda.models:LambdaBackend.invoke", backend_invoke)
+    original_delete = patch("moto.awslambda.models:LambdaBackend.delete_function", delete_function)
+    patch("moto.events.models:EventsBackend.put_events", put_events)
+    plane.original_send_to_targets = patch(
+        "moto.events.models:Rule.send_to_targets", send_to_targets
+    )
+    original_publish = patch("moto.sns.models:Subscription.publish", subscription_publish)
+    plane.original_subscription_publish = original_publish
+    original_reset = patch("moto.moto_api._internal.models:MotoAPIBackend.reset", reset)
+
+    def uninstall() -> None:
+        for owner, attr, original in originals.values():
+            setattr(owner, attr, original)
+
+    return uninstall

@@ -1,0 +1,333 @@
+"""The emulator as a background process shared by separate CLI invocations.
+
+`$EBDEMO_HOME/emulator.json` (default `~/.cache/ebdemo/`) records the live emulator's pid
+and endpoint; the emulator writes it atomically once it listens. A state file whose process
+is dead, is not an ebdemo emulator, or does not answer is stale: it is replaced. Starting
+is serialised with a file lock, so two commands never start two emulators.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ebdemo.errors import EmulatorError
+
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 10.0
+HEALTH_PATH = "/_ebdemo/health"
+
+
+@dataclass(frozen=True)
+class EmulatorInfo:
+    pid: int
+    endpoint: str
+    started_at: str
+    version: str
+    moto_version: str = ""
+    state_file: str = ""
+    log_file: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def home() -> Path:
+    return Path(os.environ.get("EBDEMO_HOME") or Path.home() / ".cache" / "ebdemo")
+
+
+def state_path() -> Path:
+    return home() / "emulator.json"
+
+
+def log_path() -> Path:
+    return home() / "emulator.log"
+
+
+# --------------------------------------------------------------------------------------------
+# probing
+
+
+def ping(endpoint: str, *, timeout: float = 1.0) -> dict[str, Any] | None:
+    """The emulator's health document, or None if nothing (or something else) answers."""
+    try:
+        with urllib.request.urlopen(endpoint.rstrip("/") + HEALTH_PATH, timeout=timeout) as r:
+            data = json.loads(r.read())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and "pid" in data else None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] == "Z"
+
+
+def _is_emulator(pid: int) -> bool:
+    """Guard against a recycled pid: only ever signal a process that runs our module."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return pid_alive(pid)  # no /proc (macOS): trust the state file
+    return b"ebdemo.emulator" in cmdline
+
+
+def read_state(path: Path | None = None) -> EmulatorInfo | None:
+    path = path or state_path()
+    try:
+        data = json.loads(path.read_text())
+        return EmulatorInfo(
+            pid=int(data["pid"]),
+            endpoint=str(data["endpoint"]),
+            started_at=str(data.get("started_at", "")),
+            version=str(data.get("version", "")),
+            moto_version=str(data.get("moto_version", "")),
+            state_file=str(path),
+            log_file=str(data.get("log_file", "")),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def status(path: Path | None = None) -> EmulatorInfo | None:
+    """The running emulator recorded in the state file, if it is alive and answers."""
+    info = read_state(path)
+    if info is None or not pid_alive(info.pid):
+        return None
+    health = ping(info.endpoint)
+    if health is None or int(health.get("pid", -1)) != info.pid:
+        return None
+    return info
+
+
+# --------------------------------------------------------------------------------------------
+# start / stop
+
+
+@contextlib.contextmanager
+def _start_lock() -> Iterator[None]:
+    home().mkdir(parents=True, exist_ok=True)
+    with open(home() / "emulator.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def spawn(
+    state_file: Path,
+    log_file: Path,
+    *,
+    port: int = 0,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Launch `python -m ebdemo.emulator` detached (its own session), output to `log_file`."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ebdemo.emulator",
+                "--port",
+                str(port),
+                "--state-file",
+                str(state_file),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
+        )
+
+
+def wait_ready(
+    proc: subprocess.Popen[bytes],
+    state_file: Path,
+    log_file: Path,
+    timeout: float = START_TIMEOUT,
+) -> EmulatorInfo:
+    """Until the state file names this process and its endpoint answers; else EmulatorError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        if code is not None:
+            raise EmulatorError(
+                f"the emulator exited during start-up (exit code {code}){_log_tail(log_file)}"
+            )
+        info = read_state(state_file)
+        if info is not None and info.pid == proc.pid and ping(info.endpoint, timeout=0.5):
+            return EmulatorInfo(**{**info.to_dict(), "log_file": str(log_file)})
+        time.sleep(0.02)
+    _terminate(proc.pid, group=True)
+    raise EmulatorError(f"the emulator did not answer within {timeout:.0f} s{_log_tail(log_file)}")
+
+
+def start(port: int = 0) -> EmulatorInfo:
+    """Start the background emulator (or return the one already running)."""
+    with _start_lock():
+        running = status()
+        if running is not None:
+            return running
+        stale = read_state()
+        if stale is not None:
+            _discard(stale)
+        log_file = log_path()
+        with contextlib.suppress(OSError):
+            log_file.unlink()
+        proc = spawn(state_path(), log_file, port=port)
+        info = wait_ready(proc, state_path(), log_file)
+        data = info.to_dict()
+        _write_state_atomically(state_path(), data)
+        return info
+
+
+def ensure_running() -> str:
+    """The endpoint of the shared emulator, starting it in the background if needed."""
+    info = status()
+    if info is not None:
+        return info.endpoint
+    return start().endpoint
+
+
+def stop() -> bool:
+    """Stop the recorded emulator and its runtimes; False if none was running."""
+    with _start_lock():
+        info = read_state()
+        if info is None:
+            return False
+        was_running = pid_alive(info.pid) and _is_emulator(info.pid)
+        _discard(info)
+        return was_running
+
+
+def _discard(info: EmulatorInfo) -> None:
+    """End the recorded process if it is ours, then remove its state file."""
+    if pid_alive(info.pid) and _is_emulator(info.pid):
+        _terminate(info.pid, group=True)
+    with contextlib.suppress(OSError):
+        Path(info.state_file or state_path()).unlink()
+
+
+def _terminate(pid: int, *, group: bool) -> None:
+    """SIGTERM (the emulator ends its runtimes), then SIGKILL of its process group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while time.monotonic() < deadline and pid_alive(pid):
+        _reap(pid)
+        time.sleep(0.02)
+    if group:
+        # The emulator leads its own session (start_new_session), so its group is its
+        # runtimes and nothing else: kill whatever is left of it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    elif pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _write_state_atomically(path: Path, data: dict[str, Any]) -> None:
+    from ebdemo.emulator.server import write_state
+
+    write_state(path, data)
+
+
+def _log_tail(log_file: Path, lines: int = 20) -> str:
+    try:
+        text = log_file.read_text(errors="replace").strip().splitlines()[-lines:]
+    except OSError:
+        return ""
+    return (f"; last lines of {log_file}:\n" + "\n".join(text)) if text else ""
+
+
+# --------------------------------------------------------------------------------------------
+# for tests and benchmarks
+
+
+class EmulatorProcess:
+    """A private emulator subprocess with its own state file: `with EmulatorProcess(d) as e:`.
+
+    Used by the e2e fixture and the benchmark; it never touches the user's shared emulator.
+    """
+
+    def __init__(
+        self, directory: Path, *, port: int = 0, env: dict[str, str] | None = None
+    ) -> None:
+        self.directory = Path(directory)
+        self.state_file = self.directory / "emulator.json"
+        self.log_file = self.directory / "emulator.log"
+        self.port = port
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.info: EmulatorInfo | None = None
+        self.start_seconds = 0.0
+
+    @property
+    def endpoint(self) -> str:
+        assert self.info is not None, "start() first"
+        return self.info.endpoint
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "start() first"
+        return self.proc.pid
+
+    def start(self) -> EmulatorProcess:
+        began = time.monotonic()
+        self.proc = spawn(self.state_file, self.log_file, port=self.port, env=self.env)
+        self.info = wait_ready(self.proc, self.state_file, self.log_file)
+        self.start_seconds = time.monotonic() - began
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _terminate(self.proc.pid, group=True)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=1)
+            self.proc = None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def __enter__(self) -> EmulatorProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,235 @@
+"""The emulator process: moto's threaded server, our hooks, our routes, one lock.
+
+`EmulatorServer` runs in-process (tests, bench) or as the body of
+`python -m ebdemo.emulator --port 0 --state-file F`, which also writes the state file that
+separate CLI invocations read, and ends every runtime on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ebdemo import __version__
+from ebdemo.emulator.dataplane import DataPlane
+from ebdemo.emulator.locking import backend_lock
+from ebdemo.emulator.outbox import OUTBOX_PATH, Outbox
+from ebdemo.emulator.runtime import FunctionSnapshot, LambdaRuntime
+
+HOST = "127.0.0.1"
+HEALTH_PATH = "/_ebdemo/health"
+STATS_PATH = "/_ebdemo/stats"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def write_moto_logs(fn: FunctionSnapshot, stream: str, events: list[tuple[int, str]]) -> None:
+    """The LogSink of the runtime: CloudWatch Logs inside moto, under the backend lock."""
+    from moto.logs.exceptions import ResourceAlreadyExistsException
+    from moto.logs.models import logs_backends
+
+    with backend_lock.hold():
+        backend = logs_backends[fn.account][fn.region]
+        backend.ensure_log_group(fn.log_group)
+        with contextlib.suppress(ResourceAlreadyExistsException):
+            backend.create_log_stream(fn.log_group, stream)
+        backend.put_log_events(
+            fn.log_group, stream, [{"timestamp": t, "message": m} for t, m in events]
+        )
+
+
+class _Middleware:
+    """Our `/_ebdemo/*` routes; every other request runs under the backend lock."""
+
+    def __init__(self, app: WSGIApp, server: EmulatorServer) -> None:
+        self.app = app
+        self.server = server
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_ebdemo/"):
+            return self._ours(path, start_response)
+        with backend_lock.hold():
+            result = self.app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+    def _ours(self, path: str, start_response: Callable[..., Any]) -> list[bytes]:
+        if path == HEALTH_PATH:
+            body: Any = self.server.info()
+        elif path == OUTBOX_PATH:
+            body = {"messages": self.server.plane.outbox.messages()}
+        elif path == STATS_PATH:
+            body = self.server.stats()
+        else:
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [b'{"message": "unknown ebdemo path"}']
+        data = json.dumps(body).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+
+class EmulatorServer:
+    """moto + our data plane on 127.0.0.1; `start()` then `.endpoint`, `stop()` at the end."""
+
+    def __init__(self, port: int = 0, *, work_dir: Path | None = None) -> None:
+        self.port = port
+        self._own_work_dir = work_dir is None
+        self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="ebdemo-emulator-"))
+        self.endpoint = ""
+        self.started_at = ""
+        self.runtime = LambdaRuntime(endpoint="", work_dir=self.work_dir, log_sink=write_moto_logs)
+        self.plane = DataPlane(self.runtime, Outbox())
+        self._uninstall: Callable[[], None] | None = None
+        self._moto: Any = None
+
+    def start(self) -> EmulatorServer:
+        from ebdemo.emulator.patches import install
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._uninstall = install(self.plane)
+        self._moto = _make_moto_server(self.port, self)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self.runtime.endpoint = self.endpoint
+        self.started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self
+
+    def stop(self) -> None:
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        self.plane.shutdown()
+        if self._uninstall is not None:
+            self._uninstall()
+            self._uninstall = None
+        if self._own_work_dir:
+            import shutil
+
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def info(self) -> dict[str, Any]:
+        import moto
+
+        return {
+            "pid": os.getpid(),
+            "endpoint": self.endpoint,
+            "started_at": self.started_at,
+            "version": __version__,
+            "moto_version": moto.__version__,
+        }
+
+    def stats(self) -> dict[str, Any]:
+        stats = self.plane.snapshot_stats()
+        stats["environments"] = self.runtime.environment_count()
+        stats["runtime_pids"] = [p.pid for p in self.runtime.processes()]
+        return stats
+
+
+def _make_moto_server(port: int, emulator: EmulatorServer) -> Any:
+    """ThreadedMotoServer on 127.0.0.1, its app wrapped by our middleware."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class _NoDelayHandler(MotoRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    class _Server(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = _Middleware(DomainDispatcherApplication(create_backend_app), emulator)
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=_NoDelayHandler
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return _Server(HOST, port, verbose=False)
+
+
+# --------------------------------------------------------------------------------------------
+# the foreground process
+
+
+def write_state(path: Path, data: dict[str, Any]) -> None:
+    """Atomic: a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ebdemo.emulator",
+        description="Run the ebdemo emulator in the foreground on 127.0.0.1.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--state-file", type=Path, help="where to record pid and endpoint")
+    args = parser.parse_args(argv)
+
+    from ebdemo.errors import EmulatorError
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    began = time.monotonic()
+    server = EmulatorServer(args.port)
+    try:
+        server.start()
+    except EmulatorError as exc:
+        print(f"ebdemo emulator: {exc}", file=sys.stderr, flush=True)
+        return 1
+    info = server.info()
+    if args.state_file:
+        info["state_file"] = str(args.state_file)
+        write_state(args.state_file, info)
+    print(
+        f"ebdemo emulator {info['version']} (moto {info['moto_version']}) listening on "
+        f"{server.endpoint}, pid {info['pid']}, ready in {time.monotonic() - began:.2f} s",
+        flush=True,
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        if args.state_file:
+            with contextlib.suppress(OSError, ValueError):
+                if json.loads(args.state_file.read_text()).get("pid") == os.getpid():
+                    args.state_file.unlink()
+        print("ebdemo emulator stopped", flush=True)
+    return 0
