@@ -62,6 +62,7 @@ STACK_MAX = ROLE_NAME_MAX - len("-x-role")  # room for the shortest role name
 BUS_NAME_MAX = TOPIC_NAME_MAX = 256
 LAMBDA_ENV_MAX_BYTES = 4096  # Lambda's limit on all variables together
 PATTERN_MAX_CHARS = 4096  # PutRule EventPattern
+PATTERN_MAX_DEPTH = 64
 MAX_TARGETS_PER_RULE = 5  # EventBridge quota
 # Lambda sets these itself; a function may not override them.
 RESERVED_ENV = frozenset({
@@ -112,7 +113,8 @@ SECTIONS: Mapping[str, Mapping[str, Key]] = MappingProxyType({
     "top": _keys(
         Key("stack", "string", "Stack name: prefixes every physical name so several stacks "
             "share one account (--stack overrides).", default=DEFAULT_STACK, regex=STACK_RE,
-            max_length=56),
+            max_length=STACK_MAX, what="stack name",
+            hint="use letters, digits, '-' and '_', starting with a letter or digit"),
         Key("target", "string", "Where `up` provisions by default: the embedded emulator "
             "or AWS (--target overrides).", default="local", choices=("local", "aws")),
         Key("region", "string", "AWS region (--region overrides).", regex=REGION_RE,
@@ -333,10 +335,15 @@ class _Loader:
             problem = exc.problem or "invalid YAML"
             if exc.context:
                 problem = f"{exc.context}, {problem}"
-            if exc.problem and "expected a single document" in exc.problem:
+            if "expected a single document" in (exc.context or ""):
                 problem = "only one YAML document is allowed (found a second `---`)"
             line = mark.line + 1 if mark else None
             raise ConfigError(f"malformed YAML: {problem}", file=self.file, line=line) from None
+        except yaml.reader.ReaderError as exc:
+            line = text[: exc.position].count("\n") + 1
+            raise ConfigError(f"malformed YAML: unacceptable character #x{exc.character:04x} "
+                              "(control characters are not allowed)", file=self.file,
+                              line=line) from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"malformed YAML: {exc}", file=self.file) from None
 
@@ -370,13 +377,13 @@ class _Loader:
             explicit[name] = _Entry(key_node, value_node)
         return {**merged, **explicit}
 
-    def scalar(self, node: Node) -> Any:
+    def scalar(self, node: Node, path: str | None = None) -> Any:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (ConstructorError, ValueError, TypeError) as exc:
-            raise self.fail(node, None, f"cannot read value: {exc}") from None
+            raise self.fail(node, path, f"cannot read value: {exc}") from None
         if isinstance(value, float) and not math.isfinite(value):
-            raise self.fail(node, None, "infinite or NaN numbers are not allowed")
+            raise self.fail(node, path, "infinite or NaN numbers are not allowed")
         return value
 
     # -- typed values --------------------------------------------------------------------
@@ -411,7 +418,7 @@ class _Loader:
             if isinstance(node, ScalarNode) and node.tag == _STR:
                 hint = " (remove the quotes)" if re.fullmatch(r"-?\d+", node.value) else ""
             raise self.fail(node, path, f"expected an integer, got {_describe(node)}{hint}")
-        value = int(self.scalar(node))
+        value = int(self.scalar(node, path))
         if (key.minimum is not None and value < key.minimum) or (
                 key.maximum is not None and value > key.maximum):
             raise self.fail(node, path, f"must be between {key.minimum} and {key.maximum}, "
@@ -421,7 +428,7 @@ class _Loader:
     def boolean(self, node: Node, path: str) -> bool:
         if not isinstance(node, ScalarNode) or node.tag != _BOOL:
             raise self.fail(node, path, f"expected true or false, got {_describe(node)}")
-        return bool(self.scalar(node))
+        return bool(self.scalar(node, path))
 
     def strings(self, node: Node, path: str, key: Key) -> list[tuple[int, str, Node]]:
         if not isinstance(node, SequenceNode):
@@ -454,30 +461,34 @@ class _Loader:
                 continue
         return items
 
-    def plain(self, node: Node, path: tuple[str | int, ...] = (),
-              nodes: dict[tuple[str | int, ...], Node] | None = None) -> Any:
-        """A JSON-like value (for event patterns), remembering the node of every sub-path."""
-        if nodes is not None:
-            nodes.setdefault(path, node)
-        dotted = ".".join(str(p) for p in path) or None
+    def plain(self, node: Node, base: str, nodes: dict[tuple[str | int, ...], Node],
+              path: tuple[str | int, ...] = ()) -> Any:
+        """A JSON-like value (for event patterns), remembering the node of every sub-path;
+        `base` is the key path of `node` in the file, for messages."""
+        nodes.setdefault(path, node)
+        where = _join(base, path)
+        # Aliases can make a tiny file expand exponentially ("billion laughs"), or loop.
+        if len(nodes) > PATTERN_MAX_CHARS or len(path) > PATTERN_MAX_DEPTH:
+            raise self.fail(node, base, "the event pattern is too large or nested too deeply "
+                            f"(EventBridge allows {PATTERN_MAX_CHARS} characters)")
         if isinstance(node, MappingNode):
             result: dict[str, Any] = {}
-            for name, entry in self.mapping(node, dotted or "").items():
-                if nodes is not None:
-                    nodes[(*path, name)] = entry.key
-                result[name] = self.plain(entry.value, (*path, name), nodes)
+            for name, entry in self.mapping(node, where).items():
+                nodes[(*path, name)] = entry.key
+                result[name] = self.plain(entry.value, base, nodes, (*path, name))
             return result
         if isinstance(node, SequenceNode):
-            return [self.plain(item, (*path, i), nodes) for i, item in enumerate(node.value)]
+            return [self.plain(item, base, nodes, (*path, i))
+                    for i, item in enumerate(node.value)]
         if node.tag == _TIMESTAMP:
             return str(node.value)
-        value = self.scalar(node)
+        value = self.scalar(node, where)
         if not isinstance(value, str | int | float | bool | type(None)):
-            raise self.fail(node, dotted, f"unsupported value {_describe(node)}")
+            raise self.fail(node, where, f"unsupported value {_describe(node)}")
         return value
 
     # -- sections ------------------------------------------------------------------------
-    def section(self, node: Node, path: str, name: str) -> _Found:
+    def section(self, node: Node, path: str, name: str, at: Node | None = None) -> _Found:
         """Read a mapping against `SECTIONS[name]`: unknown keys, required keys, types.
 
         Returns {key: (value, value node)} for every key present and valid; defaults are
@@ -498,7 +509,7 @@ class _Loader:
                 continue
         for key in table.values():
             if key.required and key.name not in entries:
-                self.error(node, path or None, f"missing required key {key.name!r}")
+                self.error(at or node, path or None, f"missing required key {key.name!r}")
         return _Found(result, entries)
 
     def typed(self, node: Node, path: str, key: Key) -> Any:
@@ -611,12 +622,12 @@ class _Loader:
         elif what.startswith("EventBridge bus") and physical.startswith("aws."):
             self.error(node, key, f"{what} must not start with 'aws.'")
 
-    def topic(self, top: Mapping[str, tuple[Any, Node]], stack: str | None) -> TopicSpec | None:
+    def topic(self, top: _Found, stack: str | None) -> TopicSpec | None:
         if "topic" not in top:
             return None
         node = top["topic"][1]
         try:
-            found = self.section(node, "topic", "topic")
+            found = self.section(node, "topic", "topic", top.entries["topic"].key)
         except _Invalid:
             return None
         name = self.value(found, "name", "topic")
@@ -671,7 +682,7 @@ class _Loader:
                            "IAM role names ignore case")
             roles.setdefault(name.lower(), name)
             try:
-                spec = self.function(name, node, path, topic, source)
+                spec = self.function(name, key_node, node, path, topic, source)
             except _Invalid:
                 continue
             if spec is not None:
@@ -679,9 +690,10 @@ class _Loader:
         return specs
 
     def function(
-        self, name: str, node: Node, path: str, topic: TopicSpec | None, source: str,
+        self, name: str, key_node: Node, node: Node, path: str, topic: TopicSpec | None,
+        source: str,
     ) -> FunctionSpec | None:
-        found = self.section(node, path, "function")
+        found = self.section(node, path, "function", key_node)
         if "code" not in found:
             return None
         code_text, code_node = found["code"]
@@ -799,7 +811,7 @@ class _Loader:
     def rule(
         self, name: str, key_node: Node, node: Node, path: str, functions: list[str],
     ) -> RuleSpec | None:
-        found = self.section(node, path, "rule")
+        found = self.section(node, path, "rule", key_node)
         shorthand = [k for k in SHORTHAND_KEYS if k in found]
         has_pattern = "pattern" in found
         raw_keys = found.entries
@@ -810,7 +822,7 @@ class _Loader:
             return None
         if not has_pattern and not shorthand:
             if not any(k in raw_keys for k in (*SHORTHAND_KEYS, "pattern")):
-                self.error(node, path, "needs `sources`/`detail_types` or a `pattern`")
+                self.error(key_node, path, "needs `sources`/`detail_types` or a `pattern`")
             return None
         targets: list[str] = []
         for index, target, item in found.get("targets", ([], node))[0]:
@@ -837,12 +849,12 @@ class _Loader:
             enabled=self.value(found, "enabled", "rule"),
         )
 
-    def rule_pattern(self, found: Mapping[str, tuple[Any, Node]], path: str) -> _Located | None:
+    def rule_pattern(self, found: _Found, path: str) -> _Located | None:
         if "pattern" in found:
             node = found["pattern"][1]
             located = _Located(None)
             try:
-                located.value = self.plain(node, (), located.nodes)
+                located.value = self.plain(node, f"{path}.pattern", located.nodes)
             except _Invalid:
                 return None
             if not located.value:
@@ -865,7 +877,8 @@ class _Loader:
         if "detail" in found:
             nodes: dict[tuple[str | int, ...], Node] = {}
             try:
-                located.value["detail"] = self.plain(found["detail"][1], (), nodes)
+                located.value["detail"] = self.plain(found["detail"][1], f"{path}.detail",
+                                                     nodes)
             except _Invalid:
                 return None
             located.nodes.update({("detail", *p): n for p, n in nodes.items()})
@@ -874,10 +887,9 @@ class _Loader:
             return None  # its items were all invalid, and reported
         return located
 
-    def check_pattern(self, located: _Located, found: Mapping[str, tuple[Any, Node]],
-                      path: str) -> bool:
+    def check_pattern(self, located: _Located, found: _Found, path: str) -> bool:
         key = "pattern" if "pattern" in found else next(k for k in SHORTHAND_KEYS if k in found)
-        root_node = found[key][1]
+        root_node = found.entries[key].key
         text = json.dumps(located.value, separators=(",", ":"))
         if len(text) > PATTERN_MAX_CHARS:
             self.error(root_node, f"{path}.{key}", f"the event pattern is {len(text)} "
@@ -944,6 +956,10 @@ def _basic_pattern_problem(
         elif not isinstance(value, list) or not value:
             return "a pattern value must be a non-empty list or a mapping", (*where, name)
     return None
+
+
+def _join(base: str, path: tuple[str | int, ...]) -> str:
+    return ".".join([base, *_path_text(path)]).replace(".[", "[")
 
 
 def _nearest(nodes: Mapping[tuple[str | int, ...], Node], where: tuple[str | int, ...]
