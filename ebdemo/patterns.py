@@ -712,7 +712,13 @@ def _node_check(node: Node) -> Check:
         c1, c2 = checks
         return lambda ev: c1(ev) and c2(ev)
     all_checks = tuple(checks)
-    return lambda ev: all(c(ev) for c in all_checks)
+
+    def check_all(ev: dict) -> bool:  # a loop: all() over a generator costs a frame per call
+        for c in all_checks:  # noqa: SIM110
+            if not c(ev):
+                return False
+        return True
+    return check_all
 
 
 def _nested_check(key: str, child: Check) -> Check:
@@ -793,10 +799,27 @@ def _consistent(current: Membership, member: tuple[tuple[int, int], ...]) -> boo
     return True
 
 
+def _crosses_array(event: dict, path: tuple[str, ...]) -> bool:
+    v: Any = event
+    for k in path:
+        v = v.get(k)
+        t = type(v)
+        if t is list:
+            return True
+        if t is not dict:
+            return False
+    return False
+
+
 class _AbsenceMatcher:
     """Matches one pattern with event-ruler's array-consistent algorithm."""
 
     def __init__(self, root: Node) -> None:
+        self.fast = _node_check(root)
+        # the parents of absence leaves: while none of them crosses an array in the event, the
+        # recursive closures give event-ruler's answer and the flattening is skipped
+        self.absence_parents = tuple({
+            leaf.path[:-1] for leaf in root.leaves() if leaf.exists_false and len(leaf.path) > 1})
         self.rules = [sorted(r.items()) for r in _sub_rules(root)]
         names = {name for r in self.rules for name, _ in r}
         self.wanted = frozenset(names)
@@ -804,6 +827,8 @@ class _AbsenceMatcher:
             ".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1))
 
     def __call__(self, event: dict) -> bool:
+        if not any(_crosses_array(event, p) for p in self.absence_parents):
+            return self.fast(event)
         fields = _flatten_fields(event, self.wanted, self.prefixes)
         return any(self._search(rule, 0, {}, fields) for rule in self.rules)
 
@@ -870,24 +895,19 @@ def matches(pattern: dict | str | Pattern, event: Mapping[str, Any]) -> bool:
 # -- the indexed set -----------------------------------------------------------------------------
 
 
-def _probe(kind: Any, x: Any) -> Any:
-    """The index key of event scalar `x` for one probe kind, or _MISSING."""
-    if kind == "eq":
-        return canon(x)
-    if type(x) is not str:
-        return _MISSING
+def _probe_fn(kind: Any) -> Callable[[str], str]:
+    """The index key of an event string for one probe kind. A string shorter than the probe
+    yields a shorter key, which no entry of that kind equals."""
     if kind == "ci":
-        return x.lower()
+        return str.lower
     tag, n = kind
-    if len(x) < n:
-        return _MISSING
     if tag == "pre":
-        return x[:n]
+        return lambda x: x[:n]
     if tag == "suf":
-        return x[len(x) - n:]
+        return lambda x: x[len(x) - n:]
     if tag == "cipre":
-        return x[:n].lower()
-    return x[len(x) - n:].lower()  # cisuf
+        return lambda x: x[:n].lower()
+    return lambda x: x[len(x) - n:].lower()  # cisuf
 
 
 def _index_keys(leaf: Leaf) -> list[tuple[Any, Any]] | None:
@@ -971,6 +991,40 @@ def _values_at(event: dict, path: tuple[str, ...]) -> list[Any]:
     return out
 
 
+_ARRAY_ON_PATH = object()
+
+
+def _getter(path: tuple[str, ...]) -> Callable[[dict], Any]:
+    """The raw value at `path`, _MISSING, or _ARRAY_ON_PATH when an array of objects lies on
+    the way (then `_values_at` collects from every element)."""
+    if len(path) == 1:
+        (k,) = path
+        return lambda ev: ev.get(k, _MISSING)
+    if len(path) == 2:
+        k1, k2 = path
+
+        def get2(ev: dict) -> Any:
+            v = ev.get(k1, _MISSING)
+            t = type(v)
+            if t is dict:
+                return v.get(k2, _MISSING)
+            return _ARRAY_ON_PATH if t is list else _MISSING
+        return get2
+
+    def get(ev: dict) -> Any:
+        v: Any = ev
+        for k in path:
+            t = type(v)
+            if t is dict:
+                v = v.get(k, _MISSING)
+            elif t is list:
+                return _ARRAY_ON_PATH
+            else:
+                return _MISSING
+        return v
+    return get
+
+
 class PatternSet:
     """Many named patterns matched against one event without testing every rule.
 
@@ -1016,38 +1070,57 @@ class PatternSet:
             path: tuple((probe, probes[probe]) for probe in probes)
             for path, probes in index.items()
         }
-        self._exact_only = {
-            path: probes[0][1] for path, probes in self._index.items()
-            if len(probes) == 1 and probes[0][0] == "eq"
-        }
+        self._probes = []
+        for path, probes in self._index.items():
+            eq_table = next((table for probe, table in probes if probe == "eq"), None)
+            others = tuple((_probe_fn(probe), table) for probe, table in probes if probe != "eq")
+            self._probes.append((_getter(path), path, eq_table, others))
 
     def candidates(self, event: dict) -> list[int]:
         """Indices of the rules worth testing fully against `event`, in rule order."""
-        found: set[int] = set(self._unindexed)
-        for path, probes in self._index.items():
-            if len(path) == 1:
-                v = event.get(path[0], _MISSING)
-                if v is _MISSING:
-                    continue
-                t = type(v)
-                values = [v] if t is not list and t is not dict else leaf_values(v)
-            else:
-                values = _values_at(event, path)
-            if not values:
+        hits: list[list[int]] = []
+        for getter, path, eq_table, probes in self._probes:
+            v = getter(event)
+            t = type(v)
+            if t is str:
+                if eq_table is not None:
+                    hit = eq_table.get(v)
+                    if hit:
+                        hits.append(hit)
+                for fn, table in probes:
+                    hit = table.get(fn(v))
+                    if hit:
+                        hits.append(hit)
                 continue
-            for probe, table in probes:
-                if probe == "eq":
-                    for x in values:
-                        hit = table.get(canon(x))
+            if v is _MISSING or t is dict:
+                continue
+            if v is _ARRAY_ON_PATH:
+                values = _values_at(event, path)
+            elif t is list:
+                values = leaf_values(v)
+            else:
+                if eq_table is not None:
+                    hit = eq_table.get(canon(v))
+                    if hit:
+                        hits.append(hit)
+                continue
+            for x in values:
+                if eq_table is not None:
+                    hit = eq_table.get(canon(x))
+                    if hit:
+                        hits.append(hit)
+                if type(x) is str:
+                    for fn, table in probes:
+                        hit = table.get(fn(x))
                         if hit:
-                            found.update(hit)
-                else:
-                    for x in values:
-                        k = _probe(probe, x)
-                        if k is not _MISSING:
-                            hit = table.get(k)
-                            if hit:
-                                found.update(hit)
+                            hits.append(hit)
+        if not hits:
+            return list(self._unindexed)
+        if len(hits) == 1 and not self._unindexed:
+            return hits[0]
+        found = set(self._unindexed)
+        for hit in hits:
+            found.update(hit)
         return sorted(found)
 
     def matching(self, event: Mapping[str, Any]) -> list[str]:
