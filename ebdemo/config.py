@@ -321,24 +321,28 @@ class _Loader:
 
     # -- YAML ----------------------------------------------------------------------------
     def compose(self, text: str) -> Node | None:
-        for number, line in enumerate(text.splitlines(), start=1):
-            indent = line[: len(line) - len(line.lstrip(" \t"))]
-            if "\t" in indent and line.strip():
-                raise ConfigError(
-                    "tabs are not allowed for indentation; indent with spaces",
-                    file=self.file, line=number,
-                )
         try:
             return yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
+            if "end of stream" in (exc.problem or "") and exc.context_mark:
+                mark = exc.context_mark  # where the unclosed thing started
+            line = mark.line + 1 if mark else None
+            tab = _tab_indented_line(text, line)
+            if tab is not None:  # YAML's own message for this is cryptic
+                raise ConfigError("tabs are not allowed for indentation; indent with spaces",
+                                  file=self.file, line=tab) from None
+            if "'\\t'" in (exc.problem or ""):
+                raise ConfigError("tabs are not allowed here; use spaces", file=self.file,
+                                  line=line) from None
             problem = exc.problem or "invalid YAML"
             if exc.context:
                 problem = f"{exc.context}, {problem}"
             if "expected a single document" in (exc.context or ""):
                 problem = "only one YAML document is allowed (found a second `---`)"
-            line = mark.line + 1 if mark else None
-            raise ConfigError(f"malformed YAML: {problem}", file=self.file, line=line) from None
+            hint = next((h for cue, h in _YAML_HINTS if cue in problem), "")
+            raise ConfigError(f"malformed YAML: {problem}{hint}", file=self.file,
+                              line=line) from None
         except yaml.reader.ReaderError as exc:
             line = text[: exc.position].count("\n") + 1
             raise ConfigError(f"malformed YAML: unacceptable character #x{exc.character:04x} "
@@ -955,6 +959,29 @@ def _basic_pattern_problem(
                 return problem
         elif not isinstance(value, list) or not value:
             return "a pattern value must be a non-empty list or a mapping", (*where, name)
+    return None
+
+
+_YAML_HINTS = (
+    ("mapping values are not allowed", " (quote a value that contains ': ', or check the "
+     "indentation)"),
+    ("cannot start any token", " (quote a value that starts with @, ` or %)"),
+    ("expected <block end>", " (check the indentation of this line)"),
+    ("could not find expected ':'", " (a key without ':', or an unclosed quote above)"),
+    ("expected ',' or ']'", " (an unclosed '[' above?)"),
+    ("expected ',' or '}'", " (an unclosed '{' above?)"),
+    ("end of stream", " (unclosed quote or bracket?)"),
+)
+
+
+def _tab_indented_line(text: str, up_to: int | None) -> int | None:
+    """The first line, up to `up_to`, indented with a tab, if any."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if up_to is not None and number > up_to:
+            return None
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent and line.strip():
+            return number
     return None
 
 

@@ -85,6 +85,18 @@ CASES = [
      "tabs are not allowed for indentation"),
     ("tab-after-spaces", edit("    memory: 128", "  \tmemory: 128"), 11, None,
      "tabs are not allowed for indentation"),
+    ("tab-in-flow", edit("emails: [ops@example.com]", "emails: [ops@example.com,\n\t  a@b.c]"),
+     7, None, "tabs are not allowed for indentation"),
+    ("tab-after-colon", edit("timeout: 10", "timeout:\t10"), 10, None,
+     "tabs are not allowed here"),
+    ("unclosed-quote", edit("code: producer.py", "code: 'producer.py"), 9, None,
+     "unclosed quote"),
+    ("colon-in-value", edit("code: producer.py", "code: producer: py"), 9, None,
+     "quote a value that contains ': '"),
+    ("bad-indent", edit("    memory: 128", "   memory: 128"), 11, None,
+     "check the indentation"),
+    ("at-sign", edit("emails: [ops@example.com]", "emails: @ops"), 6, None,
+     "quote a value that starts with @"),
     # -- shape
     ("top-list", "- stack: demo\n- bus: events\n", 1, None, "expected a mapping, got a list"),
     ("top-scalar", "just text\n", 1, None, "expected a mapping, got a string"),
@@ -374,6 +386,12 @@ def test_not_utf8(tmp_path):
     with pytest.raises(ConfigError, match="not valid UTF-8") as caught:
         load_config(path)
     assert caught.value.line == 2
+
+
+def test_tabs_inside_a_block_scalar_are_content(workspace):
+    text = edit("    memory: 128", "    description: |\n      a\n      \tb")
+    fn = parse_config(text, path=workspace / "config.yaml").function("producer")
+    assert fn.description == "a\n\tb\n"
 
 
 def test_control_characters_are_malformed_yaml(workspace):
