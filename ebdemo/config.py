@@ -73,8 +73,9 @@ RESERVED_ENV = frozenset({
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })
-# ebdemo injects these; a user value would silently lose (or win) against ours.
-INJECTED_ENV = {"EVENT_BUS_NAME": "puts_events", "TOPIC_ARN": "publishes"}
+# ebdemo (resources.py) injects these; a user value would silently lose against ours.
+INJECTED_ENV = {"EVENT_BUS_NAME": "puts_events", "EVENT_SOURCE": "puts_events",
+                "TOPIC_ARN": "publishes"}
 
 
 # -- the table of keys: the loader and the JSON Schema both read it -------------------------
@@ -580,7 +581,7 @@ class _Loader:
             self.error(top["source"][1], "source", "sources starting with 'aws.' are "
                        "reserved for AWS services")
         topic = self.topic(top, stack)
-        functions = self.functions(top, stack, topic, source)
+        functions = self.functions(top, stack, topic)
         function_names = [fn.name for fn in functions]
         rules = self.rules(top, stack, function_names)
         if self.errors or stack is None:
@@ -666,7 +667,6 @@ class _Loader:
 
     def functions(
         self, top: Mapping[str, tuple[Any, Node]], stack: str | None, topic: TopicSpec | None,
-        source: str,
     ) -> list[FunctionSpec]:
         if "functions" in top and not top["functions"][1].value:
             self.error(top["functions"][1], "functions", "at least one function is required")
@@ -686,7 +686,7 @@ class _Loader:
                            "IAM role names ignore case")
             roles.setdefault(name.lower(), name)
             try:
-                spec = self.function(name, key_node, node, path, topic, source)
+                spec = self.function(name, key_node, node, path, topic)
             except _Invalid:
                 continue
             if spec is not None:
@@ -695,7 +695,6 @@ class _Loader:
 
     def function(
         self, name: str, key_node: Node, node: Node, path: str, topic: TopicSpec | None,
-        source: str,
     ) -> FunctionSpec | None:
         found = self.section(node, path, "function", key_node)
         if "code" not in found:
@@ -708,13 +707,12 @@ class _Loader:
         publishes = self.value(found, "publishes", "function")
         for var, flag in INJECTED_ENV.items():
             if var in environment and self.value(found, flag, "function"):
-                self.error(found["environment"][1], f"{path}.environment.{var}",
+                self.error(_key_node(found["environment"][1], var),
+                           f"{path}.environment.{var}",
                            f"set by ebdemo because `{flag}: true`; remove it")
         if publishes and topic is None:
             self.error(found["publishes"][1], f"{path}.publishes",
                        "`publishes: true` needs a `topic:` section")
-        if puts_events:
-            environment.setdefault("EVENT_SOURCE", source)
         if code is None or handler is None:
             return None
         return FunctionSpec(
@@ -983,6 +981,14 @@ def _tab_indented_line(text: str, up_to: int | None) -> int | None:
         if "\t" in indent and line.strip():
             return number
     return None
+
+
+def _key_node(mapping: Node, name: str) -> Node:
+    """The node of key `name` in a mapping node (the mapping itself if merged in)."""
+    for key, _ in mapping.value:
+        if isinstance(key, ScalarNode) and key.value == name:
+            return key
+    return mapping
 
 
 def _join(base: str, path: tuple[str | int, ...]) -> str:

@@ -42,7 +42,6 @@ def test_the_sample_config_describes_the_seed_topology():
     assert producer.puts_events and not producer.publishes
     assert producer.code == REPO / "ebdemo/handlers/producer.py"
     assert producer.handler == "producer.handler"
-    assert producer.environment["EVENT_SOURCE"] == "io.entest.demo"
     consumer = topology.function("consumer")
     assert consumer.publishes and consumer.handler == "consumer.handler"
     assert topology.topic is not None and topology.topic_name == "ebdemo-notifications"
@@ -125,17 +124,17 @@ functions:
     fn = topology.function("worker")
     assert (fn.runtime, fn.timeout, fn.memory, fn.description) == (
         "python3.11", 900, 10240, "does work")
-    assert dict(fn.environment) == {"A": "one", "B": "2", "EMPTY": "",
-                                    "EVENT_SOURCE": "io.entest.demo"}
+    assert dict(fn.environment) == {"A": "one", "B": "2", "EMPTY": ""}
     assert list(fn.environment) == sorted(fn.environment)  # stable order
     assert fn.puts_events and fn.publishes
     assert topology.topic.emails == ("a@example.com", "b.c+d@mail.example.org")
 
 
-def test_user_event_source_is_kept(workspace):
-    text = ("functions:\n  p: {code: app.py, puts_events: true, "
-            "environment: {EVENT_SOURCE: mine}}\n")
-    assert load(workspace, text).function("p").environment["EVENT_SOURCE"] == "mine"
+def test_injected_names_are_free_for_functions_that_do_not_get_them(workspace):
+    text = ("functions:\n  p: {code: app.py, environment: {EVENT_SOURCE: mine, "
+            "TOPIC_ARN: arn}}\n")
+    assert dict(load(workspace, text).function("p").environment) == {
+        "EVENT_SOURCE": "mine", "TOPIC_ARN": "arn"}
 
 
 # -- code directories ------------------------------------------------------------------------

@@ -231,6 +231,12 @@ CASES = [
      "functions.producer.environment.AWS_REGION", "reserved by Lambda"),
     ("env-injected", edit("    memory: 128", "    environment: {EVENT_BUS_NAME: x}"), 11,
      "functions.producer.environment.EVENT_BUS_NAME", "set by ebdemo"),
+    ("env-injected-source", edit("    memory: 128", "    environment:\n      A: b\n"
+                                 "      EVENT_SOURCE: x"), 13,
+     "functions.producer.environment.EVENT_SOURCE", "set by ebdemo"),
+    ("env-injected-topic", edit("    publishes: true", "    publishes: true\n"
+                                "    environment: {TOPIC_ARN: x}"), 16,
+     "functions.consumer.environment.TOPIC_ARN", "set by ebdemo"),
     ("source-aws", edit("source: io.entest.demo", "source: aws.events"), 3, "source",
      "reserved for AWS"),
     # -- code and handler
