@@ -202,11 +202,16 @@ def start(port: int = 0) -> EmulatorInfo:
         log_file = log_path()
         with contextlib.suppress(OSError):
             log_file.unlink()
-        proc = spawn(state_path(), log_file, port=port)
+        proc = spawn(state_path(), log_file, port=port, env=_emulator_environment())
         info = wait_ready(proc, state_path(), log_file)
         data = info.to_dict()
         _write_state_atomically(state_path(), data)
         return info
+
+
+def _emulator_environment() -> dict[str, str]:
+    """The emulator never needs the user's AWS settings: it does not inherit them at all."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
 
 
 def ensure_running() -> str:

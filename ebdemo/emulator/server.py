@@ -192,6 +192,15 @@ def write_state(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def isolate_from_user_aws_settings() -> None:
+    """The emulator process needs none of the user's AWS settings; moto's own boto3 sessions
+    would even fail on a profile that only exists on the user's machine."""
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        del os.environ[key]
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ebdemo.emulator",
@@ -203,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ebdemo.errors import EmulatorError
 
+    isolate_from_user_aws_settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -1,0 +1,120 @@
+"""End-to-end fixtures: the real emulator over HTTP, one per test session (per xdist worker).
+
+- `emulator` (session): a private `python -m ebdemo.emulator` on a free 127.0.0.1 port, with
+  its state file in a temporary EBDEMO_HOME; stopped (runtimes included) at the end. It is
+  started with a *poisoned* environment (fake AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) so that any
+  test can prove handlers never see the user's credentials. Its attributes:
+  `.endpoint` (`http://127.0.0.1:PORT`), `.region`, `.home`, `.process` (`EmulatorProcess`),
+  `.clients` (a `ClientFactory.for_emulator`), `.client(service)`, `.outbox()`, `.stats()`,
+  `.log_messages(group)`, `.wait_for_log(group, predicate)`.
+- `sample` (session): the sample topology provisioned with plain boto3 (see `topology.py`).
+
+Other e2e tests reuse `emulator` as is: `ebdemo --endpoint-url {emulator.endpoint} ...` or
+`App(target="local", endpoint_url=emulator.endpoint)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ebdemo.aws.clients import ClientFactory
+from ebdemo.emulator import EmulatorProcess, read_outbox
+
+REGION = "us-east-1"
+
+# What a developer might have exported; the handlers must see none of it.
+USER_SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAUSERREALKEY00000",
+    "AWS_SECRET_ACCESS_KEY": "user-real-secret-key",
+    "AWS_SESSION_TOKEN": "user-real-session-token",
+    "AWS_PROFILE": "users-production-profile",
+    "AWS_DEFAULT_PROFILE": "users-production-profile",
+}
+
+
+def emulator_environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(USER_SECRETS)
+    env["EBDEMO_LAMBDA_CONCURRENCY"] = "2"
+    env.update(extra)
+    return env
+
+
+@dataclass
+class E2EEmulator:
+    process: EmulatorProcess
+    home: Path
+    region: str = REGION
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        return self.process.endpoint
+
+    @cached_property
+    def clients(self) -> ClientFactory:
+        return ClientFactory.for_emulator(self.endpoint, self.region)
+
+    def client(self, service: str) -> Any:
+        return self.clients.client(service)
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return read_outbox(self.endpoint)
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.endpoint + "/_ebdemo/stats", timeout=5) as response:
+            return json.loads(response.read())
+
+    def log_messages(self, group: str) -> list[str]:
+        logs = self.client("logs")
+        try:
+            pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+            return [e["message"] for page in pages for e in page["events"]]
+        except logs.exceptions.ResourceNotFoundException:
+            return []
+
+    def wait_for_log(
+        self, group: str, predicate: Callable[[list[str]], bool], *, timeout: float = 15.0
+    ) -> list[str]:
+        """Poll a log group until `predicate(messages)` holds; fail with what was there."""
+        deadline = time.monotonic() + timeout
+        messages: list[str] = []
+        while time.monotonic() < deadline:
+            messages = self.log_messages(group)
+            if predicate(messages):
+                return messages
+            time.sleep(0.02)
+        raise AssertionError(
+            f"{group}: condition not met within {timeout} s; log was:\n"
+            + "".join(messages)
+            + "\n--- emulator log ---\n"
+            + self.process.log_text()[-3000:]
+        )
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEmulator]:
+    home = tmp_path_factory.mktemp("ebdemo-home")
+    process = EmulatorProcess(home, env=emulator_environment(EBDEMO_HOME=str(home)))
+    process.start()
+    try:
+        yield E2EEmulator(process=process, home=home)
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def sample(emulator: E2EEmulator) -> Any:
+    from tests.e2e.topology import provision
+
+    return provision(emulator.clients)

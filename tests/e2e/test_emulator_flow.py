@@ -1,0 +1,319 @@
+"""Events really flow: PutEvents -> rules -> Lambda code -> SNS -> Lambda / email outbox."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+
+import pytest
+
+from tests.e2e.topology import SOURCE
+
+pytestmark = pytest.mark.e2e
+
+
+def put(emulator, sample, detail_type: str, detail: dict, source: str = SOURCE) -> str:
+    response = emulator.client("events").put_events(
+        Entries=[
+            {
+                "Source": source,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "EventBusName": sample.bus,
+            }
+        ]
+    )
+    assert response["FailedEntryCount"] == 0, response
+    return response["Entries"][0]["EventId"]
+
+
+def has_report_for(text: str):
+    return lambda messages: (
+        any(text in m for m in messages)
+        and any(m.startswith("REPORT RequestId:") for m in messages)
+    )
+
+
+def test_purchase_reaches_consumer_and_purchase_handler_only(emulator, sample):
+    event_id = put(emulator, sample, "purchase", {"sku": "A1", "qty": 2})
+    consumer = emulator.wait_for_log(sample.group("consumer"), has_report_for(event_id))
+    purchase = emulator.wait_for_log(sample.group("process-purchase"), has_report_for(event_id))
+    assert any(f"processing {event_id}" in m for m in purchase)
+
+    # The consumer printed the event exactly as EventBridge shapes it.
+    line = next(m for m in consumer if m.startswith("consumer got") and event_id in m)
+    event = json.loads(line.removeprefix("consumer got "))
+    assert list(event) == [
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    ]
+    assert event["id"] == event_id and event["version"] == "0"
+    assert event["detail-type"] == "purchase" and event["source"] == SOURCE
+    assert event["account"] == "123456789012" and event["region"] == "us-east-1"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["time"])
+    assert event["resources"] == [] and event["detail"] == {"sku": "A1", "qty": 2}
+
+    # START / END / REPORT around the handler's output, import-time output before START.
+    start = next(i for i, m in enumerate(consumer) if m.startswith("START RequestId:"))
+    assert consumer[0].startswith("init ") and start > 0
+    assert re.match(
+        r"REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\t"
+        r"Memory Size: 128 MB\tMax Memory Used: \d+ MB\t",
+        next(m for m in consumer if m.startswith("REPORT")),
+    )
+    streams = emulator.client("logs").describe_log_streams(logGroupName=sample.group("consumer"))[
+        "logStreams"
+    ]
+    assert all(
+        re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", s["logStreamName"])
+        for s in streams
+    )
+
+    # process-order's rule does not match: give the delivery threads time to be wrong.
+    time.sleep(0.3)
+    assert not any(event_id in m for m in emulator.log_messages(sample.group("process-order")))
+
+
+def test_consumer_publish_reaches_topic_email_and_lambda(emulator, sample):
+    event_id = put(emulator, sample, "order", {"order": "o-17"})
+    consumer = emulator.wait_for_log(sample.group("consumer"), has_report_for(event_id))
+    published = [m for m in consumer if m.startswith("published ")]
+    assert published
+
+    deadline = time.monotonic() + 10
+    mails: list[dict] = []
+    while time.monotonic() < deadline and not mails:
+        mails = [m for m in emulator.outbox() if event_id in m["message"]]
+        time.sleep(0.02)
+    assert len(mails) == 1, emulator.outbox()
+    mail = mails[0]
+    assert mail["to"] == "ops@example.com" and mail["protocol"] == "email"
+    assert mail["subject"] == "order event" and mail["topic_arn"] == sample.topic_arn
+    assert json.loads(mail["message"])["id"] == event_id
+    assert mail["body"].startswith(mail["message"]) and "Action=Unsubscribe" in mail["body"]
+
+    # The SNS -> Lambda record is the real one: topic ARN, message id, subject.
+    audit = emulator.wait_for_log(sample.group("audit"), has_report_for(event_id))
+    record = next(
+        json.loads(m.removeprefix("ECHO "))["Records"][0]
+        for m in audit
+        if m.startswith("ECHO ") and event_id in m
+    )
+    assert record["EventSource"] == "aws:sns"
+    assert record["EventSubscriptionArn"].startswith(sample.topic_arn + ":")
+    sns = record["Sns"]
+    assert sns["TopicArn"] == sample.topic_arn and sns["Subject"] == "order event"
+    assert sns["MessageId"] == mail["message_id"] and sns["Type"] == "Notification"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", sns["Timestamp"])
+    assert json.loads(sns["Message"])["id"] == event_id
+
+
+def test_burst_of_200_events_is_delivered_exactly_once(emulator, sample):
+    events = emulator.client("events")
+    ids = []
+    for batch in range(20):
+        response = events.put_events(
+            Entries=[
+                {
+                    "Source": "io.entest.burst",
+                    "DetailType": "tick",
+                    "EventBusName": sample.bus,
+                    "Detail": json.dumps({"n": batch * 10 + i}),
+                }
+                for i in range(10)
+            ]
+        )
+        assert response["FailedEntryCount"] == 0
+        ids += [e["EventId"] for e in response["Entries"]]
+    assert len(set(ids)) == 200
+
+    def counted(messages: list[str]) -> bool:
+        return sum(m.startswith("REPORT") for m in messages) >= 200
+
+    messages = emulator.wait_for_log(sample.group("counter"), counted, timeout=40)
+    time.sleep(0.3)  # anything extra would show up now
+    messages = emulator.log_messages(sample.group("counter"))
+    counts = Counter(int(m.split()[1]) for m in messages if m.startswith("COUNT "))
+    assert sorted(counts) == list(range(200))
+    assert set(counts.values()) == {1}
+    assert sum(m.startswith("REPORT") for m in messages) == 200
+    # a bounded pool: never more than 2 environments (log streams) for the function
+    streams = emulator.client("logs").describe_log_streams(logGroupName=sample.group("counter"))[
+        "logStreams"
+    ]
+    assert 1 <= len(streams) <= 2
+
+
+def test_invoke_event_type_returns_202_and_runs_in_background(emulator, sample):
+    marker = f"event-invoke-{time.time_ns()}"
+    began = time.monotonic()
+    response = emulator.client("lambda").invoke(
+        FunctionName=sample.name("echo"),
+        InvocationType="Event",
+        Payload=json.dumps({"marker": marker, "sleep": 1.0}).encode(),
+    )
+    elapsed = time.monotonic() - began
+    assert response["StatusCode"] == 202
+    assert response["Payload"].read() == b""
+    assert elapsed < 0.9, "an Event invoke must not wait for the handler"
+    emulator.wait_for_log(sample.group("echo"), has_report_for(marker))
+
+
+def test_request_response_invoke_returns_payload_and_log_tail(emulator, sample):
+    import base64
+
+    response = emulator.client("lambda").invoke(
+        FunctionName=sample.name("echo"),
+        Payload=b'{"hello": "world"}',
+        LogType="Tail",
+    )
+    assert response["StatusCode"] == 200 and "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {"hello": "world"}
+    tail = base64.b64decode(response["LogResult"]).decode()
+    assert 'ECHO {"hello": "world"}' in tail and "REPORT RequestId:" in tail
+
+
+def test_input_input_path_and_input_transformer(emulator, sample):
+    events = emulator.client("events")
+    rule = "e2e-transform"
+    rule_arn = events.put_rule(
+        Name=rule,
+        EventBusName=sample.bus,
+        EventPattern=json.dumps({"source": ["io.entest.transform"]}),
+    )["RuleArn"]
+    echo = sample.arns["echo"]
+    events.put_targets(
+        Rule=rule,
+        EventBusName=sample.bus,
+        Targets=[
+            {"Id": "constant", "Arn": echo, "Input": '{"kind": "constant"}'},
+            {"Id": "path", "Arn": echo, "InputPath": "$.detail"},
+            {
+                "Id": "transformed",
+                "Arn": echo,
+                "InputTransformer": {
+                    "InputPathsMap": {
+                        "order": "$.detail.order",
+                        "who": "$.detail.customer.name",
+                        "items": "$.detail.items",
+                        "missing": "$.detail.nope",
+                    },
+                    "InputTemplate": '{"kind": "transformed", "order": <order>, "items": <items>, '
+                    '"text": "order <order> by <who>", "rule": <aws.events.rule-name>, '
+                    '"rule_arn": "<aws.events.rule-arn>", "missing": <missing>, '
+                    '"original": <aws.events.event.json>}',
+                },
+            },
+        ],
+    )
+    detail = {"order": "o-9", "customer": {"name": "Ada"}, "items": [1, 2], "tag": "t"}
+    event_id = put(emulator, sample, "order", detail, source="io.entest.transform")
+
+    def three(messages: list[str]) -> bool:
+        return (
+            sum(
+                1
+                for m in messages
+                if m.startswith("ECHO ") and ('"kind": "constant"' in m or '"tag": "t"' in m)
+            )
+            >= 3
+        )
+
+    messages = emulator.wait_for_log(sample.group("echo"), three)
+    payloads = [json.loads(m.removeprefix("ECHO ")) for m in messages if m.startswith("ECHO ")]
+    assert {"kind": "constant"} in payloads
+    assert detail in payloads
+    transformed = next(p for p in payloads if p.get("kind") == "transformed")
+    assert transformed["order"] == "o-9" and transformed["items"] == [1, 2]
+    assert transformed["text"] == "order o-9 by Ada"
+    assert transformed["rule"] == rule and transformed["rule_arn"] == rule_arn
+    assert transformed["missing"] is None
+    assert transformed["original"]["id"] == event_id
+    assert transformed["original"]["detail"] == detail
+
+
+def test_disabled_rule_delivers_nothing(emulator, sample):
+    events = emulator.client("events")
+    events.put_rule(
+        Name="e2e-paused",
+        EventBusName=sample.bus,
+        State="DISABLED",
+        EventPattern=json.dumps({"source": ["io.entest.paused"]}),
+    )
+    events.put_targets(
+        Rule="e2e-paused",
+        EventBusName=sample.bus,
+        Targets=[{"Id": "echo", "Arn": sample.arns["echo"]}],
+    )
+    paused_id = put(emulator, sample, "x", {"paused": True}, source="io.entest.paused")
+
+    events.put_rule(
+        Name="e2e-sentinel",
+        EventBusName=sample.bus,
+        EventPattern=json.dumps({"source": ["io.entest.sentinel"]}),
+    )
+    events.put_targets(
+        Rule="e2e-sentinel",
+        EventBusName=sample.bus,
+        Targets=[{"Id": "echo", "Arn": sample.arns["echo"]}],
+    )
+    sentinel_id = put(emulator, sample, "x", {"sentinel": True}, source="io.entest.sentinel")
+    emulator.wait_for_log(sample.group("echo"), has_report_for(sentinel_id))
+    time.sleep(0.3)
+    assert not any(paused_id in m for m in emulator.log_messages(sample.group("echo")))
+
+    # Enabled again, the same rule delivers.
+    events.enable_rule(Name="e2e-paused", EventBusName=sample.bus)
+    again = put(emulator, sample, "x", {"paused": False}, source="io.entest.paused")
+    emulator.wait_for_log(sample.group("echo"), has_report_for(again))
+
+
+def test_put_events_validates_entries_like_aws(emulator, sample):
+    events = emulator.client("events")
+    response = events.put_events(
+        Entries=[
+            {
+                "Source": SOURCE,
+                "DetailType": "order",
+                "Detail": "not json",
+                "EventBusName": sample.bus,
+            },
+            {"Source": SOURCE, "DetailType": "order", "Detail": "{}", "EventBusName": sample.bus},
+        ]
+    )
+    assert response["FailedEntryCount"] == 1
+    assert response["Entries"][0]["ErrorCode"] == "MalformedDetail"
+    assert re.fullmatch(r"[0-9a-f-]{36}", response["Entries"][1]["EventId"])
+    with pytest.raises(events.exceptions.ClientError, match="less than or equal to 10"):
+        events.put_events(
+            Entries=[{"Source": SOURCE, "DetailType": "x", "Detail": "{}"} for _ in range(11)]
+        )
+
+
+def test_updated_code_runs_in_a_fresh_environment(emulator, sample):
+    from tests.e2e.topology import zip_source
+
+    lam = emulator.client("lambda")
+    name = "e2e-versioned"
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=sample.role_arn,
+        Handler="index.h",
+        Code={"ZipFile": zip_source("def h(e, c):\n    return 'v1'\n")},
+    )
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == "v1"
+    lam.update_function_code(
+        FunctionName=name, ZipFile=zip_source("def h(e, c):\n    return 'v2'\n")
+    )
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == "v2"
+    lam.delete_function(FunctionName=name)

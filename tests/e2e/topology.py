@@ -1,0 +1,210 @@
+"""The sample topology, provisioned with plain boto3 (no dependency on `ebdemo up`).
+
+A custom bus; rule `all` (`source: io.entest.demo`) -> consumer, rule `purchase` ->
+process-purchase, rule `order` -> process-order; an SNS topic with an email subscription and
+an `audit` Lambda subscription; the consumer publishes each event to the topic. Plus the
+functions the failure tests need and a few rules of their own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from ebdemo.aws.clients import ClientFactory
+
+PREFIX = "e2e"
+SOURCE = "io.entest.demo"
+
+HANDLERS = """
+import json, os, time
+
+print("init", os.environ["AWS_LAMBDA_FUNCTION_NAME"])
+
+
+def consumer(event, context):
+    print("consumer got", json.dumps(event))
+    import boto3
+
+    response = boto3.client("sns").publish(
+        TopicArn=os.environ["TOPIC_ARN"], Subject=event["detail-type"] + " event",
+        Message=json.dumps(event),
+    )
+    print("published", response["MessageId"])
+    return {"published": response["MessageId"]}
+
+
+def process(event, context):
+    print(os.environ["AWS_LAMBDA_FUNCTION_NAME"], "processing", event["id"])
+    return {"processed": event["id"]}
+
+
+def echo(event, context):
+    print("ECHO " + json.dumps(event))
+    if isinstance(event, dict) and event.get("sleep"):
+        time.sleep(event["sleep"])
+    return event
+
+
+def raiser(event, context):
+    raise ValueError("the order is invalid")
+
+
+def sleeper(event, context):
+    time.sleep(event.get("sleep", 3))
+    return "woke up"
+
+
+def crasher(event, context):
+    os._exit(3)
+
+
+def _boto3_identity():
+    import boto3
+
+    session = boto3.Session()
+    return {"access_key": session.get_credentials().access_key,
+            "profile": session.profile_name, "region": session.region_name}
+
+
+def env_dump(event, context):
+    return {
+        "environ": dict(os.environ),
+        "context": {
+            "function_name": context.function_name,
+            "memory_limit_in_mb": str(context.memory_limit_in_mb),
+            "invoked_function_arn": context.invoked_function_arn,
+            "log_group_name": context.log_group_name,
+            "log_stream_name": context.log_stream_name,
+            "aws_request_id": context.aws_request_id,
+            "remaining": context.get_remaining_time_in_millis(),
+        },
+        "boto3": _boto3_identity(),
+    }
+
+
+def counter(event, context):
+    print("COUNT", event["detail"]["n"])
+"""
+
+BAD_IMPORT = "import a_module_that_does_not_exist\n\ndef handler(event, context):\n    return 1\n"
+
+
+def zip_source(source: str, name: str = "index.py") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, source)
+    return buffer.getvalue()
+
+
+@dataclass
+class Sample:
+    bus: str
+    topic_arn: str
+    role_arn: str
+    functions: dict[str, str] = field(default_factory=dict)  # logical -> physical name
+    arns: dict[str, str] = field(default_factory=dict)
+
+    def name(self, logical: str) -> str:
+        return self.functions[logical]
+
+    def group(self, logical: str) -> str:
+        return f"/aws/lambda/{self.functions[logical]}"
+
+
+FUNCTIONS: dict[str, dict[str, Any]] = {
+    "consumer": {"Handler": "index.consumer"},
+    "process-purchase": {"Handler": "index.process"},
+    "process-order": {"Handler": "index.process"},
+    "audit": {"Handler": "index.echo"},
+    "echo": {"Handler": "index.echo"},
+    "counter": {"Handler": "index.counter"},
+    "raiser": {"Handler": "index.raiser"},
+    "sleeper": {"Handler": "index.sleeper", "Timeout": 1},
+    "crasher": {"Handler": "index.crasher"},
+    "env-dump": {"Handler": "index.env_dump", "MemorySize": 256},
+    "bad-handler": {"Handler": "index.no_such_function"},
+    "bad-import": {"Handler": "index.handler", "_source": BAD_IMPORT},
+}
+
+
+def provision(clients: ClientFactory, prefix: str = PREFIX) -> Sample:
+    iam, lam = clients.client("iam"), clients.client("lambda")
+    events, sns = clients.client("events"), clients.client("sns")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role_arn = iam.create_role(
+        RoleName=f"{prefix}-role", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    topic_arn = sns.create_topic(Name=f"{prefix}-notifications")["TopicArn"]
+    bus = f"{prefix}-bus"
+    events.create_event_bus(Name=bus)
+    sample = Sample(bus=bus, topic_arn=topic_arn, role_arn=role_arn)
+
+    default_zip = zip_source(HANDLERS)
+    for logical, spec in FUNCTIONS.items():
+        spec = dict(spec)
+        code = zip_source(spec.pop("_source")) if "_source" in spec else default_zip
+        name = f"{prefix}-{logical}"
+        arn = lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role_arn,
+            Code={"ZipFile": code},
+            Timeout=spec.pop("Timeout", 10),
+            Environment={"Variables": {"TOPIC_ARN": topic_arn, "STAGE": "e2e"}},
+            **spec,
+        )["FunctionArn"]
+        sample.functions[logical], sample.arns[logical] = name, arn
+
+    def rule(name: str, pattern: dict[str, Any], targets: list[dict[str, Any]]) -> None:
+        rule_arn = events.put_rule(
+            Name=f"{prefix}-{name}", EventBusName=bus, EventPattern=json.dumps(pattern)
+        )["RuleArn"]
+        events.put_targets(Rule=f"{prefix}-{name}", EventBusName=bus, Targets=targets)
+        for target in targets:
+            if ":lambda:" in target["Arn"]:
+                lam.add_permission(
+                    FunctionName=target["Arn"],
+                    StatementId=f"{name}-{target['Id']}",
+                    Action="lambda:InvokeFunction",
+                    Principal="events.amazonaws.com",
+                    SourceArn=rule_arn,
+                )
+
+    rule("all", {"source": [SOURCE]}, [{"Id": "consumer", "Arn": sample.arns["consumer"]}])
+    rule(
+        "purchase",
+        {"source": [SOURCE], "detail-type": ["purchase"]},
+        [{"Id": "process", "Arn": sample.arns["process-purchase"]}],
+    )
+    rule(
+        "order",
+        {"source": [SOURCE], "detail-type": ["order"]},
+        [{"Id": "process", "Arn": sample.arns["process-order"]}],
+    )
+    rule(
+        "burst", {"source": ["io.entest.burst"]}, [{"Id": "counter", "Arn": sample.arns["counter"]}]
+    )
+
+    sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint="ops@example.com")
+    sns.subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=sample.arns["audit"])
+    lam.add_permission(
+        FunctionName=sample.arns["audit"],
+        StatementId="sns",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn=topic_arn,
+    )
+    return sample
