@@ -404,3 +404,42 @@ def test_control_characters_are_malformed_yaml(workspace):
     with pytest.raises(ConfigError, match="malformed YAML") as caught:
         parse_config("stack: demo\nbus: a\x07b\n", path=workspace / "config.yaml")
     assert caught.value.line == 2
+
+
+# -- through the CLI: exit 2, one located message, no traceback, no AWS call -----------------
+@pytest.fixture
+def no_aws(monkeypatch):
+    from ebdemo.app import App
+
+    def touched(self):
+        raise AssertionError("an AWS client was requested for a bad config")
+
+    monkeypatch.setattr(App, "clients", touched)
+
+
+@pytest.mark.parametrize(("text", "line", "key", "phrase"),
+                         [pytest.param(*case[1:], id=case[0]) for case in CASES])
+def test_the_cli_exits_2_before_any_aws_call(workspace, no_aws, text, line, key, phrase):
+    from click.testing import CliRunner
+
+    from ebdemo.cli import main
+
+    path = workspace / "config.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["--config", str(path), "--target", "aws", "up", "--yes"])
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    where = f"Error: {path}:{line}: " + (f"{key}: " if key else "")
+    assert first.startswith(where) and phrase in first, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_the_cli_reports_a_bad_stack_option(workspace, no_aws):
+    from click.testing import CliRunner
+
+    from ebdemo.cli import main
+
+    result = CliRunner().invoke(main, ["--config", str(workspace / "config.yaml"),
+                                       "--stack", "no good", "plan"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {workspace / 'config.yaml'}: --stack: ")
