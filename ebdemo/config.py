@@ -14,7 +14,7 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -277,7 +277,7 @@ def _describe(node: Node) -> str:
     return f"{kind} ({node.value!r})" if len(str(node.value)) <= 40 else kind
 
 
-def _suggest(word: str, candidates: Iterator[str] | list[str] | tuple[str, ...]) -> str:
+def _suggest(word: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -582,8 +582,7 @@ class _Loader:
                        "reserved for AWS services")
         topic = self.topic(top, stack)
         functions = self.functions(top, stack, topic)
-        function_names = [fn.name for fn in functions]
-        rules = self.rules(top, stack, function_names)
+        rules = self.rules(top, stack)
         if self.errors or stack is None:
             return None
         return Topology(
@@ -783,10 +782,7 @@ class _Loader:
             return None
         return handler
 
-    def rules(
-        self, top: Mapping[str, tuple[Any, Node]], stack: str | None,
-        function_names: list[str],
-    ) -> list[RuleSpec]:
+    def rules(self, top: Mapping[str, tuple[Any, Node]], stack: str | None) -> list[RuleSpec]:
         declared = self.declared_functions(top)
         specs: list[RuleSpec] = []
         for name, key_node, node in self.named(top, "rules"):
