@@ -317,26 +317,41 @@ def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
         return None
 
 
+_MASK_RE = re.compile(r"[+-]?[0-9]+\Z")
+
+
 def _compile_cidr(spec: Any, where: PathT) -> Callable[[Any], bool]:
+    """event-ruler's CIDR.cidr: `address/bits`, bits below 32 (IPv4) or 128 (IPv6); the range
+    runs from the address as written (host bits are not cleared) to its last host address."""
     if not isinstance(spec, str):
         raise InvalidPatternError("cidr match pattern must be a string", where)
-    addr, sep, bits = spec.partition("/")
+    parts = spec.split("/")
+    if len(parts) != 2:
+        raise InvalidPatternError(f"malformed CIDR, one '/' required: {spec!r}", where)
+    addr, bits_text = parts
+    if not _MASK_RE.match(bits_text):
+        raise InvalidPatternError(f"malformed CIDR, mask bits must be an integer: {spec!r}", where)
+    bits = int(bits_text)
+    if bits < 0:
+        raise InvalidPatternError(f"malformed CIDR, mask bits must not be negative: {spec!r}",
+                                  where)
     ip = _parse_ip(addr)
     if ip is None:
-        raise InvalidPatternError(f"nonstandard IP address: {addr}", where)
-    if sep:
-        if not bits.isdigit() or int(bits) > ip.max_prefixlen:
-            raise InvalidPatternError(f"malformed CIDR, bad mask bits: {spec}", where)
-        net = ipaddress.ip_network(f"{ip}/{int(bits)}", strict=False)
-    else:
-        net = ipaddress.ip_network(f"{ip}/{ip.max_prefixlen}")
-    version = net.version
+        raise InvalidPatternError(f"nonstandard IP address: {addr!r}", where)
+    if ip.version == 4 and bits > 31:
+        raise InvalidPatternError(f"IPv4 mask bits must be < 32: {spec!r}", where)
+    if ip.version == 6 and bits > 127:
+        raise InvalidPatternError(f"IPv6 mask bits must be < 128: {spec!r}", where)
+    low = int(ip)
+    high = low | ((1 << (ip.max_prefixlen - bits)) - 1)
+    version = ip.version
 
     def test(x: Any) -> bool:
         if type(x) is not str:
             return False
         event_ip = _parse_ip(x)
-        return event_ip is not None and event_ip.version == version and event_ip in net
+        return event_ip is not None and event_ip.version == version and (
+            low <= int(event_ip) <= high)
 
     return test
 
@@ -748,20 +763,24 @@ def _nested_check(key: str, child: Check) -> Check:
 Membership = dict[int, int]
 
 
-def _sub_rules(node: Node) -> list[dict[str, Leaf]]:
-    """The pattern as event-ruler compiles it: one flat {dotted name: leaf} per `$or` choice."""
-    rules: list[dict[str, Leaf]] = [{}]
+def _sub_rules(node: Node) -> list[list[tuple[str, Leaf]]]:
+    """The pattern as event-ruler compiles it: one flat [(dotted name, leaf)] per `$or` choice.
+
+    A field named both outside and inside a `$or` branch keeps both leaves (AND), as the
+    recursive matcher reads the pattern; event-ruler's compiler would let the later one
+    override the earlier, which depends on key order and is not relied upon here.
+    """
+    rules: list[list[tuple[str, Leaf]]] = [[]]
     for _, child in node.fields:
         if isinstance(child, Leaf):
             name = ".".join(child.path)
-            for r in rules:
-                r[name] = child
+            rules = [[*r, (name, child)] for r in rules]
         else:
             subs = _sub_rules(child)
-            rules = [{**r, **s} for r in rules for s in subs]
+            rules = [[*r, *s] for r in rules for s in subs]
     for branches in node.ors:
         alts = [s for b in branches for s in _sub_rules(b)]
-        rules = [{**r, **s} for r in rules for s in alts]
+        rules = [[*r, *s] for r in rules for s in alts]
     return rules
 
 
@@ -783,7 +802,9 @@ def _flatten_fields(
             counter[0] += 1
             array_id = counter[0]
             for i, item in enumerate(value):
-                walk(item, name, (*member, (array_id, i)))
+                # a scalar's own array only ever holds values of one name: no constraint
+                tagged = member if type(item) not in (dict, list) else (*member, (array_id, i))
+                walk(item, name, tagged)
         elif name in wanted:
             out.setdefault(name, []).append((value, member))
 
@@ -820,7 +841,7 @@ class _AbsenceMatcher:
         # recursive closures give event-ruler's answer and the flattening is skipped
         self.absence_parents = tuple({
             leaf.path[:-1] for leaf in root.leaves() if leaf.exists_false and len(leaf.path) > 1})
-        self.rules = [sorted(r.items()) for r in _sub_rules(root)]
+        self.rules = [sorted(r, key=lambda item: item[0]) for r in _sub_rules(root)]
         names = {name for r in self.rules for name, _ in r}
         self.wanted = frozenset(names)
         self.prefixes = frozenset(
