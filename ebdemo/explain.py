@@ -223,7 +223,7 @@ def _explain_nested(node: Node, value: Any, path: str) -> tuple[bool, list[Field
 
 def _explain_leaf(leaf: Leaf, value: Any, path: str) -> FieldCheck:
     expected = leaf.describe()
-    values = leaf_values(_ABSENT if value is _ABSENT else value)
+    values = [] if value is _ABSENT else leaf_values(value)
     present = value is not _ABSENT
     actual = value if present else None
     if not values:
@@ -261,18 +261,17 @@ def _explain_leaf(leaf: Leaf, value: Any, path: str) -> FieldCheck:
 
 def _type_hint(leaf: Leaf, values: list[Any]) -> str | None:
     """The commonest surprise: the right value in the wrong JSON type."""
-    wanted = {json.dumps(m.spec) for m in leaf.matchers if m.kind == "exact"}
+    exact = [m.spec for m in leaf.matchers if m.kind == "exact"]
+    as_text = {_show(v): v for v in exact if not isinstance(v, str)}  # 300 -> "300"
     for x in values:
-        if isinstance(x, str) and x in {json.dumps(s).strip('"') for s in wanted
-                                         if not s.startswith('"')}:
-            return f"the event has the string {_show(x)}, the rule a number or literal"
-        if not isinstance(x, str) and json.dumps(json.dumps(x)) in wanted:
-            return f"the event has the JSON value {_show(x)}, the rule the string \"{x}\""
+        if isinstance(x, str) and x in as_text:
+            return f"the event has the string {_show(x)}, the rule the JSON value {x}"
+        if not isinstance(x, str) and _show(x) in exact:
+            return f"the event has the JSON value {_show(x)}, the rule the string \"{_show(x)}\""
         if isinstance(x, bool) and any(
-            m.kind == "exact" and not isinstance(m.spec, bool) and m.spec == x
-            for m in leaf.matchers
+            not isinstance(v, bool) and isinstance(v, int | float) and v == x for v in exact
         ):
-            return "booleans and numbers never match each other (false is not 0)"
+            return "booleans and numbers never match each other (false is not 0, true is not 1)"
     return None
 
 
