@@ -28,6 +28,7 @@ from ebdemo.emulator.dataplane import DataPlane
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import OUTBOX_PATH, Outbox
 from ebdemo.emulator.runtime import FunctionSnapshot, LambdaRuntime
+from ebdemo.errors import EmulatorError
 
 HOST = "127.0.0.1"
 HEALTH_PATH = "/_ebdemo/health"
@@ -109,6 +110,11 @@ class EmulatorServer:
         self._uninstall = install(self.plane)
         self._moto = _make_moto_server(self.port, self)
         self._moto.start()
+        if self._moto.bind_error:
+            error = self._moto.bind_error
+            self._moto = None
+            self.stop()
+            raise EmulatorError(error)
         host, port = self._moto.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         self.runtime.endpoint = self.endpoint
@@ -169,11 +175,18 @@ def _make_moto_server(port: int, emulator: EmulatorServer) -> Any:
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     class _Server(ThreadedMotoServer):
+        bind_error: str | None = None
+
         def _server_entry(self) -> None:
             app = _Middleware(DomainDispatcherApplication(create_backend_app), emulator)
-            self._server = make_server(
-                self._ip_address, self._port, app, True, request_handler=_NoDelayHandler
-            )
+            try:
+                self._server = make_server(
+                    self._ip_address, self._port, app, True, request_handler=_NoDelayHandler
+                )
+            except (OSError, SystemExit) as exc:  # werkzeug exits on a port in use
+                self.bind_error = f"cannot listen on {self._ip_address}:{self._port} ({exc!r})"
+                self._server_ready_event.set()
+                return
             self._server_ready_event.set()
             self._server.serve_forever()
 
@@ -209,8 +222,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--state-file", type=Path, help="where to record pid and endpoint")
     args = parser.parse_args(argv)
-
-    from ebdemo.errors import EmulatorError
 
     isolate_from_user_aws_settings()
     stop = threading.Event()

@@ -1,9 +1,10 @@
 """What a rule target receives: the event, `Input`, `InputPath` or `InputTransformer`.
 
 Pure functions over the AWS-shaped event. The transformer follows EventBridge's quoting
-rules: a `<var>` standing where a JSON value goes is replaced by the value as JSON (a string
-gets its quotes), a `<var>` inside a quoted string is replaced by the raw text (nothing is
-escaped, as AWS documents). A template that is not JSON (plain text) is delivered as text.
+rules: in a JSON object template a `<var>` standing where a JSON value goes is replaced by
+the value as JSON (a string gets its quotes) and a `<var>` inside a quoted string by the raw
+text (nothing is escaped, as AWS documents); a string or plain-text template takes raw text
+and is delivered as it reads.
 """
 
 from __future__ import annotations
@@ -58,7 +59,16 @@ def json_path(document: Any, path: str) -> Any:
 
 
 def render_template(template: str, values: Mapping[str, Any]) -> str:
-    """Substitute `<name>` for each known variable, honouring string vs JSON position."""
+    """Substitute `<name>` for each known variable.
+
+    In a JSON object template a variable in value position becomes JSON (strings quoted) and
+    one inside a quoted string its raw text; any other template takes raw text everywhere.
+    """
+    if not template.lstrip().startswith("{"):
+        return _PLACEHOLDER.sub(
+            lambda m: _inside_string(values[m.group(1)]) if m.group(1) in values else m.group(0),
+            template,
+        )
     out: list[str] = []
     in_string = False
     i = 0
@@ -145,9 +155,12 @@ def target_input(
             rule_arn=rule_arn,
             ingestion_time=ingestion_time,
         )
-        rendered = render_template(transformer["InputTemplate"], values)
+        template = transformer["InputTemplate"]
+        rendered = render_template(template, values)
+        if not template.lstrip().startswith("{"):
+            return rendered  # a string or plain-text template is delivered as it reads
         try:
             return json.dumps(json.loads(rendered), separators=(",", ":"))
         except ValueError:
-            return rendered  # a plain-text template is delivered as text
+            return rendered  # AWS does not escape: a broken object goes out as text
     return json.dumps(dict(event), separators=(",", ":"))

@@ -317,3 +317,61 @@ def test_updated_code_runs_in_a_fresh_environment(emulator, sample):
     )
     assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == "v2"
     lam.delete_function(FunctionName=name)
+
+
+def test_sqs_log_group_and_other_bus_targets(emulator, sample):
+    events, sqs, logs = (emulator.client(s) for s in ("events", "sqs", "logs"))
+    queue_url = sqs.create_queue(QueueName="e2e-targets")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    logs.create_log_group(logGroupName="/aws/events/e2e-targets")
+    other = events.create_event_bus(Name="e2e-other-bus")["EventBusArn"]
+    events.put_rule(
+        Name="e2e-forwarded",
+        EventBusName="e2e-other-bus",
+        EventPattern=json.dumps({"source": ["io.entest.targets"]}),
+    )
+    events.put_targets(
+        Rule="e2e-forwarded",
+        EventBusName="e2e-other-bus",
+        Targets=[{"Id": "echo", "Arn": sample.arns["echo"]}],
+    )
+    events.put_rule(
+        Name="e2e-targets",
+        EventBusName=sample.bus,
+        EventPattern=json.dumps({"source": ["io.entest.targets"]}),
+    )
+    events.put_targets(
+        Rule="e2e-targets",
+        EventBusName=sample.bus,
+        Targets=[
+            {"Id": "queue", "Arn": queue_arn},
+            {
+                "Id": "logs",
+                "Arn": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/events/e2e-targets",
+            },
+            {"Id": "bus", "Arn": other},
+        ],
+    )
+    event_id = put(emulator, sample, "shipment", {"box": 3}, source="io.entest.targets")
+
+    deadline = time.monotonic() + 10
+    bodies: list[dict] = []
+    while time.monotonic() < deadline and not bodies:
+        received = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+        bodies = [json.loads(m["Body"]) for m in received.get("Messages", [])]
+    assert [b["id"] for b in bodies] == [event_id]
+    assert bodies[0]["detail"] == {"box": 3} and bodies[0]["time"].endswith("Z")
+
+    logged = emulator.wait_for_log("/aws/events/e2e-targets", lambda ms: bool(ms))
+    assert json.loads(logged[0])["id"] == event_id
+
+    # The other bus routes the very same event (same id) with its own rules.
+    echoed = emulator.wait_for_log(sample.group("echo"), has_report_for(event_id))
+    forwarded = next(
+        json.loads(m.removeprefix("ECHO "))
+        for m in echoed
+        if m.startswith("ECHO ") and event_id in m
+    )
+    assert forwarded["id"] == event_id and forwarded["detail"] == {"box": 3}

@@ -1,0 +1,291 @@
+"""Benchmark of the embedded emulator: start time, event-to-log latency, a burst.
+
+Run: `python bench/emulator.py [--warm 50] [--burst 500] [--cold 5]`
+
+Prints, each with its target and, where one exists, a ratio to a baseline measured in the
+same run:
+- emulator start (spawn until it answers), against a plain, unpatched moto server start;
+- put_events -> the consumer's REPORT line readable through CloudWatch Logs, cold (fresh
+  functions) and warm (p50/p95 over >= 50 events), against one plain API round trip;
+- a burst of N events to one function: delivered count, wall time, peak memory (VmHWM) of
+  the emulator and of its runtime processes.
+The consumer is the sample's: it imports boto3 and publishes each event to an SNS topic with
+an email subscription, so the warm figure includes a real `sns.publish` back into the emulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ebdemo.aws.clients import ClientFactory
+from ebdemo.emulator import EmulatorProcess
+
+CONSUMER = """
+import json, os
+import boto3
+
+sns = boto3.client("sns")
+
+
+def handler(event, context):
+    print("got", event["id"])
+    sns.publish(TopicArn=os.environ["TOPIC_ARN"], Message=json.dumps(event),
+                Subject=event["detail-type"])
+    return {"ok": True}
+
+
+def count(event, context):
+    print("COUNT", event["detail"]["n"])
+"""
+
+
+def zipped(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    return buffer.getvalue()
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def vm_hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
+
+def baseline_moto_start() -> float:
+    """Spawn an unpatched ThreadedMotoServer and wait until it answers HTTP."""
+    code = (
+        "from moto.moto_server.threaded_moto_server import ThreadedMotoServer as S\n"
+        "import sys, time\n"
+        "s = S('127.0.0.1', 0, verbose=False); s.start()\n"
+        "print(s.get_host_and_port()[1], flush=True); time.sleep(60)\n"
+    )
+    began = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=clean_env(),
+        text=True,
+    )
+    try:
+        port = int(proc.stdout.readline())  # type: ignore[union-attr]
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.01)
+        return time.monotonic() - began
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def wait_report(logs, group: str, marker: str, timeout: float = 30.0) -> float:
+    """Poll until `marker` and a REPORT line after it are readable; returns the time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            events = logs.filter_log_events(logGroupName=group)["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            events = []
+        seen = False
+        for event in events:
+            if marker in event["message"]:
+                seen = True
+            elif seen and event["message"].startswith("REPORT"):
+                return time.monotonic()
+        time.sleep(0.002)
+    raise SystemExit(f"timed out waiting for {marker} in {group}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warm", type=int, default=50)
+    parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--burst", type=int, default=500)
+    parser.add_argument("--starts", type=int, default=3)
+    args = parser.parse_args()
+
+    baseline_start = statistics.median(baseline_moto_start() for _ in range(args.starts))
+    starts = []
+    for _ in range(args.starts - 1):
+        with (
+            tempfile.TemporaryDirectory() as scratch,
+            EmulatorProcess(Path(scratch), env=clean_env()) as probe,
+        ):
+            starts.append(probe.start_seconds)
+
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        EmulatorProcess(Path(scratch), env=clean_env()) as emulator,
+    ):
+        starts.append(emulator.start_seconds)
+        clients = ClientFactory.for_emulator(emulator.endpoint, "us-east-1")
+        iam, lam = clients.client("iam"), clients.client("lambda")
+        events, logs, sns = clients.client("events"), clients.client("logs"), clients.client("sns")
+
+        began = time.monotonic()
+        role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        topic = sns.create_topic(Name="bench")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="bench@example.com")
+        events.create_event_bus(Name="bench")
+        code = zipped(CONSUMER)
+        names = [f"consumer-{i}" for i in range(args.cold)] + ["counter"]
+        for name in names:
+            lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Code={"ZipFile": code},
+                Handler="index.count" if name == "counter" else "index.handler",
+                Timeout=30,
+                Environment={"Variables": {"TOPIC_ARN": topic}},
+            )
+            arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+            events.put_rule(
+                Name=name,
+                EventBusName="bench",
+                EventPattern=json.dumps({"source": [f"bench.{name}"]}),
+            )
+            events.put_targets(Rule=name, EventBusName="bench", Targets=[{"Id": "1", "Arn": arn}])
+        provision = time.monotonic() - began
+
+        def put(name: str, detail: dict) -> tuple[str, float]:
+            sent = time.monotonic()
+            response = events.put_events(
+                Entries=[
+                    {
+                        "Source": f"bench.{name}",
+                        "DetailType": "purchase",
+                        "EventBusName": "bench",
+                        "Detail": json.dumps(detail),
+                    }
+                ]
+            )
+            return response["Entries"][0]["EventId"], sent
+
+        api_calls = []
+        for _ in range(args.warm):
+            sent = time.monotonic()
+            events.list_rules(EventBusName="bench")
+            api_calls.append(time.monotonic() - sent)
+
+        cold = []
+        for name in names[:-1]:
+            event_id, sent = put(name, {"n": 0})
+            cold.append(wait_report(logs, f"/aws/lambda/{name}", event_id) - sent)
+
+        warm = []
+        for i in range(args.warm):
+            event_id, sent = put(names[0], {"n": i})
+            warm.append(wait_report(logs, f"/aws/lambda/{names[0]}", event_id) - sent)
+
+        burst_began = time.monotonic()
+        for batch in range(0, args.burst, 10):
+            events.put_events(
+                Entries=[
+                    {
+                        "Source": "bench.counter",
+                        "DetailType": "tick",
+                        "EventBusName": "bench",
+                        "Detail": json.dumps({"n": n}),
+                    }
+                    for n in range(batch, min(batch + 10, args.burst))
+                ]
+            )
+        put_done = time.monotonic() - burst_began
+        group = "/aws/lambda/counter"
+        counted: set[int] = set()
+        duplicates = 0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+                lines = [e["message"] for page in pages for e in page["events"]]
+            except logs.exceptions.ResourceNotFoundException:
+                lines = []
+            numbers = [int(m.split()[1]) for m in lines if m.startswith("COUNT ")]
+            counted, duplicates = set(numbers), len(numbers) - len(set(numbers))
+            if sum(m.startswith("REPORT") for m in lines) >= args.burst:
+                break
+            time.sleep(0.05)
+        burst_seconds = time.monotonic() - burst_began
+        with urllib.request.urlopen(emulator.endpoint + "/_ebdemo/stats") as response:
+            stats = json.loads(response.read())
+        emulator_hwm = vm_hwm_mb(emulator.pid)
+        runtime_hwm = [vm_hwm_mb(pid) for pid in stats["runtime_pids"]]
+        outbox = len(
+            json.loads(urllib.request.urlopen(emulator.endpoint + "/_ebdemo/outbox").read())[
+                "messages"
+            ]
+        )
+
+    start = statistics.median(starts)
+    ms = 1000
+    print("ebdemo emulator benchmark (2-core machine figures are what CI sees)")
+    print(
+        f"  emulator start (median of {len(starts)}): {start:.3f} s   target <= 1 s   "
+        f"baseline unpatched moto server {baseline_start:.3f} s (x{start / baseline_start:.2f})"
+    )
+    print(f"  provisioning ({len(names)} functions + rules + topic): {provision:.3f} s")
+    api = statistics.median(api_calls)
+    print(f"  baseline API round trip (events.list_rules) p50: {api * ms:.1f} ms")
+    print(
+        f"  put_events -> REPORT readable, cold: p50 {statistics.median(cold) * ms:.0f} ms, "
+        f"max {max(cold) * ms:.0f} ms over {len(cold)} fresh functions   target <= 1000 ms"
+    )
+    warm_p50 = statistics.median(warm)
+    print(
+        f"  put_events -> REPORT readable, warm: p50 {warm_p50 * ms:.1f} ms, "
+        f"p95 {percentile(warm, 95) * ms:.1f} ms over {len(warm)} events   target p50 <= 50 ms"
+        f"   (x{warm_p50 / api:.1f} an API round trip)"
+    )
+    print(
+        f"  burst: {args.burst} events put in {put_done:.2f} s; delivered {len(counted)}/"
+        f"{args.burst} distinct, {duplicates} duplicates, all logged in {burst_seconds:.2f} s "
+        f"({args.burst / burst_seconds:.0f} events/s)   target: nothing lost"
+    )
+    print(
+        f"  peak memory (VmHWM): emulator {emulator_hwm:.0f} MB; {len(runtime_hwm)} runtime "
+        f"processes {sum(runtime_hwm):.0f} MB total (max {max(runtime_hwm, default=0):.0f} MB "
+        f"each); emails in outbox {outbox}"
+    )
+    verdicts = {
+        "start <= 1 s": start <= 1.0,
+        "cold p50 <= 1 s": statistics.median(cold) <= 1.0,
+        "warm p50 <= 50 ms": warm_p50 <= 0.050,
+        "burst loses nothing": len(counted) == args.burst and duplicates == 0,
+    }
+    print("  " + "; ".join(f"{k}: {'ok' if v else 'MISSED'}" for k, v in verdicts.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The guards around the emulator: moto version/signature check, start-up failure, pool reaping."""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ebdemo.emulator import compat
+from ebdemo.emulator.runtime import FunctionSnapshot, LambdaRuntime
+from ebdemo.errors import EmulatorError
+
+pytestmark = pytest.mark.e2e
+
+
+def test_moto_check_passes_on_the_pinned_version():
+    compat.check_moto()
+
+
+def test_moto_check_refuses_another_version(monkeypatch):
+    import moto
+
+    monkeypatch.setattr(moto, "__version__", "5.3.0")
+    with pytest.raises(
+        EmulatorError, match=r"moto 5\.3\.0 is installed, the emulator needs 5\.2\.5"
+    ):
+        compat.check_moto()
+
+
+def test_moto_check_refuses_a_changed_signature(monkeypatch):
+    from moto.events.models import Rule
+
+    def send_to_targets(self, event):  # the pre-5.0.13 signature
+        return None
+
+    monkeypatch.setattr(Rule, "send_to_targets", send_to_targets)
+    with pytest.raises(EmulatorError, match=r"Rule\.send_to_targets.*differs"):
+        compat.check_moto()
+
+
+def test_start_failure_reports_the_log_tail(tmp_path, monkeypatch):
+    from ebdemo.emulator import start
+
+    monkeypatch.setenv("EBDEMO_HOME", str(tmp_path))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(EmulatorError) as caught:
+            start(port)
+    message = str(caught.value)
+    assert "exited during start-up" in message
+    assert "Address already in use" in message and "emulator.log" in message
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    return buffer.getvalue()
+
+
+def _snapshot(code: bytes, *, sha: str, env: tuple = ()) -> FunctionSnapshot:
+    return FunctionSnapshot(
+        arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+        name="f",
+        handler="index.h",
+        runtime="python3.12",
+        timeout=5,
+        memory=128,
+        code_sha256=sha,
+        region="us-east-1",
+        account="123456789012",
+        environment=env,
+        code=code,
+    )
+
+
+def test_pool_is_bounded_reaped_when_idle_and_replaced_on_new_code(tmp_path: Path):
+    written: list[tuple[str, list]] = []
+    runtime = LambdaRuntime(
+        endpoint="http://127.0.0.1:9",
+        work_dir=tmp_path,
+        concurrency=2,
+        idle_seconds=1.0,
+        log_sink=lambda fn, stream, events: written.append((stream, events)),
+    )
+    try:
+        v1 = _snapshot(
+            _zip("import time\ndef h(e, c):\n    time.sleep(0.2)\n    return 1\n"), sha="v1"
+        )
+        futures = [runtime.invoke(v1, b"{}") for _ in range(6)]
+        assert [f.result(timeout=20).payload for f in futures] == [b"1"] * 6
+        assert len({stream for stream, _ in written}) == 2  # 6 calls, at most 2 environments
+        assert runtime.environment_count() == 2
+
+        v2 = _snapshot(_zip("def h(e, c):\n    return 2\n"), sha="v2")
+        assert runtime.invoke(v2, b"{}").result(timeout=20).payload == b"2"
+        deadline = time.monotonic() + 5
+        while runtime.environment_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runtime.environment_count() == 1  # the old code's environments ended
+
+        deadline = time.monotonic() + 5
+        while (runtime.environment_count() or runtime.processes()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runtime.environment_count() == 0 and not runtime.processes()  # idle: reaped
+    finally:
+        runtime.shutdown()
