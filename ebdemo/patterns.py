@@ -77,10 +77,6 @@ class InvalidPatternError(EbdemoError, ValueError):
 # -- operator names (event-ruler Constants.java) -------------------------------------------------
 
 OR_KEY = "$or"
-OPERATORS = (
-    "prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists",
-    "cidr",
-)
 # Names that may not be used as field names inside a `$or` branch (event-ruler reserves them).
 RESERVED_IN_OR = frozenset({
     "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists", "wildcard",
@@ -148,7 +144,6 @@ class Leaf:
     preds: tuple[Callable[[Any], bool], ...] = ()
     exists_true: bool = False
     exists_false: bool = False
-    numeric_exact: frozenset = frozenset()
 
     @property
     def key(self) -> str:
