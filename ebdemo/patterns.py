@@ -287,8 +287,8 @@ def _compile_numeric(spec: Any, where: PathT) -> Callable[[Any], bool]:
         raise InvalidPatternError("too many terms in numeric range expression", where)
     if a >= b:
         raise InvalidPatternError(
-            f"numeric range is empty: the lower bound {spec[1]} must be below the upper "
-            f"bound {spec[3]}", where)
+            f"bottom must be less than top in a numeric range ({spec[1]} is not below "
+            f"{spec[3]})", where)
     lo_open, hi_open = op == ">", op2 == "<"
     if lo_open and hi_open:
         return lambda x: _numeric_ok(x) and a < x < b

@@ -11,7 +11,11 @@ Each case id starts with the section it rests on:
   ER-*    aws/event-ruler README.md (the library EventBridge matches with): ex (Ruler by
           Example), num (Numeric matching), exists (Exists matching), wild (Wildcard matching),
           or ("Or" relationship), arr (JSON Array Matching)
-  ERC     aws/event-ruler JsonRuleCompiler.java / ComparableNumber.java (what is rejected)
+  ERC     aws/event-ruler JsonRuleCompiler.java / ComparableNumber.java / CIDR.java (what is
+          rejected). PutRule errors quoted in public issues carry the same texts, so EventBridge
+          validates with this compiler: "Empty objects are not allowed" (cloud-custodian#6507,
+          for `"detail": {}`), '"slug" must be an object or an array' (buildkite/docs#896),
+          "Empty arrays are not allowed" (aws-cdk#36904).
 """
 
 from __future__ import annotations
@@ -584,6 +588,7 @@ INVALID = [
     ("ERC:not-an-object", [], (), "must be a JSON object"),
     ("ERC:not-an-object-string", '"x"', (), "must be a JSON object"),
     ("ERC:bad-json", "{nope", (), "not valid JSON"),
+    # PutRule answers "Empty objects are not allowed" (cloud-custodian#6507 quotes it)
     ("ERC:empty-pattern", {}, (), "empty objects are not allowed"),
     ("ERC:empty-nested-object", {"detail": {}}, ("detail",), "empty objects are not allowed"),
     ("ERC:scalar-not-array", {"source": "aws.ec2"}, ("source",), "must be an object or an array"),
@@ -790,13 +795,13 @@ INVALID = [
         "ERC:numeric-empty-range",
         {"detail": {"n": [{"numeric": [">", 5, "<", 1]}]}},
         ("detail", "n"),
-        "numeric range is empty",
+        "bottom must be less than top",
     ),
     (
         "ERC:numeric-equal-bounds",
         {"detail": {"n": [{"numeric": [">=", 5, "<=", 5]}]}},
         ("detail", "n"),
-        "numeric range is empty",
+        "bottom must be less than top",
     ),
     (
         "ERC:numeric-beyond-5e9",
