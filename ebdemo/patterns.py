@@ -1142,6 +1142,8 @@ class PatternSet:
     def matching(self, event: Mapping[str, Any]) -> list[str]:
         """Names of the rules `event` matches, in the order the rules were given."""
         if type(event) is not dict:
+            if not isinstance(event, Mapping):
+                return []
             event = dict(event)
         checks, names = self._checks, self.names
         return [names[i] for i in self.candidates(event) if checks[i](event)]

@@ -57,7 +57,9 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
         for e in explanations:
             item = e.to_json()
             if remote:
-                item["remote"] = remote_results[e.rule]
+                answer = remote_results[e.rule]
+                agree = None if answer["matched"] is None else answer["matched"] == e.matched
+                item["remote"] = {**answer, "agrees": agree}
             rules.append(item)
         render.print_json({
             "event": event,

@@ -78,6 +78,7 @@ def test_remote_verdicts_side_by_side(project, moto_endpoint, moto_test_event_pa
     # the array of objects: EventBridge's semantics (ours) match, moto's matcher does not
     assert (rules["books"]["matched"], rules["books"]["remote"]["matched"]) == (True, False)
     assert all(r["remote"]["error"] is None for r in rules.values())
+    assert [r["remote"]["agrees"] for r in rules.values()] == [True, False, True]
 
 
 def test_an_endpoint_without_test_event_pattern_is_reported_per_rule(project, moto_endpoint):
@@ -86,6 +87,7 @@ def test_an_endpoint_without_test_event_pattern_is_reported_per_rule(project, mo
     for rule in rules.values():
         assert rule["remote"]["matched"] is None
         assert "no verdict" in rule["remote"]["error"]
+        assert rule["remote"]["agrees"] is None
 
 
 def test_text_output_marks_a_difference(project, moto_endpoint, moto_test_event_pattern):
