@@ -122,6 +122,7 @@ class RuleExplanation:
         return {
             "rule": self.rule,
             "matched": self.matched,
+            "pattern": self.pattern,
             "first_failure": None if self.matched or first is None else first.to_json(),
             "fields": [c.to_json() for c in self.checks],
             "note": self.note,

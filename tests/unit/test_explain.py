@@ -211,6 +211,7 @@ def test_cli_json_output(tmp_path):
     assert "purchase" in data["matched"] and "order" not in data["matched"]
     assert "id" in data["filled"] and "source" not in data["filled"]
     order = next(r for r in data["rules"] if r["rule"] == "order")
+    assert order["pattern"] == {"source": ["io.entest.demo"], "detail-type": ["order"]}
     assert order["first_failure"]["path"] == "detail-type"
     assert order["first_failure"]["actual"] == "purchase"
     # a plain file path works too, and --rule narrows to one rule
