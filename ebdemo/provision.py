@@ -196,13 +196,20 @@ def prepare(
     """
     zips = {} if teardown else {fn.name: zip_code(fn.code) for fn in topology.functions}
     digests = {name: code_sha256(data) for name, data in zips.items()}
+    gateway = ProvisioningGateway(clients, topology.stack, sleep=sleep)
+    actual = gateway.discover(buses=[topology.bus_name])
     desired: tuple[Resource, ...] = ()
     if not teardown:
-        desired = desired_resources(topology, clients.account_id(), clients.region, digests)
-    gateway = ProvisioningGateway(clients, topology.stack, sleep=sleep)
-    actual = gateway.discover(desired, buses=[topology.bus_name])
-    plan = make_plan(
-        topology.stack, desired, actual,
-        delete_reason="down" if teardown else "not in the config",
-    )
+        account = gateway.account_seen or clients.account_id()
+        desired = desired_resources(topology, account, clients.region, digests)
+    reason = "down" if teardown else "not in the config"
+    plan = make_plan(topology.stack, desired, actual, delete_reason=reason)
+    # The tag index may lag: confirm directly whatever would change on its word alone.
+    suspects = [
+        s.observed for s in plan.steps
+        if s.action == "update" and s.observed is not None and s.observed.ref.get("indexed")
+    ]
+    if suspects:
+        actual.update(gateway.refresh(suspects))
+        plan = make_plan(topology.stack, desired, actual, delete_reason=reason)
     return Deployment(topology, gateway, desired, actual, plan, zips)

@@ -153,7 +153,10 @@ class Role(Resource):
     policy: str = ""  # canonical JSON of the inline policy document
 
     def attributes(self) -> dict[str, Any]:
-        return {"trust": self.trust, "policy": self.policy}
+        return {
+            "trust": self.trust, "policy": self.policy,
+            "managed_policies": [], "other_inline_policies": [],
+        }
 
     @property
     def policy_document(self) -> dict[str, Any]:

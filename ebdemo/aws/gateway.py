@@ -1,9 +1,13 @@
 """The provisioning gateway: every boto3 call `up`, `plan`, `status` and `down` make.
 
 Two halves:
-- **discovery** (`discover`) reads the actual state: each resource by its derived name,
-  then its `ebdemo:stack` tag; plus everything carrying the stack prefix and tag that the
-  config no longer has. Reads run concurrently; nothing here mutates.
+- **discovery** (`discover`) reads the actual state: every resource whose name carries the
+  stack prefix, listed per service (few calls: list/describe pages, IAM's authorization
+  details), then its `ebdemo:stack` / `ebdemo:fingerprint` tags. Tags come from one
+  Resource Groups Tagging API query when it knows the resource — an index that may lag
+  behind by seconds, so a resource absent from it is read directly, and `refresh` re-reads
+  directly whatever the planner would change on the index's word. Reads run concurrently;
+  nothing here mutates.
 - **intention-named mutations** (`create_function`, `put_rule`, `grant_invoke_to_rule`,
   `delete_function`…), each idempotent and crash-safe: a resource is created tagged with
   `ebdemo:stack` only, configured, and tagged `ebdemo:fingerprint` by its *last* call, so an
@@ -18,8 +22,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError, WaiterError
@@ -37,7 +42,6 @@ from ebdemo.resources import (
     LogGroup,
     Observed,
     Permission,
-    Resource,
     Role,
     Rule,
     Subscription,
@@ -122,6 +126,8 @@ class ProvisioningGateway:
         self.role_propagation_attempts = role_propagation_attempts
         self.role_propagation_delay = role_propagation_delay
         self.max_workers = max_workers
+        self.account_seen: str | None = None  # from any ARN listed: saves an STS call
+        self._index: Future[dict[str, dict[str, str]]] | None = None
 
     # -- clients ----------------------------------------------------------------------------
     @property
@@ -144,6 +150,10 @@ class ProvisioningGateway:
     def sns(self) -> Any:
         return self.clients.client("sns")
 
+    @property
+    def tagging(self) -> Any:
+        return self.clients.client("resourcegroupstaggingapi")
+
     def _pmap(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         items = list(items)
         if len(items) <= 1:
@@ -158,17 +168,18 @@ class ProvisioningGateway:
     # ======================================================================================
     # discovery
     # ======================================================================================
-    def discover(self, desired: Iterable[Resource], buses: Iterable[str]) -> dict[Key, Observed]:
+    def discover(self, buses: Iterable[str]) -> dict[Key, Observed]:
         """Everything of interest in the account, keyed like the desired resources.
 
         `buses` are the buses whose rules to scan (the config's bus, even `default`);
         buses the stack owns are scanned too, so rules left on a former bus are found.
         """
-        desired = list(desired)
-        wanted_functions = [r.name for r in desired if isinstance(r, Function)]
+        index_pool = ThreadPoolExecutor(max_workers=1)
+        self._index = index_pool.submit(self._tag_index)  # overlaps the listing calls
+        index_pool.shutdown(wait=False)
         scans: list[Callable[[], list[Observed]]] = [
             lambda: self._discover_buses_and_rules(set(buses)),
-            lambda: self._discover_functions(wanted_functions),
+            self._discover_functions,
             self._discover_roles,
             self._discover_log_groups,
             self._discover_topics,
@@ -178,6 +189,56 @@ class ProvisioningGateway:
             for observed in batch:
                 found[observed.key] = observed
         return found
+
+    def refresh(self, observed: Iterable[Observed]) -> dict[Key, Observed]:
+        """Re-read tags directly (not from the index) for these resources."""
+        readers: dict[str, Callable[[Observed], dict[str, str]]] = {
+            "bus": lambda o: self._event_tags(str(o.arn), o.label),
+            "rule": lambda o: self._event_tags(str(o.arn), o.label),
+            "function": lambda o: self._function_tags(str(o.arn), o.name),
+            "log-group": lambda o: self._log_tags(str(o.arn), o.name),
+            "topic": lambda o: self._topic_tags(str(o.arn), o.name),
+        }
+
+        def one(o: Observed) -> Observed:
+            if o.kind not in readers or not o.arn:
+                return o
+            tags = readers[o.kind](o)
+            return replace(o, owner=tags.get(STACK_TAG), fingerprint=tags.get(FINGERPRINT_TAG),
+                           ref={**o.ref, "indexed": False})
+
+        return {o.key: o for o in self._pmap(one, observed)}
+
+    def _tag_index(self) -> dict[str, dict[str, str]]:
+        """ARN → tags of everything tagged for this stack, in one paginated query.
+
+        Only an accelerator: on any error (no tag:GetResources permission, an endpoint
+        without the API) discovery reads each resource's tags directly instead.
+        """
+        index: dict[str, dict[str, str]] = {}
+        try:
+            pages = self.tagging.get_paginator("get_resources").paginate(
+                TagFilters=[{"Key": STACK_TAG, "Values": [self.stack]}]
+            )
+            for page in pages:
+                for item in page.get("ResourceTagMappingList", []):
+                    index[item["ResourceARN"]] = _tags_dict(item.get("Tags"))
+        except ClientError:
+            return {}
+        return index
+
+    def _tags(self, arn: str, direct: Callable[[], dict[str, str]]) -> tuple[dict[str, str], bool]:
+        """(tags, from_index): the index's word if it has the ARN, else a direct read."""
+        index = self._index.result() if self._index is not None else {}
+        if arn in index:
+            return index[arn], True
+        return direct(), False
+
+    def _saw(self, arn: str | None) -> None:
+        if arn and not self.account_seen:
+            parts = arn.split(":")
+            if len(parts) > 4 and parts[4].isdigit():
+                self.account_seen = parts[4]
 
     # -- buses and rules --------------------------------------------------------------------
     def _discover_buses_and_rules(self, buses: set[str]) -> list[Observed]:
@@ -194,10 +255,13 @@ class ProvisioningGateway:
         candidates = [b for b in listed if b["Name"].startswith(self.prefix)]
 
         def bus(entry: dict[str, Any]) -> Observed:
-            tags = self._event_tags(entry["Arn"], f"bus {entry['Name']}")
+            self._saw(entry["Arn"])
+            tags, indexed = self._tags(
+                entry["Arn"], lambda: self._event_tags(entry["Arn"], f"bus {entry['Name']}")
+            )
             return Observed(
                 "bus", entry["Name"], entry["Name"], tags.get(STACK_TAG), arn=entry["Arn"],
-                fingerprint=tags.get(FINGERPRINT_TAG),
+                fingerprint=tags.get(FINGERPRINT_TAG), ref={"indexed": indexed},
             )
 
         owned_buses = self._pmap(bus, candidates)
@@ -233,7 +297,10 @@ class ProvisioningGateway:
 
         def one(rule: dict[str, Any]) -> list[Observed]:
             ident = f"{bus_name}/{rule['Name']}"
-            tags = self._event_tags(rule["Arn"], f"rule {ident}")
+            self._saw(rule["Arn"])
+            tags, indexed = self._tags(
+                rule["Arn"], lambda: self._event_tags(rule["Arn"], f"rule {ident}")
+            )
             owner = tags.get(STACK_TAG)
             pattern = rule.get("EventPattern")
             observed = [
@@ -245,7 +312,7 @@ class ProvisioningGateway:
                         "state": rule.get("State"),
                         "description": rule.get("Description", ""),
                     },
-                    ref={"bus": bus_name},
+                    ref={"bus": bus_name, "indexed": indexed},
                 )
             ]
             if owner == self.stack:
@@ -276,19 +343,18 @@ class ProvisioningGateway:
         return out
 
     # -- functions and their permissions ----------------------------------------------------
-    def _discover_functions(self, wanted: list[str]) -> list[Observed]:
-        names: set[str] = set()
+    def _discover_functions(self) -> list[Observed]:
+        listed: list[dict[str, Any]] = []
         with aws_errors("ListFunctions", f"{self.prefix}*"):
             for page in self.lambda_.get_paginator("list_functions").paginate():
-                names.update(
-                    f["FunctionName"] for f in page.get("Functions", [])
-                    if f["FunctionName"].startswith(self.prefix)
-                )
-        # Names that do not carry the prefix cannot be ours, except the wanted ones.
-        names.update(n for n in wanted if not n.startswith(self.prefix))
-        return [o for batch in self._pmap(self._observe_function, sorted(names)) for o in batch]
+                for config in page.get("Functions", []):
+                    self._saw(config["FunctionArn"])
+                    if config["FunctionName"].startswith(self.prefix):
+                        listed.append(config)
+        return [o for batch in self._pmap(self._observe_listed_function, listed) for o in batch]
 
     def _observe_function(self, name: str) -> list[Observed]:
+        """One function read directly (GetFunction): its configuration and tags."""
         with aws_errors("GetFunction", f"function {name}"):
             try:
                 got = self.lambda_.get_function(FunctionName=name)
@@ -296,8 +362,26 @@ class ProvisioningGateway:
                 if is_not_found(exc):
                     return []
                 raise
-        config = got["Configuration"]
-        tags = got.get("Tags") or {}
+        return self._function_observations(got["Configuration"], got.get("Tags") or {}, False)
+
+    def _observe_listed_function(self, config: dict[str, Any]) -> list[Observed]:
+        arn, name = config["FunctionArn"], config["FunctionName"]
+        tags, indexed = self._tags(arn, lambda: self._function_tags(arn, name))
+        return self._function_observations(config, tags, indexed)
+
+    def _function_tags(self, arn: str, name: str) -> dict[str, str]:
+        with aws_errors("ListTags", f"function {name}"):
+            try:
+                return dict(self.lambda_.list_tags(Resource=arn).get("Tags") or {})
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return {}
+                raise
+
+    def _function_observations(
+        self, config: Mapping[str, Any], tags: Mapping[str, str], indexed: bool
+    ) -> list[Observed]:
+        name = config["FunctionName"]
         owner = tags.get(STACK_TAG)
         out = [
             Observed(
@@ -316,8 +400,10 @@ class ProvisioningGateway:
                     "code_sha256": config.get("CodeSha256"),
                 },
                 ref={
+                    # ListFunctions omits these on AWS: None means "wait before updating"
                     "state": config.get("State"),
                     "last_update_status": config.get("LastUpdateStatus"),
+                    "indexed": indexed,
                 },
             )
         ]
@@ -357,45 +443,37 @@ class ProvisioningGateway:
 
     # -- roles ------------------------------------------------------------------------------
     def _discover_roles(self) -> list[Observed]:
-        names: list[str] = []
-        with aws_errors("ListRoles", f"{self.prefix}*"):
-            for page in self.iam.get_paginator("list_roles").paginate():
-                names.extend(
-                    r["RoleName"] for r in page.get("Roles", [])
-                    if r["RoleName"].startswith(self.prefix)
-                )
-        return [o for o in self._pmap(self._observe_role, names) if o is not None]
+        """All roles with their tags and policies in one paginated call (not 1 + 2 per role)."""
+        out: list[Observed] = []
+        with aws_errors("GetAccountAuthorizationDetails", f"role {self.prefix}*"):
+            pages = self.iam.get_paginator("get_account_authorization_details").paginate(
+                Filter=["Role"]
+            )
+            for page in pages:
+                for role in page.get("RoleDetailList", []):
+                    self._saw(role["Arn"])
+                    if role["RoleName"].startswith(self.prefix):
+                        out.append(self._role_observation(role))
+        return out
 
-    def _observe_role(self, name: str) -> Observed | None:
-        with aws_errors("GetRole", f"role {name}"):
-            try:
-                role = self.iam.get_role(RoleName=name)["Role"]
-            except ClientError as exc:
-                if is_not_found(exc):
-                    return None
-                raise
+    def _role_observation(self, role: Mapping[str, Any]) -> Observed:
+        name = role["RoleName"]
         tags = _tags_dict(role.get("Tags"))
         owner = tags.get(STACK_TAG)
-        attributes: dict[str, Any] | None = None
-        if owner == self.stack:
-            attributes = {
-                "trust": canonical_json(_document(role["AssumeRolePolicyDocument"])),
-                "policy": self._inline_policy(name),
-            }
+        inline = {p["PolicyName"]: p["PolicyDocument"] for p in role.get("RolePolicyList", [])}
+        policy = inline.pop(INLINE_POLICY_NAME, None)
+        attributes = {
+            "trust": canonical_json(_document(role["AssumeRolePolicyDocument"])),
+            "policy": canonical_json(_document(policy)) if policy is not None else None,
+            "managed_policies": sorted(
+                p["PolicyArn"] for p in role.get("AttachedManagedPolicies", [])
+            ),
+            "other_inline_policies": sorted(inline),
+        }
         return Observed(
             "role", name, name, owner, arn=role["Arn"], fingerprint=tags.get(FINGERPRINT_TAG),
-            attributes=attributes,
+            attributes=attributes if owner == self.stack else None,
         )
-
-    def _inline_policy(self, role: str) -> str | None:
-        with aws_errors("GetRolePolicy", f"role {role}"):
-            try:
-                got = self.iam.get_role_policy(RoleName=role, PolicyName=INLINE_POLICY_NAME)
-            except ClientError as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-        return canonical_json(_document(got["PolicyDocument"]))
 
     # -- log groups -------------------------------------------------------------------------
     def _discover_log_groups(self) -> list[Observed]:
@@ -411,11 +489,13 @@ class ProvisioningGateway:
         def one(group: dict[str, Any]) -> Observed:
             name = group["logGroupName"]
             arn = _log_group_arn(group)
-            tags = self._log_tags(arn, name)
+            self._saw(arn)
+            tags, indexed = self._tags(arn, lambda: self._log_tags(arn, name))
             return Observed(
                 "log-group", name, name, tags.get(STACK_TAG), arn=arn,
                 fingerprint=tags.get(FINGERPRINT_TAG),
                 attributes={"retention_days": group.get("retentionInDays")},
+                ref={"indexed": indexed},
             )
 
         return self._pmap(one, groups)
@@ -434,24 +514,19 @@ class ProvisioningGateway:
         arns: list[str] = []
         with aws_errors("ListTopics", f"{self.prefix}*"):
             for page in self.sns.get_paginator("list_topics").paginate():
-                arns.extend(
-                    t["TopicArn"] for t in page.get("Topics", [])
-                    if t["TopicArn"].rsplit(":", 1)[-1].startswith(self.prefix)
-                )
+                for topic in page.get("Topics", []):
+                    self._saw(topic["TopicArn"])
+                    if topic["TopicArn"].rsplit(":", 1)[-1].startswith(self.prefix):
+                        arns.append(topic["TopicArn"])
         return [o for batch in self._pmap(self._observe_topic, arns) for o in batch]
 
     def _observe_topic(self, arn: str) -> list[Observed]:
         name = arn.rsplit(":", 1)[-1]
-        with aws_errors("ListTagsForResource", f"topic {name}"):
-            try:
-                tags = _tags_dict(self.sns.list_tags_for_resource(ResourceArn=arn)["Tags"])
-            except ClientError as exc:
-                if is_not_found(exc):
-                    return []
-                raise
+        tags, indexed = self._tags(arn, lambda: self._topic_tags(arn, name))
         owner = tags.get(STACK_TAG)
         out = [
-            Observed("topic", name, name, owner, arn=arn, fingerprint=tags.get(FINGERPRINT_TAG))
+            Observed("topic", name, name, owner, arn=arn, fingerprint=tags.get(FINGERPRINT_TAG),
+                     ref={"indexed": indexed})
         ]
         if owner != self.stack:
             return out
@@ -468,6 +543,15 @@ class ProvisioningGateway:
                         )
                     )
         return out
+
+    def _topic_tags(self, arn: str, name: str) -> dict[str, str]:
+        with aws_errors("ListTagsForResource", f"topic {name}"):
+            try:
+                return _tags_dict(self.sns.list_tags_for_resource(ResourceArn=arn)["Tags"])
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return {}
+                raise
 
     # ======================================================================================
     # mutations — each idempotent; the fingerprint tag is always written last
@@ -670,6 +754,12 @@ class ProvisioningGateway:
                 self.iam.update_assume_role_policy(RoleName=role.name, PolicyDocument=role.trust)
         if live.get("policy") != role.policy:
             self._put_role_policy(role)
+        for arn in live.get("managed_policies") or ():  # least privilege: ours only
+            with aws_errors("DetachRolePolicy", role.label):
+                self.iam.detach_role_policy(RoleName=role.name, PolicyArn=arn)
+        for name in live.get("other_inline_policies") or ():
+            with aws_errors("DeleteRolePolicy", role.label):
+                self.iam.delete_role_policy(RoleName=role.name, PolicyName=name)
         self._tag_role(role)
         return "updated"
 

@@ -323,18 +323,19 @@ def test_environment_tags_and_log_retention(clients, project):
 def fail_call(clients: ClientFactory, *, nth_mutating: int | None = None,
               operation: str | None = None, code: str = "AccessDeniedException",
               message: str = "injected", times: int = 1) -> list[str]:
-    """Fail the n-th mutating call (or calls to `operation`) `times` times; returns them."""
+    """Fail the n-th mutating call, or calls to `operation`, `times` times; returns them."""
     seen = {"mutating": 0}
     failed: list[str] = []
 
     def hook(model: Any, **_: Any) -> None:
         from ebdemo.aws.clients import is_mutating
 
-        if not is_mutating(model.name):
-            return
-        seen["mutating"] += 1
-        hit = (nth_mutating is not None and seen["mutating"] == nth_mutating) or \
-            (operation is not None and model.name == operation)
+        if is_mutating(model.name):
+            seen["mutating"] += 1
+            hit = nth_mutating is not None and seen["mutating"] == nth_mutating
+        else:
+            hit = False
+        hit = hit or (operation is not None and model.name == operation)
         if hit and len(failed) < times:
             failed.append(model.name)
             raise ClientError({"Error": {"Code": code, "Message": message}}, model.name)
@@ -400,3 +401,50 @@ def test_other_errors_of_create_function_are_not_retried(clients, project):
     with pytest.raises(AwsError, match="Unzipped size"):
         prepare(p.topology(), clients, sleep=slept.append).apply()
     assert slept == []
+
+
+# -- the tag index is only an accelerator ---------------------------------------------------
+def test_without_the_tagging_api_discovery_reads_tags_directly(clients, project):
+    p = project()
+    up(p.topology(), clients)
+    fail_call(clients, operation="GetResources", code="AccessDeniedException", times=1000)
+    clients.call_log.clear()
+    assert plan_of(p.topology(), clients).is_noop
+    reads = Counter(f"{s}:{o}" for s, o in clients.call_log.reads)
+    assert reads["lambda:ListTags"] == 4 and reads["logs:ListTagsForResource"] == 4
+
+
+def test_a_lagging_tag_index_never_causes_a_spurious_update(clients, project, monkeypatch):
+    from ebdemo.aws.gateway import ProvisioningGateway
+
+    p = project()
+    up(p.topology(), clients)
+    real = ProvisioningGateway._tag_index
+
+    def stale(self: ProvisioningGateway) -> dict[str, dict[str, str]]:
+        return {arn: {**tags, "ebdemo:fingerprint": "stale"}
+                for arn, tags in real(self).items()}
+
+    monkeypatch.setattr(ProvisioningGateway, "_tag_index", stale)
+    clients.call_log.clear()
+    deployment = prepare(p.topology(), clients, sleep=no_sleep)
+    assert deployment.plan.is_noop
+    assert deployment.apply() and clients.call_log.mutating == []
+
+
+def test_a_hand_attached_managed_policy_is_drift_and_up_detaches_it(clients, project):
+    p = project()
+    up(p.topology(), clients)
+    iam = clients.client("iam")
+    arn = iam.create_policy(PolicyName="broad", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sns:*", "Resource": "*"}]}))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="t1-consumer-role", PolicyArn=arn)
+    iam.put_role_policy(RoleName="t1-consumer-role", PolicyName="extra",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "*"}]}))
+    (step,) = plan_of(p.topology(), clients).changes
+    assert step.reason == "drifted: managed_policies, other_inline_policies"
+    up(p.topology(), clients)
+    assert iam.list_attached_role_policies(RoleName="t1-consumer-role")["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName="t1-consumer-role")["PolicyNames"] == ["ebdemo"]
