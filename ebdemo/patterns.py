@@ -1046,9 +1046,11 @@ class PatternSet:
 
     Rules are indexed, as event-ruler's state machine does, by values they require: for each
     rule one required field (the most selective one) whose every alternative is an exact value,
-    a prefix, a suffix or a case-insensitive value. An event looks up the values it has at the
-    indexed paths; only the rules found there, plus the few rules with no such field, are then
-    fully matched.
+    a prefix, a suffix or a case-insensitive value (a wildcard counts by its literal start);
+    a rule whose only such fields sit in `$or` branches is indexed under one field of every
+    branch. An event looks up the values it has at the indexed paths (through arrays of objects
+    too); only the rules found there, plus the few rules with no such field, are then fully
+    matched, each by its pattern compiled once.
     """
 
     def __init__(self, rules: Mapping[str, dict | str | Pattern]) -> None:
@@ -1094,6 +1096,10 @@ class PatternSet:
 
     def candidates(self, event: dict) -> list[int]:
         """Indices of the rules worth testing fully against `event`, in rule order."""
+        return list(self._candidates(event))
+
+    def _candidates(self, event: dict) -> list[int]:
+        """As `candidates`, but may return one of the index's own lists: read it only."""
         hits: list[list[int]] = []
         for getter, path, eq_table, probes in self._probes:
             v = getter(event)
@@ -1146,7 +1152,7 @@ class PatternSet:
                 return []
             event = dict(event)
         checks, names = self._checks, self.names
-        return [names[i] for i in self.candidates(event) if checks[i](event)]
+        return [names[i] for i in self._candidates(event) if checks[i](event)]
 
     def __len__(self) -> int:
         return len(self.names)
