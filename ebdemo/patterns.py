@@ -17,6 +17,13 @@ with. In short:
   event-ruler's `rulesForJSONEvent`).
 * Only leaves carry values: an empty array, an object, or nothing at all at a path all mean the
   field is absent, which only `{"exists": false}` matches (`anything-but` does not).
+* Numeric matching (and `anything-but` numbers) is limited to -5e9..5e9 with six decimals;
+  patterns outside are rejected, event numbers outside never match `numeric`.
+* Validation follows event-ruler's JsonRuleCompiler, whose messages PutRule returns.
+
+Each pattern compiles once into closures (no per-event interpretation of the JSON); a pattern
+with `exists: false` under a possible array of objects falls back to event-ruler's own
+algorithm there (see `_AbsenceMatcher`), as only that case can tell the two apart.
 
 Public API: `compile_pattern`, `matches`, `PatternSet`, `InvalidPatternError`.
 """
