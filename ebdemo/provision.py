@@ -197,7 +197,9 @@ def prepare(
     zips = {} if teardown else {fn.name: zip_code(fn.code) for fn in topology.functions}
     digests = {name: code_sha256(data) for name, data in zips.items()}
     gateway = ProvisioningGateway(clients, topology.stack, sleep=sleep)
-    actual = gateway.discover(buses=[topology.bus_name])
+    actual = gateway.discover(
+        buses=[topology.bus_name], topics=[topology.topic_name] if topology.topic_name else []
+    )
     desired: tuple[Resource, ...] = ()
     if not teardown:
         account = gateway.account_seen or clients.account_id()

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.errors import AwsError
+from ebdemo.model import DEFAULT_BUS
 from ebdemo.resources import (
     FINGERPRINT_TAG,
     INLINE_POLICY_NAME,
@@ -168,11 +169,13 @@ class ProvisioningGateway:
     # ======================================================================================
     # discovery
     # ======================================================================================
-    def discover(self, buses: Iterable[str]) -> dict[Key, Observed]:
+    def discover(self, buses: Iterable[str], topics: Iterable[str] = ()) -> dict[Key, Observed]:
         """Everything of interest in the account, keyed like the desired resources.
 
-        `buses` are the buses whose rules to scan (the config's bus, even `default`);
-        buses the stack owns are scanned too, so rules left on a former bus are found.
+        `buses` are the buses whose rules to scan (the config's bus, even `default`); the
+        buses the tag index says the stack owns are scanned too, so rules left on a former
+        bus are found. `topics` are the config's topic names: when the index knows them,
+        listing every topic of the account is skipped.
         """
         index_pool = ThreadPoolExecutor(max_workers=1)
         self._index = index_pool.submit(self._tag_index)  # overlaps the listing calls
@@ -182,7 +185,7 @@ class ProvisioningGateway:
             self._discover_functions,
             self._discover_roles,
             self._discover_log_groups,
-            self._discover_topics,
+            lambda: self._discover_topics(set(topics)),
         ]
         found: dict[Key, Observed] = {}
         for batch in self._pmap(lambda scan: scan(), scans):
@@ -229,10 +232,13 @@ class ProvisioningGateway:
 
     def _tags(self, arn: str, direct: Callable[[], dict[str, str]]) -> tuple[dict[str, str], bool]:
         """(tags, from_index): the index's word if it has the ARN, else a direct read."""
-        index = self._index.result() if self._index is not None else {}
+        index = self._index_now()
         if arn in index:
             return index[arn], True
         return direct(), False
+
+    def _index_now(self) -> dict[str, dict[str, str]]:
+        return self._index.result() if self._index is not None else {}
 
     def _saw(self, arn: str | None) -> None:
         if arn and not self.account_seen:
@@ -242,34 +248,41 @@ class ProvisioningGateway:
 
     # -- buses and rules --------------------------------------------------------------------
     def _discover_buses_and_rules(self, buses: set[str]) -> list[Observed]:
-        out: list[Observed] = []
-        with aws_errors("ListEventBuses", f"{self.prefix}*"):
-            listed: list[dict[str, Any]] = []
-            kwargs: dict[str, Any] = {"NamePrefix": self.prefix}
-            while True:
-                page = self.events.list_event_buses(**kwargs)
-                listed.extend(page.get("EventBuses", []))
-                if not page.get("NextToken"):
-                    break
-                kwargs["NextToken"] = page["NextToken"]
-        candidates = [b for b in listed if b["Name"].startswith(self.prefix)]
+        """A bus exists iff ListRules on it succeeds; its ARN and tags come from the index
+        (or DescribeEventBus / ListTagsForResource when the index does not know it)."""
+        indexed = {
+            arn.split(":event-bus/", 1)[1]: arn for arn in self._index_now()
+            if ":event-bus/" in arn
+        }
+        names = buses | {n for n in indexed if n.startswith(self.prefix)}
 
-        def bus(entry: dict[str, Any]) -> Observed:
-            self._saw(entry["Arn"])
-            tags, indexed = self._tags(
-                entry["Arn"], lambda: self._event_tags(entry["Arn"], f"bus {entry['Name']}")
-            )
-            return Observed(
-                "bus", entry["Name"], entry["Name"], tags.get(STACK_TAG), arn=entry["Arn"],
-                fingerprint=tags.get(FINGERPRINT_TAG), ref={"indexed": indexed},
-            )
+        def one(name: str) -> list[Observed]:
+            rules = self._list_rules(name)
+            if rules is None:  # no such bus
+                return []
+            out: list[Observed] = []
+            if name != DEFAULT_BUS:
+                arn = indexed.get(name) or self._bus_arn(name)
+                if arn is None:
+                    return []
+                self._saw(arn)
+                tags, from_index = self._tags(arn, lambda: self._event_tags(arn, f"bus {name}"))
+                out.append(Observed(
+                    "bus", name, name, tags.get(STACK_TAG), arn=arn,
+                    fingerprint=tags.get(FINGERPRINT_TAG), ref={"indexed": from_index},
+                ))
+            return out + self._rule_observations(name, rules)
 
-        owned_buses = self._pmap(bus, candidates)
-        out.extend(owned_buses)
-        scan = buses | {b.name for b in owned_buses if b.owner == self.stack}
-        for batch in self._pmap(self._discover_rules, sorted(scan)):
-            out.extend(batch)
-        return out
+        return [o for batch in self._pmap(one, sorted(names)) for o in batch]
+
+    def _bus_arn(self, name: str) -> str | None:
+        with aws_errors("DescribeEventBus", f"bus {name}"):
+            try:
+                return str(self.events.describe_event_bus(Name=name)["Arn"])
+            except ClientError as exc:
+                if is_not_found(exc):
+                    return None
+                raise
 
     def _event_tags(self, arn: str, label: str) -> dict[str, str]:
         with aws_errors("ListTagsForResource", label):
@@ -280,7 +293,8 @@ class ProvisioningGateway:
                     return {}
                 raise
 
-    def _discover_rules(self, bus_name: str) -> list[Observed]:
+    def _list_rules(self, bus_name: str) -> list[dict[str, Any]] | None:
+        """The stack-prefixed rules of one bus; None when the bus does not exist."""
         rules: list[dict[str, Any]] = []
         with aws_errors("ListRules", f"bus {bus_name}"):
             try:
@@ -290,11 +304,12 @@ class ProvisioningGateway:
                 for page in pages:
                     rules.extend(page.get("Rules", []))
             except ClientError as exc:
-                if is_not_found(exc):  # the bus does not exist (yet)
-                    return []
+                if is_not_found(exc):
+                    return None
                 raise
-        rules = [r for r in rules if r["Name"].startswith(self.prefix)]
+        return [r for r in rules if r["Name"].startswith(self.prefix)]
 
+    def _rule_observations(self, bus_name: str, rules: list[dict[str, Any]]) -> list[Observed]:
         def one(rule: dict[str, Any]) -> list[Observed]:
             ident = f"{bus_name}/{rule['Name']}"
             self._saw(rule["Arn"])
@@ -510,14 +525,23 @@ class ProvisioningGateway:
                 raise
 
     # -- topics and subscriptions -----------------------------------------------------------
-    def _discover_topics(self) -> list[Observed]:
-        arns: list[str] = []
-        with aws_errors("ListTopics", f"{self.prefix}*"):
-            for page in self.sns.get_paginator("list_topics").paginate():
-                for topic in page.get("Topics", []):
-                    self._saw(topic["TopicArn"])
-                    if topic["TopicArn"].rsplit(":", 1)[-1].startswith(self.prefix):
-                        arns.append(topic["TopicArn"])
+    def _discover_topics(self, wanted: set[str]) -> list[Observed]:
+        """The index's topics when it knows every wanted one (ListSubscriptionsByTopic then
+        proves each exists); otherwise every topic of the account, listed."""
+        indexed = {
+            arn.rsplit(":", 1)[-1]: arn for arn in self._index_now()
+            if arn.split(":")[2:3] == ["sns"] and arn.rsplit(":", 1)[-1].startswith(self.prefix)
+        }
+        if indexed and wanted <= indexed.keys():
+            arns = list(indexed.values())
+        else:
+            arns = []
+            with aws_errors("ListTopics", f"{self.prefix}*"):
+                for page in self.sns.get_paginator("list_topics").paginate():
+                    for topic in page.get("Topics", []):
+                        self._saw(topic["TopicArn"])
+                        if topic["TopicArn"].rsplit(":", 1)[-1].startswith(self.prefix):
+                            arns.append(topic["TopicArn"])
         return [o for batch in self._pmap(self._observe_topic, arns) for o in batch]
 
     def _observe_topic(self, arn: str) -> list[Observed]:
@@ -530,18 +554,27 @@ class ProvisioningGateway:
         ]
         if owner != self.stack:
             return out
+        subs: list[dict[str, Any]] = []
         with aws_errors("ListSubscriptionsByTopic", f"topic {name}"):
-            pages = self.sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)
-            for page in pages:
-                for sub in page.get("Subscriptions", []):
-                    ident = f"{name}/{sub['Protocol']}:{sub['Endpoint']}"
-                    out.append(
-                        Observed(
-                            "subscription", ident, sub["Endpoint"], owner,
-                            attributes={"protocol": sub["Protocol"], "endpoint": sub["Endpoint"]},
-                            ref={"arn": sub["SubscriptionArn"], "topic_arn": arn},
-                        )
-                    )
+            try:
+                pages = self.sns.get_paginator("list_subscriptions_by_topic").paginate(
+                    TopicArn=arn
+                )
+                for page in pages:
+                    subs.extend(page.get("Subscriptions", []))
+            except ClientError as exc:
+                if is_not_found(exc):  # deleted; the index had not caught up
+                    return []
+                raise
+        for sub in subs:
+            ident = f"{name}/{sub['Protocol']}:{sub['Endpoint']}"
+            out.append(
+                Observed(
+                    "subscription", ident, sub["Endpoint"], owner,
+                    attributes={"protocol": sub["Protocol"], "endpoint": sub["Endpoint"]},
+                    ref={"arn": sub["SubscriptionArn"], "topic_arn": arn},
+                )
+            )
         return out
 
     def _topic_tags(self, arn: str, name: str) -> dict[str, str]:
