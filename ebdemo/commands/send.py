@@ -138,11 +138,15 @@ def command(
     elapsed = time.monotonic() - began
 
     matches = _predict(app, topology, entries, report)
+    if not app.json:  # what was sent first; the wait that follows may take a while
+        _print_sent(topology, via, report, matches, elapsed)
     deliveries: list[Arrival] = []
     if wait and report.event_ids:
         deliveries = _wait(app, topology, report, matches, sent_ms, wait_seconds)
-
-    _print(app, topology, via, source, detail_type, report, matches, deliveries, elapsed)
+    if app.json:
+        _print_json(topology, via, source, detail_type, report, matches, deliveries, elapsed)
+    elif deliveries:
+        _print_deliveries(deliveries)
     _raise_for(report, deliveries, topology, wait_seconds)
 
 
@@ -239,8 +243,7 @@ def _wait(
     return tracker.arrivals()
 
 
-def _print(
-    app: App,
+def _print_json(
     topology: Topology,
     via: str,
     source: str,
@@ -250,44 +253,51 @@ def _print(
     deliveries: list[Arrival],
     elapsed: float,
 ) -> None:
-    if app.json:
-        render.print_json(
-            {
-                "bus": topology.bus_name,
-                "via": via,
-                "source": source,
-                "detail-type": detail_type,
-                "count": report.total,
-                "accepted": report.accepted,
-                "failed": report.failed,
-                "calls": report.calls,
-                "retried": report.retried,
-                "seconds": round(elapsed, 3),
-                "events": [
-                    {
-                        "index": i,
-                        "id": report.event_ids[i],
-                        "rules": matches.get(i, []),
-                        "targets": _targets(topology, matches.get(i, [])),
-                    }
-                    for i in sorted(report.event_ids)
-                ],
-                "failures": [
-                    {"index": f.index, "code": f.code, "message": f.message}
-                    for f in sorted(report.failures.values(), key=lambda f: f.index)
-                ],
-                "deliveries": [
-                    {
-                        "id": d.event_id,
-                        "function": d.function,
-                        "delivered": d.latency_ms is not None,
-                        "latency_ms": d.latency_ms,
-                    }
-                    for d in deliveries
-                ],
-            }
-        )
-        return
+    render.print_json(
+        {
+            "bus": topology.bus_name,
+            "via": via,
+            "source": source,
+            "detail-type": detail_type,
+            "count": report.total,
+            "accepted": report.accepted,
+            "failed": report.failed,
+            "calls": report.calls,
+            "retried": report.retried,
+            "seconds": round(elapsed, 3),
+            "events": [
+                {
+                    "index": i,
+                    "id": report.event_ids[i],
+                    "rules": matches.get(i, []),
+                    "targets": _targets(topology, matches.get(i, [])),
+                }
+                for i in sorted(report.event_ids)
+            ],
+            "failures": [
+                {"index": f.index, "code": f.code, "message": f.message}
+                for f in sorted(report.failures.values(), key=lambda f: f.index)
+            ],
+            "deliveries": [
+                {
+                    "id": d.event_id,
+                    "function": d.function,
+                    "delivered": d.latency_ms is not None,
+                    "latency_ms": d.latency_ms,
+                }
+                for d in deliveries
+            ],
+        }
+    )
+
+
+def _print_sent(
+    topology: Topology,
+    via: str,
+    report: SendReport,
+    matches: dict[int, list[str]],
+    elapsed: float,
+) -> None:
     where = (
         f"through {topology.function_name(PRODUCER)}"
         if via == PRODUCER
@@ -337,8 +347,6 @@ def _print(
             ],
             title="Entries that failed after every retry",
         )
-    if deliveries:
-        _print_deliveries(deliveries)
 
 
 def _failures(report: SendReport, code: str) -> list[Failure]:
