@@ -69,6 +69,7 @@ def function_snapshot(fn: Any) -> FunctionSnapshot:
         account=fn.account_id,
         environment=tuple(sorted((fn.environment_vars or {}).items())),
         reserved_concurrency=int(reserved) if reserved not in (None, "") else None,
+        version=str(fn.version or "$LATEST"),
         code=getattr(fn, "code_bytes", b"") or b"",
     )
 

@@ -78,7 +78,7 @@ def install(plane: DataPlane) -> Callable[[], None]:
             arn = None
         original_delete(backend, function_name, qualifier)
         if arn and not qualifier:
-            plane.runtime.forget(arn.rsplit(":$LATEST", 1)[0])
+            plane.runtime.forget(arn)
 
     def put_events(backend: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return plane.put_events(backend, events)

@@ -744,10 +744,11 @@ class LambdaRuntime:
                 pool = self._pools[key] = FunctionPool(fn, self, limit)
             return pool
 
-    def forget(self, arn_prefix: str) -> None:
-        """A deleted function: end its environments."""
+    def forget(self, function_arn: str) -> None:
+        """A deleted function: end the environments of all its versions."""
         with self._lock:
-            for key in [k for k in self._pools if k[0].startswith(arn_prefix)]:
+            doomed = [k for k in self._pools if k[0].split(":")[:7] == function_arn.split(":")[:7]]
+            for key in doomed:
                 self._pools.pop(key).close()
 
     def environment_count(self, arn: str | None = None) -> int:

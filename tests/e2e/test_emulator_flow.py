@@ -375,3 +375,32 @@ def test_sqs_log_group_and_other_bus_targets(emulator, sample):
         if m.startswith("ECHO ") and event_id in m
     )
     assert forwarded["id"] == event_id and forwarded["detail"] == {"box": 3}
+
+
+def test_sns_fan_out_to_sqs_and_email_json(emulator, sample):
+    sns, sqs = emulator.client("sns"), emulator.client("sqs")
+    topic = sns.create_topic(Name="e2e-fanout")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="e2e-fanout")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    sns.subscribe(TopicArn=topic, Protocol="email-json", Endpoint="robot@example.com")
+    message_id = sns.publish(
+        TopicArn=topic,
+        Message="stock low",
+        Subject="alert",
+        MessageAttributes={"sku": {"DataType": "String", "StringValue": "A1"}},
+    )["MessageId"]
+
+    received = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1)["Messages"]
+    envelope = json.loads(received[0]["Body"])
+    assert envelope["TopicArn"] == topic and envelope["MessageId"] == message_id
+    assert envelope["Message"] == "stock low" and envelope["Subject"] == "alert"
+
+    mail = next(m for m in emulator.outbox() if m["message_id"] == message_id)
+    assert mail["protocol"] == "email-json" and mail["to"] == "robot@example.com"
+    body = json.loads(mail["body"])
+    assert body["Type"] == "Notification" and body["TopicArn"] == topic
+    assert body["Message"] == "stock low" and body["Subject"] == "alert"
+    assert body["MessageAttributes"] == {"sku": {"Type": "String", "Value": "A1"}}

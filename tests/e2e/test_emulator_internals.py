@@ -111,3 +111,41 @@ def test_pool_is_bounded_reaped_when_idle_and_replaced_on_new_code(tmp_path: Pat
         assert runtime.environment_count() == 0 and not runtime.processes()  # idle: reaped
     finally:
         runtime.shutdown()
+
+
+def test_in_process_server_reset_and_delete_end_runtimes():
+    """`EmulatorServer` in-process; `POST /moto-api/reset` and DeleteFunction end runtimes."""
+    import urllib.request
+
+    from ebdemo.aws.clients import ClientFactory
+    from ebdemo.emulator import EmulatorServer
+
+    with EmulatorServer() as server:
+        assert server.endpoint.startswith("http://127.0.0.1:")
+        lam = ClientFactory.for_emulator(server.endpoint, "us-east-1").client("lambda")
+        iam = ClientFactory.for_emulator(server.endpoint, "us-east-1").client("iam")
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        for name in ("keep", "keep-2"):
+            lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler="index.h",
+                Code={"ZipFile": _zip("def h(e, c):\n    return 1\n")},
+            )
+            assert lam.invoke(FunctionName=name)["Payload"].read() == b"1"
+        assert server.runtime.environment_count() == 2
+
+        lam.delete_function(FunctionName="keep")  # not "keep-2", whose name it prefixes
+        deadline = time.monotonic() + 5
+        while server.runtime.environment_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.runtime.environment_count() == 1
+
+        request = urllib.request.Request(server.endpoint + "/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=5).read()
+        deadline = time.monotonic() + 5
+        while server.runtime.processes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.runtime.environment_count() == 0 and not server.runtime.processes()
+        assert lam.list_functions()["Functions"] == []
