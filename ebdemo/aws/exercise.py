@@ -418,3 +418,51 @@ class TailSession:
         self.target_added = self.rule_created = False
         self.queue_url = None
         return problems
+
+
+def sweep_tail_leftovers(factory: ClientFactory, topology: Topology) -> list[str]:
+    """Delete the rules and queues `tail` sessions of this stack left behind; their names.
+
+    For `down` (call it before deleting the bus: a bus with rules cannot be deleted). Only
+    resources named `<stack>-tail-…` *and* tagged `ebdemo:stack=<stack>`,
+    `ebdemo:temporary=tail` are touched. A tail still running loses its rule and queue.
+    """
+    events, sqs = factory.client("events"), factory.client("sqs")
+    prefix = f"{topology.stack}-tail-"
+    wanted = {STACK_TAG: topology.stack, TEMPORARY_TAG: "tail"}
+    bus = topology.bus_name
+    removed: list[str] = []
+
+    def owned(tags: Mapping[str, str]) -> bool:
+        return all(tags.get(k) == v for k, v in wanted.items())
+
+    try:
+        pages = events.get_paginator("list_rules").paginate(EventBusName=bus, NamePrefix=prefix)
+        rules = [rule for page in pages for rule in page.get("Rules", [])]
+    except ClientError as exc:
+        if _code(exc) != "ResourceNotFoundException":
+            raise
+        rules = []
+    for rule in rules:
+        tags = events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])
+        if not owned({t["Key"]: t["Value"] for t in tags}):
+            continue
+        ids = [
+            t["Id"]
+            for t in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus).get(
+                "Targets", []
+            )
+        ]
+        if ids:
+            events.remove_targets(Rule=rule["Name"], EventBusName=bus, Ids=ids, Force=True)
+        events.delete_rule(Name=rule["Name"], EventBusName=bus, Force=True)
+        removed.append(f"rule {rule['Name']}")
+    for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
+        try:
+            if owned(sqs.list_queue_tags(QueueUrl=url).get("Tags", {})):
+                sqs.delete_queue(QueueUrl=url)
+                removed.append(f"queue {url.rsplit('/', 1)[-1]}")
+        except ClientError as exc:
+            if "NonExistent" not in _code(exc):
+                raise
+    return removed

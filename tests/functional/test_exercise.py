@@ -331,3 +331,33 @@ def test_tail_session_removes_the_queue_when_the_rule_cannot_be_made(clients):
     ):
         pass
     assert clients.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_sweep_removes_what_a_killed_tail_left_and_nothing_else(clients):
+    from ebdemo.aws.exercise import sweep_tail_leftovers
+
+    events, sqs = clients.client("events"), clients.client("sqs")
+    events.create_event_bus(Name=BUS)
+    topo = Topology(stack="fx", bus="bus", functions=(), rules=())
+    crashed = TailSession(clients, topo, {"source": ["x"]})
+    crashed.open()  # never closed: as if the process was killed with SIGKILL
+    # Look-alikes that are not a tail of this stack: untagged, or another stack's tag.
+    events.put_rule(Name="fx-tail-untagged", EventBusName=BUS, EventPattern='{"source":["x"]}')
+    sqs.create_queue(QueueName="fx-tail-foreign", tags={STACK_TAG: "other", TEMPORARY_TAG: "tail"})
+    events.put_rule(
+        Name="fx-consumer-rule",
+        EventBusName=BUS,
+        EventPattern='{"source":["x"]}',
+        Tags=[{"Key": STACK_TAG, "Value": "fx"}],
+    )
+
+    removed = sweep_tail_leftovers(clients, topo)
+    assert removed == [f"rule {crashed.name}", f"queue {crashed.name}"]
+    rules, queues = _tagged(clients)
+    assert sorted(rules) == ["fx-consumer-rule", "fx-tail-untagged"]
+    assert [q.rsplit("/", 1)[-1] for q in queues] == ["fx-tail-foreign"]
+    assert sweep_tail_leftovers(clients, topo) == []
+    assert (
+        sweep_tail_leftovers(clients, Topology(stack="fx", bus="gone", functions=(), rules=()))
+        == []
+    )
