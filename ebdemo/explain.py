@@ -139,10 +139,11 @@ def explain_pattern(
     ok, checks = _explain_node(compiled.root, ev, "")
     note = None
     if ok != matched:
-        # Only `exists: false` under an array of objects can get here: event-ruler checks the
-        # absence across the array elements consistent with the fields that sort before it.
-        note = ("the verdict follows EventBridge's array-consistency rule for `exists: false` "
-                "under an array of objects; the fields below were read element by element")
+        # Only an array of objects under `exists: false`, or under an object path the pattern
+        # tests both inside and outside a `$or`, gets here (see ebdemo.patterns._FlatMatcher).
+        note = ("the verdict follows EventBridge's array-consistency rule (all the fields of one "
+                "sub-pattern from one array element, absence checked across elements); the "
+                "fields below were read place by place")
     return RuleExplanation(
         rule=name, matched=matched, checks=tuple(checks), pattern=compiled.source, note=note)
 

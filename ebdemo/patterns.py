@@ -23,7 +23,8 @@ with. In short:
 
 Each pattern compiles once into closures (no per-event interpretation of the JSON); a pattern
 with `exists: false` under a possible array of objects falls back to event-ruler's own
-algorithm there (see `_AbsenceMatcher`), as only that case can tell the two apart.
+algorithm there (see `_FlatMatcher`), as do patterns testing one object path both inside and
+outside a `$or`: only those cases can tell the two apart.
 
 Public API: `compile_pattern`, `matches`, `PatternSet`, `InvalidPatternError`.
 """
@@ -34,6 +35,7 @@ import ipaddress
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -753,14 +755,20 @@ def _nested_check(key: str, child: Check) -> Check:
     return check
 
 
-# -- exact semantics of `exists: false` under arrays of objects ----------------------------------
+# -- event-ruler's own algorithm, where the recursive closures could differ ----------------------
 #
-# event-ruler checks absence against the fields "consistent" with the array elements already
-# chosen by the fields that sort before it (ACFinder / NameState.getNameTransitions): so under an
-# array of objects, `{"exists": false}` on a key that sorts first means "in no element", and on a
-# key that sorts after a matched one means "not in that element". Patterns without absence
-# leaves never see the difference and keep the recursive closures above; patterns with one are
-# matched the way event-ruler does: flattened sub-rules, fields in key order, array membership.
+# event-ruler compiles a pattern into flat sub-rules (one per `$or` choice) and matches each
+# against the event's fields in key order, keeping every match inside one element of each array
+# of objects (ACFinder). The recursive closures above give the same answers except in two cases,
+# and only when the event has an array of objects on the way:
+# * `exists: false` is checked against the fields consistent with the array elements chosen by
+#   the keys that sort before it (NameState.getNameTransitions): on a key that sorts first it
+#   means "in no element", on a key after a matched one "not in that element";
+# * an object path tested both outside and inside a `$or` branch (or in two `$or`s) must come
+#   from one element for the whole sub-rule, while the recursion would choose an element for
+#   each place separately.
+# Such patterns get `_FlatMatcher`, which uses the closures unless the event crosses an array at
+# one of those paths, and event-ruler's algorithm when it does.
 
 Membership = dict[int, int]
 
@@ -834,15 +842,38 @@ def _crosses_array(event: dict, path: tuple[str, ...]) -> bool:
     return False
 
 
-class _AbsenceMatcher:
-    """Matches one pattern with event-ruler's array-consistent algorithm."""
+def _node_instances(node: Node, *, own: bool = True) -> Counter[tuple[str, ...]]:
+    """How many separately matched objects each object path has in one sub-rule at most:
+    branches of one `$or` are alternatives (max), everything else adds up; a `$or` branch is
+    matched against its parent's object, so it is no object of its own."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    if own:
+        counts[node.path] += 1
+    for _, child in node.fields:
+        if isinstance(child, Node):
+            counts += _node_instances(child)
+    for branches in node.ors:
+        most: Counter[tuple[str, ...]] = Counter()
+        for b in branches:
+            most |= _node_instances(b, own=False)
+        counts += most
+    return counts
 
-    def __init__(self, root: Node) -> None:
+
+def guard_paths(root: Node) -> tuple[tuple[str, ...], ...]:
+    """The object paths where an array of objects in the event would make the recursive
+    closures differ from event-ruler (see above); empty for most patterns."""
+    paths = {leaf.path[:-1] for leaf in root.leaves() if leaf.exists_false and len(leaf.path) > 1}
+    paths |= {p for p, n in _node_instances(root).items() if n > 1 and p}
+    return tuple(sorted(paths))
+
+
+class _FlatMatcher:
+    """Matches one pattern with event-ruler's array-consistent algorithm when it matters."""
+
+    def __init__(self, root: Node, guards: tuple[tuple[str, ...], ...]) -> None:
         self.fast = _node_check(root)
-        # the parents of absence leaves: while none of them crosses an array in the event, the
-        # recursive closures give event-ruler's answer and the flattening is skipped
-        self.absence_parents = tuple({
-            leaf.path[:-1] for leaf in root.leaves() if leaf.exists_false and len(leaf.path) > 1})
+        self.guards = guards
         self.rules = [sorted(r, key=lambda item: item[0]) for r in _sub_rules(root)]
         names = {name for r in self.rules for name, _ in r}
         self.wanted = frozenset(names)
@@ -850,7 +881,7 @@ class _AbsenceMatcher:
             ".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1))
 
     def __call__(self, event: dict) -> bool:
-        if not any(_crosses_array(event, p) for p in self.absence_parents):
+        if not any(_crosses_array(event, p) for p in self.guards):
             return self.fast(event)
         fields = _flatten_fields(event, self.wanted, self.prefixes)
         return any(self._search(rule, 0, {}, fields) for rule in self.rules)
@@ -885,7 +916,8 @@ class Pattern:
     def __init__(self, source: dict, root: Node) -> None:
         self.source = source
         self.root = root
-        self._check: Check = _AbsenceMatcher(root) if root.has_absence() else _node_check(root)
+        guards = guard_paths(root)
+        self._check: Check = _FlatMatcher(root, guards) if guards else _node_check(root)
 
     def matches(self, event: Mapping[str, Any]) -> bool:
         if type(event) is not dict:

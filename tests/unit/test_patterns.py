@@ -458,6 +458,25 @@ MATCH = [
         {"a": [{"c": "1"}, {"c": "2"}]},
         True,
     ),
+    # one object path inside and outside a $or: one sub-rule, so one array element (ER-arr, ER-or)
+    (
+        "ER-arr:or-and-outside-share-one-element",
+        {"d": {"m": ["1"]}, "$or": [{"d": {"k": ["2"]}}, {"f": ["x"]}]},
+        {"d": [{"m": "1"}, {"k": "2"}]},
+        False,
+    ),
+    (
+        "ER-arr:or-and-outside-same-element",
+        {"d": {"m": ["1"]}, "$or": [{"d": {"k": ["2"]}}, {"f": ["x"]}]},
+        {"d": [{"m": "0"}, {"m": "1", "k": "2"}]},
+        True,
+    ),
+    (
+        "ER-arr:or-branches-are-alternatives",
+        {"$or": [{"d": {"k": ["2"]}}, {"d": {"m": ["1"]}}]},
+        {"d": [{"m": "1"}, {"k": "3"}]},
+        True,
+    ),
     # wildcard
     (
         "CF-wildcard:middle",
