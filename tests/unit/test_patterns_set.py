@@ -164,3 +164,37 @@ def test_an_invalid_rule_is_named():
         PatternSet({"good": {"source": ["s"]}, "bad": {"source": "s"}})
     assert "rule bad" in str(caught.value)
     assert caught.value.path == ("source",)
+
+
+def _deep_pattern(rng: random.Random, depth: int = 0) -> dict:
+    """Like `_pattern`, with `$or` nested two deep and inside `d`, so object paths recur."""
+    pattern = _pattern(rng, 1)
+    if "d" in pattern and rng.random() < 0.3:
+        pattern["d"]["$or"] = [{"k": _leaf(rng)}, {"m": _leaf(rng)}]
+    if depth < 2 and rng.random() < 0.4:
+        pattern["$or"] = [_deep_pattern(rng, depth + 1) for _ in range(rng.randint(2, 3))]
+    return pattern
+
+
+def test_closures_agree_with_event_ruler_array_consistent_algorithm():
+    # event-ruler README, "JSON Array Matching" (rulesForJSONEvent): matches never combine
+    # fields from different elements of one array. The flat sub-rule search is that algorithm;
+    # every compiled pattern must give its answer, whichever way it is matched.
+    from ebdemo.patterns import _FlatMatcher, _flatten_fields
+
+    rng = random.Random(77)
+    compared = differing_paths = 0
+    while compared < 3000:
+        try:
+            pattern = compile_pattern(_deep_pattern(rng))
+        except InvalidPatternError:
+            continue
+        flat = _FlatMatcher(pattern.root, ())
+        for _ in range(10):
+            event = _event(rng)
+            fields = _flatten_fields(event, flat.wanted, flat.prefixes)
+            expected = any(flat._search(rule, 0, {}, fields) for rule in flat.rules)
+            assert pattern.matches(event) is expected, (pattern, event)
+            differing_paths += flat.fast(event) != expected
+            compared += 1
+    assert differing_paths > 0  # the cases where plain recursion would be wrong do occur
