@@ -30,15 +30,39 @@ from ebdemo.patterns import PatternSet, compile_pattern
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
 STATES = ["pending", "running", "stopping", "stopped", "shutting-down", "terminated"]
 CT_CALLS = {
-    "iam": ["CreateUser", "DeleteUser", "AttachRolePolicy", "CreateAccessKey", "GetUser",
-            "ListRoles", "PutRolePolicy", "DeleteRole"],
-    "s3": ["CreateBucket", "DeleteBucket", "PutBucketPolicy", "GetBucketAcl",
-           "PutBucketPublicAccessBlock", "ListBuckets"],
-    "ec2": ["RunInstances", "TerminateInstances", "AuthorizeSecurityGroupIngress",
-            "DescribeInstances", "CreateVpc", "StopInstances"],
+    "iam": [
+        "CreateUser",
+        "DeleteUser",
+        "AttachRolePolicy",
+        "CreateAccessKey",
+        "GetUser",
+        "ListRoles",
+        "PutRolePolicy",
+        "DeleteRole",
+    ],
+    "s3": [
+        "CreateBucket",
+        "DeleteBucket",
+        "PutBucketPolicy",
+        "GetBucketAcl",
+        "PutBucketPublicAccessBlock",
+        "ListBuckets",
+    ],
+    "ec2": [
+        "RunInstances",
+        "TerminateInstances",
+        "AuthorizeSecurityGroupIngress",
+        "DescribeInstances",
+        "CreateVpc",
+        "StopInstances",
+    ],
     "kms": ["Decrypt", "Encrypt", "ScheduleKeyDeletion", "DisableKey", "CreateKey"],
-    "lambda": ["CreateFunction20150331", "UpdateFunctionCode20150331v2", "Invoke",
-               "DeleteFunction20150331"],
+    "lambda": [
+        "CreateFunction20150331",
+        "UpdateFunctionCode20150331v2",
+        "Invoke",
+        "DeleteFunction20150331",
+    ],
 }
 SKU_KINDS = ["BOOK", "GAME", "FOOD", "TOOL", "TOYS", "MUSC"]
 CURRENCIES = ["EUR", "USD", "GBP", "JPY", "CHF"]
@@ -51,8 +75,14 @@ EXTENSIONS = [".jpg", ".png", ".PDF", ".pdf", ".csv", ".json", ".gz", ".JPG"]
 # -- events --------------------------------------------------------------------------------------
 
 
-def _envelope(rng: random.Random, source: str, detail_type: str, region: str,
-              resources: list[str], detail: dict[str, Any]) -> dict[str, Any]:
+def _envelope(
+    rng: random.Random,
+    source: str,
+    detail_type: str,
+    region: str,
+    resources: list[str],
+    detail: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "version": "0",
         "id": f"{rng.getrandbits(64):016x}-{rng.getrandbits(32):08x}",
@@ -60,7 +90,7 @@ def _envelope(rng: random.Random, source: str, detail_type: str, region: str,
         "source": source,
         "account": "123456789012",
         "time": f"2026-11-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:"
-                f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z",
+        f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z",
         "region": region,
         "resources": resources,
         "detail": detail,
@@ -71,7 +101,7 @@ def _ip(rng: random.Random) -> str:
     if rng.random() < 0.4:
         return f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
     if rng.random() < 0.1:
-        return f"2001:db8::{rng.randint(1, 0xffff):x}"
+        return f"2001:db8::{rng.randint(1, 0xFFFF):x}"
     octets = (rng.randint(11, 223), rng.randint(0, 255), rng.randint(0, 255), rng.randint(1, 254))
     return ".".join(map(str, octets))
 
@@ -80,7 +110,10 @@ def ec2_event(rng: random.Random) -> dict[str, Any]:
     region = rng.choice(REGIONS)
     iid = f"i-{rng.getrandbits(64):017x}"[:19]
     return _envelope(
-        rng, "aws.ec2", "EC2 Instance State-change Notification", region,
+        rng,
+        "aws.ec2",
+        "EC2 Instance State-change Notification",
+        region,
         [f"arn:aws:ec2:{region}:123456789012:instance/{iid}"],
         {"instance-id": iid, "state": rng.choice(STATES)},
     )
@@ -89,18 +122,26 @@ def ec2_event(rng: random.Random) -> dict[str, Any]:
 def s3_event(rng: random.Random) -> dict[str, Any]:
     region = rng.choice(REGIONS)
     bucket = rng.choice(BUCKETS)
-    key = f"{rng.choice(['img', 'docs', 'export', 'tmp'])}/{rng.getrandbits(24):06x}" \
-          f"{rng.choice(EXTENSIONS)}"
+    key = (
+        f"{rng.choice(['img', 'docs', 'export', 'tmp'])}/{rng.getrandbits(24):06x}"
+        f"{rng.choice(EXTENSIONS)}"
+    )
     created = rng.random() < 0.7
     return _envelope(
-        rng, "aws.s3", "Object Created" if created else "Object Deleted", region,
+        rng,
+        "aws.s3",
+        "Object Created" if created else "Object Deleted",
+        region,
         [f"arn:aws:s3:::{bucket}"],
         {
             "version": "0",
             "bucket": {"name": bucket},
-            "object": {"key": key, "size": rng.choice([0, 512, 4096, 2**20, 5 * 2**20,
-                                                        50 * 2**20, 300 * 2**20]),
-                       "etag": f"{rng.getrandbits(128):032x}", "sequencer": "0062E99A88DC407460"},
+            "object": {
+                "key": key,
+                "size": rng.choice([0, 512, 4096, 2**20, 5 * 2**20, 50 * 2**20, 300 * 2**20]),
+                "etag": f"{rng.getrandbits(128):032x}",
+                "sequencer": "0062E99A88DC407460",
+            },
             "request-id": f"{rng.getrandbits(40):010X}",
             "requester": rng.choice(["123456789012", "s3.amazonaws.com"]),
             "source-ip-address": _ip(rng),
@@ -113,8 +154,7 @@ def cloudtrail_event(rng: random.Random) -> dict[str, Any]:
     service = rng.choice(list(CT_CALLS))
     name = rng.choice(CT_CALLS[service])
     region = rng.choice(REGIONS)
-    identity_type = rng.choices(["IAMUser", "AssumedRole", "Root", "AWSService"],
-                                [4, 6, 1, 2])[0]
+    identity_type = rng.choices(["IAMUser", "AssumedRole", "Root", "AWSService"], [4, 6, 1, 2])[0]
     detail: dict[str, Any] = {
         "eventVersion": "1.08",
         "userIdentity": {
@@ -143,16 +183,22 @@ def cloudtrail_event(rng: random.Random) -> dict[str, Any]:
 def order_event(rng: random.Random) -> dict[str, Any]:
     kind = rng.choices(["OrderPlaced", "OrderCancelled", "OrderShipped"], [6, 1, 3])[0]
     items = [
-        {"sku": f"{rng.choice(SKU_KINDS)}-{rng.randint(1000, 9999)}", "qty": rng.randint(1, 4),
-         "price": round(rng.uniform(2, 400), 2)}
+        {
+            "sku": f"{rng.choice(SKU_KINDS)}-{rng.randint(1000, 9999)}",
+            "qty": rng.randint(1, 4),
+            "price": round(rng.uniform(2, 400), 2),
+        }
         for _ in range(rng.randint(0, 4))
     ]
     detail: dict[str, Any] = {
         "order-id": f"o-{rng.getrandbits(32):08x}",
         "amount": round(sum(i["qty"] * i["price"] for i in items), 2) if items else 0,
         "currency": rng.choice(CURRENCIES),
-        "customer": {"id": f"c-{rng.randint(1, 5000)}", "tier": rng.choice(TIERS),
-                     "country": rng.choice(COUNTRIES)},
+        "customer": {
+            "id": f"c-{rng.randint(1, 5000)}",
+            "tier": rng.choice(TIERS),
+            "country": rng.choice(COUNTRIES),
+        },
         "items": items,
         "express": rng.random() < 0.2,
         "priority": rng.choice([0, 1, 2]),
@@ -172,47 +218,91 @@ def make_events(n: int, seed: int) -> list[dict[str, Any]]:
 
 CT = "AWS API Call via CloudTrail"
 BASE_RULES: dict[str, dict[str, Any]] = {
-    "ec2-stopped": {"source": ["aws.ec2"],
-                    "detail-type": ["EC2 Instance State-change Notification"],
-                    "detail": {"state": ["stopped", "terminated"]}},
-    "ec2-not-running": {"source": ["aws.ec2"],
-                        "detail": {"state": [{"anything-but": ["running", "pending"]}]}},
+    "ec2-stopped": {
+        "source": ["aws.ec2"],
+        "detail-type": ["EC2 Instance State-change Notification"],
+        "detail": {"state": ["stopped", "terminated"]},
+    },
+    "ec2-not-running": {
+        "source": ["aws.ec2"],
+        "detail": {"state": [{"anything-but": ["running", "pending"]}]},
+    },
     "ec2-in-europe": {"source": ["aws.ec2"], "region": [{"prefix": "eu-"}]},
-    "s3-images": {"source": ["aws.s3"], "detail-type": ["Object Created"],
-                  "detail": {"object": {"key": [{"suffix": ".jpg"}, {"suffix": ".png"}]}}},
-    "s3-big-objects": {"source": ["aws.s3"],
-                       "detail": {"object": {"size": [{"numeric": [">", 10485760]}]}}},
-    "s3-log-buckets": {"source": ["aws.s3"],
-                       "detail": {"bucket": {"name": [{"prefix": "logs-"}]}}},
-    "s3-internal-ip": {"source": ["aws.s3"],
-                       "detail": {"source-ip-address": [{"cidr": "10.0.0.0/8"}]}},
-    "s3-pdf-any-case": {"source": ["aws.s3"], "detail": {
-        "object": {"key": [{"suffix": {"equals-ignore-case": ".pdf"}}]}}},
-    "ct-iam-writes": {"source": ["aws.iam"], "detail-type": [CT],
-                      "detail": {"eventName": [{"prefix": "Create"}, {"prefix": "Delete"},
-                                               {"prefix": "Put"}, {"prefix": "Attach"}]}},
+    "s3-images": {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"object": {"key": [{"suffix": ".jpg"}, {"suffix": ".png"}]}},
+    },
+    "s3-big-objects": {
+        "source": ["aws.s3"],
+        "detail": {"object": {"size": [{"numeric": [">", 10485760]}]}},
+    },
+    "s3-log-buckets": {"source": ["aws.s3"], "detail": {"bucket": {"name": [{"prefix": "logs-"}]}}},
+    "s3-internal-ip": {
+        "source": ["aws.s3"],
+        "detail": {"source-ip-address": [{"cidr": "10.0.0.0/8"}]},
+    },
+    "s3-pdf-any-case": {
+        "source": ["aws.s3"],
+        "detail": {"object": {"key": [{"suffix": {"equals-ignore-case": ".pdf"}}]}},
+    },
+    "ct-iam-writes": {
+        "source": ["aws.iam"],
+        "detail-type": [CT],
+        "detail": {
+            "eventName": [
+                {"prefix": "Create"},
+                {"prefix": "Delete"},
+                {"prefix": "Put"},
+                {"prefix": "Attach"},
+            ]
+        },
+    },
     "ct-errors": {"detail-type": [CT], "detail": {"errorCode": [{"exists": True}]}},
     "ct-root-activity": {"detail-type": [CT], "detail": {"userIdentity": {"type": ["Root"]}}},
-    "ct-kms-any-case": {"detail": {"eventSource": [{"equals-ignore-case": "KMS.AMAZONAWS.COM"}]},
-                        "detail-type": [CT]},
-    "ct-bucket-calls": {"source": ["aws.s3"], "detail-type": [CT],
-                        "detail": {"eventName": [{"wildcard": "*Bucket*"}]}},
-    "ct-not-readonly-ec2": {"source": ["aws.ec2"], "detail-type": [CT],
-                            "detail": {"readOnly": [False]}},
-    "orders-big": {"source": ["io.entest.shop"], "detail-type": ["OrderPlaced"],
-                   "detail": {"amount": [{"numeric": [">=", 500, "<", 10000]}]}},
-    "orders-eur-gold": {"source": ["io.entest.shop"],
-                        "detail": {"currency": ["EUR"], "customer": {"tier": ["gold"]}}},
-    "orders-express-or-huge": {"source": ["io.entest.shop"], "$or": [
-        {"detail": {"express": [True]}},
-        {"detail": {"amount": [{"numeric": [">", 1000]}]}}]},
-    "orders-no-coupon": {"source": ["io.entest.shop"], "detail-type": ["OrderPlaced"],
-                         "detail": {"coupon": [{"exists": False}]}},
-    "orders-cancelled-abroad": {"detail-type": ["OrderCancelled"],
-                                "detail": {"customer": {"country": [
-                                    {"anything-but": {"prefix": "US"}}]}}},
-    "orders-with-books": {"source": ["io.entest.shop"],
-                          "detail": {"items": {"sku": [{"prefix": "BOOK-"}]}}},
+    "ct-kms-any-case": {
+        "detail": {"eventSource": [{"equals-ignore-case": "KMS.AMAZONAWS.COM"}]},
+        "detail-type": [CT],
+    },
+    "ct-bucket-calls": {
+        "source": ["aws.s3"],
+        "detail-type": [CT],
+        "detail": {"eventName": [{"wildcard": "*Bucket*"}]},
+    },
+    "ct-not-readonly-ec2": {
+        "source": ["aws.ec2"],
+        "detail-type": [CT],
+        "detail": {"readOnly": [False]},
+    },
+    "orders-big": {
+        "source": ["io.entest.shop"],
+        "detail-type": ["OrderPlaced"],
+        "detail": {"amount": [{"numeric": [">=", 500, "<", 10000]}]},
+    },
+    "orders-eur-gold": {
+        "source": ["io.entest.shop"],
+        "detail": {"currency": ["EUR"], "customer": {"tier": ["gold"]}},
+    },
+    "orders-express-or-huge": {
+        "source": ["io.entest.shop"],
+        "$or": [
+            {"detail": {"express": [True]}},
+            {"detail": {"amount": [{"numeric": [">", 1000]}]}},
+        ],
+    },
+    "orders-no-coupon": {
+        "source": ["io.entest.shop"],
+        "detail-type": ["OrderPlaced"],
+        "detail": {"coupon": [{"exists": False}]},
+    },
+    "orders-cancelled-abroad": {
+        "detail-type": ["OrderCancelled"],
+        "detail": {"customer": {"country": [{"anything-but": {"prefix": "US"}}]}},
+    },
+    "orders-with-books": {
+        "source": ["io.entest.shop"],
+        "detail": {"items": {"sku": [{"prefix": "BOOK-"}]}},
+    },
 }
 
 
@@ -222,30 +312,62 @@ def many_rules(n: int, seed: int) -> dict[str, dict[str, Any]]:
     rng = random.Random(seed)
     rules = dict(BASE_RULES)
     makers: list[Callable[[int], dict[str, Any]]] = [
-        lambda i: {"source": ["aws.s3"], "detail-type": ["Object Created"],
-                   "detail": {"bucket": {"name": [rng.choice(BUCKETS)]},
-                              "object": {"key": [{"prefix": f"{rng.choice(['img', 'docs'])}/"
-                                                            f"{rng.getrandbits(8):02x}"}]}}},
-        lambda i: {"source": [f"aws.{(s := rng.choice(list(CT_CALLS)))}"], "detail-type": [CT],
-                   "detail": {"eventName": [rng.choice(CT_CALLS[s])],
-                              "userIdentity": {"arn": [{"suffix": f"dev-{rng.randint(1, 40)}"}]}}},
-        lambda i: {"source": ["io.entest.shop"],
-                   "detail": {"customer": {"id": [f"c-{rng.randint(1, 5000)}"]},
-                              "amount": [{"numeric": [">", rng.randint(0, 500)]}]}},
-        lambda i: {"source": ["aws.ec2"], "resources": [{"suffix": f"{rng.getrandbits(12):03x}"}],
-                   "detail": {"state": [rng.choice(STATES)]}},
-        lambda i: {"source": ["io.entest.shop"], "detail-type": ["OrderShipped"],
-                   "detail": {"items": {"sku": [f"{rng.choice(SKU_KINDS)}-"
-                                                f"{rng.randint(1000, 9999)}"]}}},
-        lambda i: {"detail-type": [CT], "detail": {
-            "requestParameters": {"name": [f"res-{rng.randint(1, 500)}"]},
-            "$or": [{"errorCode": [{"exists": True}]}, {"readOnly": [False]}]}},
-        lambda i: {"source": ["aws.s3"], "detail": {
-            "request-id": [{"prefix": f"{rng.getrandbits(8):02X}"}],
-            "object": {"size": [{"numeric": [">=", rng.choice([0, 4096, 2**20])]}]}}},
-        lambda i: {"source": ["io.entest.shop"], "detail": {
-            "order-id": [{"prefix": f"o-{rng.getrandbits(8):02x}"}],
-            "customer": {"country": [{"anything-but": ["US", "FR"]}]}}},
+        lambda i: {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {
+                "bucket": {"name": [rng.choice(BUCKETS)]},
+                "object": {
+                    "key": [{"prefix": f"{rng.choice(['img', 'docs'])}/{rng.getrandbits(8):02x}"}]
+                },
+            },
+        },
+        lambda i: {
+            "source": [f"aws.{(s := rng.choice(list(CT_CALLS)))}"],
+            "detail-type": [CT],
+            "detail": {
+                "eventName": [rng.choice(CT_CALLS[s])],
+                "userIdentity": {"arn": [{"suffix": f"dev-{rng.randint(1, 40)}"}]},
+            },
+        },
+        lambda i: {
+            "source": ["io.entest.shop"],
+            "detail": {
+                "customer": {"id": [f"c-{rng.randint(1, 5000)}"]},
+                "amount": [{"numeric": [">", rng.randint(0, 500)]}],
+            },
+        },
+        lambda i: {
+            "source": ["aws.ec2"],
+            "resources": [{"suffix": f"{rng.getrandbits(12):03x}"}],
+            "detail": {"state": [rng.choice(STATES)]},
+        },
+        lambda i: {
+            "source": ["io.entest.shop"],
+            "detail-type": ["OrderShipped"],
+            "detail": {"items": {"sku": [f"{rng.choice(SKU_KINDS)}-{rng.randint(1000, 9999)}"]}},
+        },
+        lambda i: {
+            "detail-type": [CT],
+            "detail": {
+                "requestParameters": {"name": [f"res-{rng.randint(1, 500)}"]},
+                "$or": [{"errorCode": [{"exists": True}]}, {"readOnly": [False]}],
+            },
+        },
+        lambda i: {
+            "source": ["aws.s3"],
+            "detail": {
+                "request-id": [{"prefix": f"{rng.getrandbits(8):02X}"}],
+                "object": {"size": [{"numeric": [">=", rng.choice([0, 4096, 2**20])]}]},
+            },
+        },
+        lambda i: {
+            "source": ["io.entest.shop"],
+            "detail": {
+                "order-id": [{"prefix": f"o-{rng.getrandbits(8):02x}"}],
+                "customer": {"country": [{"anything-but": ["US", "FR"]}]},
+            },
+        },
     ]
     i = 0
     while len(rules) < n:
@@ -257,8 +379,9 @@ def many_rules(n: int, seed: int) -> dict[str, dict[str, Any]]:
 # -- measuring -----------------------------------------------------------------------------------
 
 
-def per_event_seconds(fn: Callable[[dict[str, Any]], Any], events: list[dict[str, Any]],
-                      repeat: int = 3) -> float:
+def per_event_seconds(
+    fn: Callable[[dict[str, Any]], Any], events: list[dict[str, Any]], repeat: int = 3
+) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
@@ -324,7 +447,8 @@ def main() -> None:
                 examples.setdefault(f"{name}: {reason}", json.dumps(event["detail"])[:160])
     # the brute-force check of our index: every rule tested, no index
     index_misses = sum(
-        small.matching(e) != [n for n, p in compiled.items() if p.matches(e)] for e in events)
+        small.matching(e) != [n for n, p in compiled.items() if p.matches(e)] for e in events
+    )
 
     moto_20 = per_event_seconds(moto, events, repeat=1)
     big_rules = many_rules(args.rules, args.seed)
@@ -348,17 +472,23 @@ def main() -> None:
     line("ours (PatternSet)", ours_20)
     line("moto 5.2.5 EventPattern", moto_20)
     print(f"  ratio ours/moto        {moto_20 / ours_20:>12.1f}x   (target >= 25x)")
-    print(f"{len(big_rules)} rules (index built in {build * 1e3:.0f} ms, "
-          f"{candidates:.1f} candidate rules tested per event):")
+    print(
+        f"{len(big_rules)} rules (index built in {build * 1e3:.0f} ms, "
+        f"{candidates:.1f} candidate rules tested per event):"
+    )
     line("ours (PatternSet)", ours_big)
     line("ours, no index (scan)", scan_big, f"   (on {len(sample)} events)")
     line("moto 5.2.5 EventPattern", moto_big, f"   (on {len(sample)} events)")
-    print(f"  per-event cost {len(big_rules)} rules / 20 rules: {ours_big / ours_20:.2f}x"
-          f"   (target <= 4x)")
+    print(
+        f"  per-event cost {len(big_rules)} rules / 20 rules: {ours_big / ours_20:.2f}x"
+        f"   (target <= 4x)"
+    )
     print(f"index check: {index_misses} events where the index and a full scan differ")
     total = sum(disagreements.values())
-    print(f"ours vs moto at 20 rules: {total} rule verdicts differ "
-          f"(of {len(events) * len(BASE_RULES)})")
+    print(
+        f"ours vs moto at 20 rules: {total} rule verdicts differ "
+        f"(of {len(events) * len(BASE_RULES)})"
+    )
     for key, count in disagreements.most_common():
         print(f"  {count:6d}  {key}")
         print(f"          e.g. detail={examples[key]}")

@@ -31,8 +31,16 @@ from ebdemo.patterns import (
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_DETAIL_TYPE = "ebdemo.explain"
-ENVELOPE_FIELDS = ("version", "id", "detail-type", "source", "account", "time", "region",
-                   "resources")
+ENVELOPE_FIELDS = (
+    "version",
+    "id",
+    "detail-type",
+    "source",
+    "account",
+    "time",
+    "region",
+    "resources",
+)
 
 _ABSENT = object()
 
@@ -100,8 +108,12 @@ class FieldCheck:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "path": self.path, "expected": json.loads(self.expected), "present": self.present,
-            "actual": self.actual, "ok": self.ok, "reason": self.reason,
+            "path": self.path,
+            "expected": json.loads(self.expected),
+            "present": self.present,
+            "actual": self.actual,
+            "ok": self.ok,
+            "reason": self.reason,
         }
 
 
@@ -130,7 +142,9 @@ class RuleExplanation:
 
 
 def explain_pattern(
-    name: str, pattern: Pattern | Mapping[str, Any] | str, event: Mapping[str, Any],
+    name: str,
+    pattern: Pattern | Mapping[str, Any] | str,
+    event: Mapping[str, Any],
 ) -> RuleExplanation:
     """Matched or not (the matcher's verdict), with the field-by-field account."""
     compiled = compile_pattern(pattern)  # type: ignore[arg-type]
@@ -141,21 +155,28 @@ def explain_pattern(
     if ok != matched:
         # Only an array of objects under `exists: false`, or under an object path the pattern
         # tests both inside and outside a `$or`, gets here (see ebdemo.patterns._FlatMatcher).
-        note = ("the verdict follows EventBridge's array-consistency rule (all the fields of one "
-                "sub-pattern from one array element, absence checked across elements); the "
-                "fields below were read place by place")
+        note = (
+            "the verdict follows EventBridge's array-consistency rule (all the fields of one "
+            "sub-pattern from one array element, absence checked across elements); the "
+            "fields below were read place by place"
+        )
     return RuleExplanation(
-        rule=name, matched=matched, checks=tuple(checks), pattern=compiled.source, note=note)
+        rule=name, matched=matched, checks=tuple(checks), pattern=compiled.source, note=note
+    )
 
 
 def explain_rules(
-    rules: Iterable[tuple[str, Pattern | Mapping[str, Any] | str]], event: Mapping[str, Any],
+    rules: Iterable[tuple[str, Pattern | Mapping[str, Any] | str]],
+    event: Mapping[str, Any],
 ) -> list[RuleExplanation]:
     return [explain_pattern(name, pattern, event) for name, pattern in rules]
 
 
 def explain_topology(
-    topology: Any, event: Mapping[str, Any], *, rule: str | None = None,
+    topology: Any,
+    event: Mapping[str, Any],
+    *,
+    rule: str | None = None,
 ) -> list[RuleExplanation]:
     """Every rule of a `Topology` (or just `rule`); raises KeyError for an unknown rule name."""
     specs = [topology.rule(rule)] if rule is not None else list(topology.rules)
@@ -187,8 +208,9 @@ def _explain_node(node: Node, ev: Mapping[str, Any], prefix: str) -> tuple[bool,
         results = [_explain_node(b, ev, prefix) for b in branches]
         winner = next((j for j, (b_ok, _) in enumerate(results) if b_ok), None)
         if winner is not None:
-            checks.extend(_tag(results[winner][1], f"$or[{winner}]" if i == 0 else
-                               f"$or#{i + 1}[{winner}]"))
+            checks.extend(
+                _tag(results[winner][1], f"$or[{winner}]" if i == 0 else f"$or#{i + 1}[{winner}]")
+            )
         else:
             ok = False
             for j, (_, b_checks) in enumerate(results):
@@ -230,7 +252,7 @@ def _explain_leaf(leaf: Leaf, value: Any, path: str) -> FieldCheck:
     actual = value if present else None
     if not values:
         if leaf.exists_false:
-            why = "absent, as required by {\"exists\": false}"
+            why = 'absent, as required by {"exists": false}'
             return FieldCheck(path, expected, present, actual, True, why)
         if not present:
             why = "the event has no such field"
@@ -240,21 +262,26 @@ def _explain_leaf(leaf: Leaf, value: Any, path: str) -> FieldCheck:
             why = "the event has an empty array here, which counts as absent"
         return FieldCheck(path, expected, present, actual, False, why)
     if leaf.exists_true:
-        return FieldCheck(path, expected, present, actual, True, "present, as {\"exists\": true} "
-                          "requires")
+        return FieldCheck(
+            path, expected, present, actual, True, 'present, as {"exists": true} requires'
+        )
     for m in leaf.matchers:
         if m.kind == "exists":
             continue
         for x in values:
             if m.test(x) and leaf.test_scalar(x):
                 which = f"element {_show(x)} " if isinstance(value, list) else ""
-                return FieldCheck(path, expected, present, actual, True,
-                                  f"{which}matches {m.describe()}")
+                return FieldCheck(
+                    path, expected, present, actual, True, f"{which}matches {m.describe()}"
+                )
     if leaf.exists_false and not leaf.matchers[1:] and leaf.matchers[0].kind == "exists":
-        why = "present, but the rule requires it absent ({\"exists\": false})"
+        why = 'present, but the rule requires it absent ({"exists": false})'
     else:
-        why = (f"none of its {len(values)} values matches" if isinstance(value, list)
-               else "the value does not match")
+        why = (
+            f"none of its {len(values)} values matches"
+            if isinstance(value, list)
+            else "the value does not match"
+        )
         hint = _type_hint(leaf, values)
         if hint:
             why += f" ({hint})"
@@ -269,7 +296,7 @@ def _type_hint(leaf: Leaf, values: list[Any]) -> str | None:
         if isinstance(x, str) and x in as_text:
             return f"the event has the string {_show(x)}, the rule the JSON value {x}"
         if not isinstance(x, str) and _show(x) in exact:
-            return f"the event has the JSON value {_show(x)}, the rule the string \"{_show(x)}\""
+            return f'the event has the JSON value {_show(x)}, the rule the string "{_show(x)}"'
         if isinstance(x, bool) and any(
             not isinstance(v, bool) and isinstance(v, int | float) and v == x for v in exact
         ):

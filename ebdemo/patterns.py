@@ -87,12 +87,35 @@ class InvalidPatternError(EbdemoError, ValueError):
 
 OR_KEY = "$or"
 # Names that may not be used as field names inside a `$or` branch (event-ruler reserves them).
-RESERVED_IN_OR = frozenset({
-    "exactly", "equals-ignore-case", "prefix", "suffix", "anything-but", "exists", "wildcard",
-    "numeric", "cidr", "html", "=", "<", "<=", ">", ">=", "regex", "not-wildcard",
-    "not-equals-ignore-case", "date-after", "date-on-or-after", "date-before",
-    "date-on-or-before", "in-date-range", "ip-address-in-range", "ip-address-not-in-range",
-})
+RESERVED_IN_OR = frozenset(
+    {
+        "exactly",
+        "equals-ignore-case",
+        "prefix",
+        "suffix",
+        "anything-but",
+        "exists",
+        "wildcard",
+        "numeric",
+        "cidr",
+        "html",
+        "=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "regex",
+        "not-wildcard",
+        "not-equals-ignore-case",
+        "date-after",
+        "date-on-or-after",
+        "date-before",
+        "date-on-or-before",
+        "in-date-range",
+        "ip-address-in-range",
+        "ip-address-not-in-range",
+    }
+)
 NUMERIC_LIMIT = 5e9  # numeric matching is limited to -5.0e9 .. +5.0e9, six decimal places
 
 # Sentinels so that booleans and null never compare equal to numbers (`True == 1` in Python).
@@ -237,10 +260,12 @@ def _check_number(value: Any, where: PathT, what: str) -> float:
         raise InvalidPatternError(f"{what}, not {value!r}", where) from None
     if abs(dec) > Decimal(5_000_000_000):
         raise InvalidPatternError(
-            f"value must be between -5.0E9 and 5.0E9, inclusive (got {value})", where)
+            f"value must be between -5.0E9 and 5.0E9, inclusive (got {value})", where
+        )
     if dec.normalize().as_tuple().exponent < -6:
         raise InvalidPatternError(
-            f"only values up to 6 decimal places are supported (got {value})", where)
+            f"only values up to 6 decimal places are supported (got {value})", where
+        )
     return float(value)
 
 
@@ -273,7 +298,8 @@ def _compile_numeric(spec: Any, where: PathT) -> Callable[[Any], bool]:
         if len(spec) > 2:
             raise InvalidPatternError(
                 f'too many elements in numeric expression (nothing may follow "{op}" {spec[1]})',
-                where)
+                where,
+            )
         if op == "=":
             return lambda x: _numeric_ok(x) and x == a
         if op == "<":
@@ -288,7 +314,8 @@ def _compile_numeric(spec: Any, where: PathT) -> Callable[[Any], bool]:
         raise InvalidPatternError(f"bad value in numeric range: {_json_text(op2)}", where)
     if op2 not in ("<", "<="):
         raise InvalidPatternError(
-            f'bad numeric range operator: {op2} (a range is ">" or ">=" then "<" or "<=")', where)
+            f'bad numeric range operator: {op2} (a range is ">" or ">=" then "<" or "<=")', where
+        )
     if len(spec) < 4:
         raise InvalidPatternError(f'numeric expects a number after "{op2}"', where)
     b = _check_number(spec[3], where, f'numeric expects a number after "{op2}"')
@@ -296,8 +323,9 @@ def _compile_numeric(spec: Any, where: PathT) -> Callable[[Any], bool]:
         raise InvalidPatternError("too many terms in numeric range expression", where)
     if a >= b:
         raise InvalidPatternError(
-            f"bottom must be less than top in a numeric range ({spec[1]} is not below "
-            f"{spec[3]})", where)
+            f"bottom must be less than top in a numeric range ({spec[1]} is not below {spec[3]})",
+            where,
+        )
     lo_open, hi_open = op == ">", op2 == "<"
     if lo_open and hi_open:
         return lambda x: _numeric_ok(x) and a < x < b
@@ -337,8 +365,9 @@ def _compile_cidr(spec: Any, where: PathT) -> Callable[[Any], bool]:
         raise InvalidPatternError(f"malformed CIDR, mask bits must be an integer: {spec!r}", where)
     bits = int(bits_text)
     if bits < 0:
-        raise InvalidPatternError(f"malformed CIDR, mask bits must not be negative: {spec!r}",
-                                  where)
+        raise InvalidPatternError(
+            f"malformed CIDR, mask bits must not be negative: {spec!r}", where
+        )
     ip = _parse_ip(addr)
     if ip is None:
         raise InvalidPatternError(f"nonstandard IP address: {addr!r}", where)
@@ -354,8 +383,9 @@ def _compile_cidr(spec: Any, where: PathT) -> Callable[[Any], bool]:
         if type(x) is not str:
             return False
         event_ip = _parse_ip(x)
-        return event_ip is not None and event_ip.version == version and (
-            low <= int(event_ip) <= high)
+        return (
+            event_ip is not None and event_ip.version == version and (low <= int(event_ip) <= high)
+        )
 
     return test
 
@@ -370,7 +400,8 @@ def _wildcard_regex(spec: str, where: PathT) -> re.Pattern[str]:
         if c == "*":
             if prev_star:
                 raise InvalidPatternError(
-                    f"consecutive wildcard characters at pos {i} are not allowed: {spec!r}", where)
+                    f"consecutive wildcard characters at pos {i} are not allowed: {spec!r}", where
+                )
             out.append(".*")
             prev_star = True
             i += 1
@@ -383,7 +414,9 @@ def _wildcard_regex(spec: str, where: PathT) -> re.Pattern[str]:
                 continue
             raise InvalidPatternError(
                 f"invalid escape character at pos {i}: only \\* and \\\\ may be escaped in a "
-                f"wildcard: {spec!r}", where)
+                f"wildcard: {spec!r}",
+                where,
+            )
         out.append(re.escape(c))
         i += 1
     return re.compile("".join(out), re.DOTALL)
@@ -404,7 +437,8 @@ def _single_key(obj: dict, where: PathT, context: str) -> tuple[str, Any]:
         raise InvalidPatternError(f"{context}: expression name not found (empty object)", where)
     if len(obj) > 1:
         raise InvalidPatternError(
-            f"{context}: only one key allowed in match expression, got {', '.join(obj)}", where)
+            f"{context}: only one key allowed in match expression, got {', '.join(obj)}", where
+        )
     return next(iter(obj.items()))
 
 
@@ -417,23 +451,30 @@ def _compile_prefix_like(kind: str, spec: Any, where: PathT) -> Matcher:
         text = _ci(_string_operand(operand, where, "equals-ignore-case"))
         n = len(text)
         if kind == "prefix":
+
             def test(x: Any) -> bool:
                 return type(x) is str and x[:n].lower() == text
+
             probe = ("cipre", n)
         else:
+
             def test(x: Any) -> bool:
-                return type(x) is str and len(x) >= n and x[len(x) - n:].lower() == text
+                return type(x) is str and len(x) >= n and x[len(x) - n :].lower() == text
+
             probe = ("cisuf", n)
         return Matcher(kind, spec, test, ((probe, text),))
     text = _string_operand(spec, where, kind)
     n = len(text)
     if kind == "prefix":
+
         def test(x: Any) -> bool:
             return type(x) is str and x.startswith(text)
+
         return Matcher(kind, spec, test, ((("pre", n), text),))
 
     def test_suffix(x: Any) -> bool:
         return type(x) is str and x.endswith(text)
+
     return Matcher(kind, spec, test_suffix, ((("suf", n), text),))
 
 
@@ -445,12 +486,12 @@ def _compile_anything_but(spec: Any, where: PathT) -> Matcher:
         if sub_kind not in ("prefix", "suffix", "equals-ignore-case", "wildcard"):
             raise InvalidPatternError(f"unsupported anything-but pattern: {sub_kind}", where)
     values = operand if isinstance(operand, list) else [operand]
-    if not isinstance(operand, list) and not (
-        isinstance(operand, str) or _is_number(operand)
-    ):
+    if not isinstance(operand, list) and not (isinstance(operand, str) or _is_number(operand)):
         raise InvalidPatternError(
             "value of anything-but must be an array or a single string/number value, not "
-            + _json_text(operand), where)
+            + _json_text(operand),
+            where,
+        )
 
     if sub_kind is None:
         strings = [v for v in values if isinstance(v, str)]
@@ -459,14 +500,18 @@ def _compile_anything_but(spec: Any, where: PathT) -> Matcher:
             bad = next(v for v in values if not (isinstance(v, str) or _is_number(v)))
             raise InvalidPatternError(
                 f"inside anything-but, only strings and numbers are allowed, not {_json_text(bad)}",
-                where)
+                where,
+            )
         if (strings and numbers) or not values:
             raise InvalidPatternError(
                 "inside an anything-but list, either all values are numbers or all are strings "
-                "(mixed or empty lists are not allowed)", where)
+                "(mixed or empty lists are not allowed)",
+                where,
+            )
         if numbers:
             nums = frozenset(
-                _check_number(v, where, "anything-but expects numbers") for v in numbers)
+                _check_number(v, where, "anything-but expects numbers") for v in numbers
+            )
 
             def test(x: Any) -> bool:
                 if type(x) is bool:
@@ -479,12 +524,14 @@ def _compile_anything_but(spec: Any, where: PathT) -> Matcher:
 
             def test(x: Any) -> bool:
                 return not (type(x) is str and x in strs)
+
         return Matcher("anything-but", spec, test)
 
     for v in values:
         if not isinstance(v, str):
             raise InvalidPatternError(
-                f"anything-but/{sub_kind} values must be strings, not {_json_text(v)}", where)
+                f"anything-but/{sub_kind} values must be strings, not {_json_text(v)}", where
+            )
     if sub_kind in ("prefix", "suffix") and any(v == "" for v in values):
         raise InvalidPatternError(f"empty anything-but/{sub_kind} is not allowed", where)
     if not values:
@@ -509,6 +556,7 @@ def _compile_anything_but(spec: Any, where: PathT) -> Matcher:
 
         def test(x: Any) -> bool:
             return not (type(x) is str and any(r.fullmatch(x) for r in regexes))
+
     return Matcher("anything-but", spec, test)
 
 
@@ -521,6 +569,7 @@ def _compile_operator(entry: dict, where: PathT) -> Matcher:
 
         def test_eic(x: Any) -> bool:
             return type(x) is str and x.lower() == text
+
         return Matcher(op, spec, test_eic, (("ci", text),))
     if op == "wildcard":
         text = _string_operand(spec, where, "wildcard")
@@ -585,27 +634,38 @@ def _compile_leaf(values: list, path: tuple[str, ...], where: PathT) -> Leaf:
         elif entry is None or isinstance(entry, bool) or _is_number(entry):
             if isinstance(entry, float) and not math.isfinite(entry):
                 raise InvalidPatternError(
-                    f"match value must be a finite number, not {entry}", where)
+                    f"match value must be a finite number, not {entry}", where
+                )
             key = canon(entry)
             exact.add(key)
             m = Matcher("exact", entry, lambda x, k=key: canon(x) == k, (("eq", key),))
         else:
             raise InvalidPatternError(
                 "match value must be a string, number, true, false, null, or an operator object, "
-                f"not {_json_text(entry)}", where)
+                f"not {_json_text(entry)}",
+                where,
+            )
         matchers.append(m)
     return Leaf(
-        path=path, matchers=tuple(matchers), exact=frozenset(exact), preds=tuple(preds),
-        exists_true=exists_true, exists_false=exists_false,
+        path=path,
+        matchers=tuple(matchers),
+        exact=frozenset(exact),
+        preds=tuple(preds),
+        exists_true=exists_true,
+        exists_false=exists_false,
     )
 
 
 def _compile_object(
-    obj: Any, path: tuple[str, ...], where: PathT, in_or: bool,
+    obj: Any,
+    path: tuple[str, ...],
+    where: PathT,
+    in_or: bool,
 ) -> Node:
     if not isinstance(obj, dict):
         raise InvalidPatternError(
-            f"event pattern must be a JSON object, not {_json_text(obj)}", where)
+            f"event pattern must be a JSON object, not {_json_text(obj)}", where
+        )
     if not obj:
         raise InvalidPatternError("empty objects are not allowed", where)
     fields: list[tuple[str, Leaf | Node]] = []
@@ -619,19 +679,22 @@ def _compile_object(
                 raise InvalidPatternError("$or must be followed by an array of objects", here)
             if len(value) < 2:
                 raise InvalidPatternError(
-                    "there must be at least 2 objects in a $or relationship", here)
+                    "there must be at least 2 objects in a $or relationship", here
+                )
             branches = []
             for i, branch in enumerate(value):
                 if not isinstance(branch, dict):
                     raise InvalidPatternError(
                         "only JSON objects are allowed in the array of a $or relationship",
-                        (*here, i))
+                        (*here, i),
+                    )
                 branches.append(_compile_object(branch, path, (*here, i), True))
             ors.append(tuple(branches))
             continue
         if in_or and key in RESERVED_IN_OR:
             raise InvalidPatternError(
-                f"{key} is a reserved name which cannot be used as a field name inside $or", here)
+                f"{key} is a reserved name which cannot be used as a field name inside $or", here
+            )
         if isinstance(value, dict):
             fields.append((key, _compile_object(value, (*path, key), here, in_or)))
         elif isinstance(value, list):
@@ -639,7 +702,9 @@ def _compile_object(
         else:
             raise InvalidPatternError(
                 f"{_json_text(key)} must be an object or an array (match values are always given "
-                f"in an array: [{_json_text(value)}])", here)
+                f"in an array: [{_json_text(value)}])",
+                here,
+            )
     return Node(path=path, fields=tuple(fields), ors=tuple(ors))
 
 
@@ -700,6 +765,7 @@ def _leaf_check(leaf: Leaf) -> Check:
             if v is _MISSING or t is dict:
                 return False
             return canon(v) in exact
+
         return check_exact
 
     def check(ev: dict) -> bool:
@@ -712,6 +778,7 @@ def _leaf_check(leaf: Leaf) -> Check:
         if ex_true or canon(v) in exact:
             return True
         return any(p(v) for p in preds)
+
     return check
 
 
@@ -737,6 +804,7 @@ def _node_check(node: Node) -> Check:
             if not c(ev):
                 return False
         return True
+
     return check_all
 
 
@@ -752,6 +820,7 @@ def _nested_check(key: str, child: Check) -> Check:
                 return child(_EMPTY)
             return any(child(e) for e in elements)
         return child(_EMPTY)
+
     return check
 
 
@@ -795,7 +864,9 @@ def _sub_rules(node: Node) -> list[list[tuple[str, Leaf]]]:
 
 
 def _flatten_fields(
-    event: dict, wanted: frozenset[str], prefixes: frozenset[str],
+    event: dict,
+    wanted: frozenset[str],
+    prefixes: frozenset[str],
 ) -> dict[str, list[tuple[Any, tuple[tuple[int, int], ...]]]]:
     """{dotted name: [(scalar, array membership)]} for the names a pattern tests."""
     out: dict[str, list[tuple[Any, tuple[tuple[int, int], ...]]]] = {}
@@ -878,7 +949,8 @@ class _FlatMatcher:
         names = {name for r in self.rules for name, _ in r}
         self.wanted = frozenset(names)
         self.prefixes = frozenset(
-            ".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1))
+            ".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 1)
+        )
 
     def __call__(self, event: dict) -> bool:
         if not any(_crosses_array(event, p) for p in self.guards):
@@ -887,15 +959,20 @@ class _FlatMatcher:
         return any(self._search(rule, 0, {}, fields) for rule in self.rules)
 
     def _search(
-        self, rule: list[tuple[str, Leaf]], i: int, current: Membership,
+        self,
+        rule: list[tuple[str, Leaf]],
+        i: int,
+        current: Membership,
         fields: dict[str, list[tuple[Any, tuple[tuple[int, int], ...]]]],
     ) -> bool:
         if i == len(rule):
             return True
         name, leaf = rule[i]
         candidates = fields.get(name, ())
-        if leaf.exists_false and not any(_consistent(current, m) for _, m in candidates) and (
-            self._search(rule, i + 1, current, fields)
+        if (
+            leaf.exists_false
+            and not any(_consistent(current, m) for _, m in candidates)
+            and (self._search(rule, i + 1, current, fields))
         ):
             return True
         for value, member in candidates:
@@ -936,8 +1013,7 @@ def compile_pattern(pattern: dict | str | Pattern) -> Pattern:
         return pattern
     source = _parse(pattern)
     if not isinstance(source, dict):
-        raise InvalidPatternError(
-            f"event pattern must be a JSON object, not {_json_text(source)}")
+        raise InvalidPatternError(f"event pattern must be a JSON object, not {_json_text(source)}")
     root = _compile_object(source, (), (), False)
     return Pattern(source, root)
 
@@ -959,10 +1035,10 @@ def _probe_fn(kind: Any) -> Callable[[str], str]:
     if tag == "pre":
         return lambda x: x[:n]
     if tag == "suf":
-        return lambda x: x[len(x) - n:]
+        return lambda x: x[len(x) - n :]
     if tag == "cipre":
         return lambda x: x[:n].lower()
-    return lambda x: x[len(x) - n:].lower()  # cisuf
+    return lambda x: x[len(x) - n :].lower()  # cisuf
 
 
 def _index_keys(leaf: Leaf) -> list[tuple[Any, Any]] | None:
@@ -1064,6 +1140,7 @@ def _getter(path: tuple[str, ...]) -> Callable[[dict], Any]:
             if t is dict:
                 return v.get(k2, _MISSING)
             return _ARRAY_ON_PATH if t is list else _MISSING
+
         return get2
 
     def get(ev: dict) -> Any:
@@ -1077,6 +1154,7 @@ def _getter(path: tuple[str, ...]) -> Callable[[dict], Any]:
             else:
                 return _MISSING
         return v
+
     return get
 
 

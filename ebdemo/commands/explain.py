@@ -21,12 +21,16 @@ from ebdemo.errors import UsageError
 
 @click.command("explain")
 @click.option(
-    "--event", "event_arg", required=True, metavar="FILE|@FILE|JSON|-",
+    "--event",
+    "event_arg",
+    required=True,
+    metavar="FILE|@FILE|JSON|-",
     help="The event: a JSON file, @file, inline JSON, or - for stdin.",
 )
 @click.option("--rule", "rule_name", metavar="NAME", help="Explain this rule only.")
 @click.option(
-    "--remote", is_flag=True,
+    "--remote",
+    is_flag=True,
     help="Also ask the TestEventPattern API of the target and compare its verdicts.",
 )
 @pass_app
@@ -45,7 +49,9 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
         known = ", ".join(r.name for r in topology.rules) or "none"
         raise UsageError(f"no rule named {rule_name!r} in {topology.path} (rules: {known})")
     event, filled = fill_envelope(
-        raw, source=topology.source, region=topology.region or "us-east-1",
+        raw,
+        source=topology.source,
+        region=topology.region or "us-east-1",
     )
     explanations = explain_topology(topology, event, rule=rule_name)
     remote_results: dict[str, dict[str, Any]] = {}
@@ -61,12 +67,14 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
                 agree = None if answer["matched"] is None else answer["matched"] == e.matched
                 item["remote"] = {**answer, "agrees": agree}
             rules.append(item)
-        render.print_json({
-            "event": event,
-            "filled": filled,
-            "matched": [e.rule for e in explanations if e.matched],
-            "rules": rules,
-        })
+        render.print_json(
+            {
+                "event": event,
+                "filled": filled,
+                "matched": [e.rule for e in explanations if e.matched],
+                "rules": rules,
+            }
+        )
         return
     _print_text(event, filled, explanations, remote_results if remote else None)
 
@@ -92,7 +100,8 @@ def load_event(arg: str) -> dict[str, Any]:
     except ValueError as exc:
         if origin == "--event" and not arg.lstrip().startswith(("{", "[")):
             raise UsageError(
-                f"--event {arg!r} is neither a readable file nor JSON ({exc})") from None
+                f"--event {arg!r} is neither a readable file nor JSON ({exc})"
+            ) from None
         raise UsageError(f"{origin}: the event is not valid JSON: {exc}") from None
     if not isinstance(event, dict):
         raise UsageError(f"{origin}: the event must be a JSON object, not {type(event).__name__}")
@@ -100,7 +109,9 @@ def load_event(arg: str) -> dict[str, Any]:
 
 
 def _ask_remote(
-    app: App, rules: list[tuple[str, Any]], event: dict[str, Any],
+    app: App,
+    rules: list[tuple[str, Any]],
+    event: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """TestEventPattern for each rule: {"matched": bool | None, "error": str | None}."""
     from ebdemo.aws.errors import describe_exception
@@ -112,8 +123,11 @@ def _ask_remote(
         try:
             answer = events.test_event_pattern(EventPattern=json.dumps(pattern), Event=body)
             if "Result" not in answer:  # moto 5.2.5 answers 200 with an empty body
-                out[name] = {"matched": None, "error": "the endpoint gave no verdict "
-                             "(TestEventPattern is not implemented there)"}
+                out[name] = {
+                    "matched": None,
+                    "error": "the endpoint gave no verdict "
+                    "(TestEventPattern is not implemented there)",
+                }
                 continue
             out[name] = {"matched": bool(answer["Result"]), "error": None}
         except Exception as exc:  # one rule's refusal must not hide the others' answers
@@ -129,7 +143,9 @@ def _mark(ok: bool | None) -> render.Text:
 
 
 def _print_text(
-    event: dict[str, Any], filled: list[str], explanations: list[Any],
+    event: dict[str, Any],
+    filled: list[str],
+    explanations: list[Any],
     remote: dict[str, dict[str, Any]] | None,
 ) -> None:
     if filled:
@@ -138,8 +154,9 @@ def _print_text(
         head = render.Text()
         head.append_text(_mark(e.matched))
         head.append(f" {e.rule}", style="bold")
-        head.append("  matches" if e.matched else "  does not match",
-                    style="green" if e.matched else "red")
+        head.append(
+            "  matches" if e.matched else "  does not match", style="green" if e.matched else "red"
+        )
         if remote is not None:
             r = remote[e.rule]
             head.append("   remote: ")
@@ -158,8 +175,9 @@ def _print_text(
             line.append_text(_mark(c.ok))
             line.append(f" {c.path}", style="bold" if c is first else "")
             line.append(": event has ")
-            line.append(json.dumps(c.actual, ensure_ascii=False) if c.present else "(absent)",
-                        style="cyan")
+            line.append(
+                json.dumps(c.actual, ensure_ascii=False) if c.present else "(absent)", style="cyan"
+            )
             line.append(f", rule expects {c.expected}")
             line.append(f" — {c.reason}", style="dim" if c.ok else "")
             rows.append(line)
@@ -172,4 +190,5 @@ def _print_text(
     matched = [e.rule for e in explanations if e.matched]
     render.print_text(
         f"{len(matched)} of {len(explanations)} rule(s) match"
-        + (f": {', '.join(matched)}" if matched else "."))
+        + (f": {', '.join(matched)}" if matched else ".")
+    )
