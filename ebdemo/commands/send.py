@@ -147,7 +147,7 @@ def command(
         _print_json(topology, via, source, detail_type, report, matches, deliveries, elapsed)
     elif deliveries:
         _print_deliveries(deliveries)
-    _raise_for(report, deliveries, topology, wait_seconds)
+    _raise_for(report, deliveries, topology, wait_seconds, via=via)
 
 
 def _via_producer(
@@ -391,8 +391,21 @@ def _percentile(values: list[int], q: float) -> int | None:
 
 
 def _raise_for(
-    report: SendReport, deliveries: list[Arrival], topology: Topology, timeout: float
+    report: SendReport,
+    deliveries: list[Arrival],
+    topology: Topology,
+    timeout: float,
+    *,
+    via: str,
 ) -> None:
+    if report.failures and via == PRODUCER:
+        first = min(report.failures.values(), key=lambda f: f.index)
+        raise AwsError(
+            "Invoke",
+            f"function {topology.function_name(PRODUCER)}",
+            f"{report.failed:,} of {report.total:,} invocation(s) failed; first: {first.message}",
+            code=first.code,
+        )
     if report.failures:
         first = min(report.failures.values(), key=lambda f: f.index)
         raise AwsError(

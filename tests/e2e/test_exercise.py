@@ -269,3 +269,21 @@ def test_diagram_of_the_deployed_config(ebdemo):
     text = ebdemo("diagram", "--format", "mermaid").stdout
     assert text.startswith("flowchart LR") and "bus ex5-events" in text
     assert "fn_consumer -->|Publish| topic" in text
+
+
+def test_send_via_a_failing_producer_exits_1_with_its_error(ebdemo, emulator):
+    lam = emulator.client("lambda")
+    name = f"{STACK}-producer"
+    env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=name,
+        Environment={"Variables": {**env, "EVENT_BUS_NAME": f"{STACK}-no-such-bus"}},
+    )
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    try:
+        result = ebdemo("send", "--via", "producer", "-t", "order")
+        assert result.exit_code == 1, result.output
+        assert f"Invoke function {name}" in result.stderr
+        assert "no-such-bus" in result.stderr
+    finally:
+        assert ebdemo("up", "--yes").exit_code == 0  # converges the environment back

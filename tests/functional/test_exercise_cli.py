@@ -333,3 +333,10 @@ def test_diagram_formats(run, clients):
     out = _json(run("--output", "json", "diagram"))
     assert out["tree"]["label"] == "stack t1"
     assert clients.call_log.calls == []
+
+
+def test_send_rate_paces_small_batches(run, clients):
+    clients.call_log.clear()
+    out = _json(run("--output", "json", "send", "-t", "x", "-n", "6", "--rate", "3/s"))
+    assert out["accepted"] == 6 and out["calls"] == 2  # 3 entries per call, a second apart
+    assert clients.call_log.by_operation()["events:PutEvents"] == 2
