@@ -58,7 +58,7 @@ def edit(old: str, new: str) -> str:
 LONG = "f" * 60
 CASES = [
     Case("malformed-yaml", edit("  producer:\n", "  producer: [a,\n"), 7, ("malformed YAML",)),
-    Case("unclosed-quote", edit("stack: demo", 'stack: "demo'), 15,
+    Case("unclosed-quote", edit("stack: demo", 'stack: "demo'), 1,
          ("malformed YAML", "end of stream")),
     Case("empty-file", "", 1, ("empty",)),
     Case("only-comments", "# nothing here\n", 1, ("empty",)),
