@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,6 +124,7 @@ class RuleExplanation:
     checks: tuple[FieldCheck, ...]
     pattern: Mapping[str, Any] = field(default_factory=dict)
     note: str | None = None
+    enabled: bool = True  # a disabled rule matches all the same; EventBridge delivers nothing
 
     @property
     def first_failure(self) -> FieldCheck | None:
@@ -134,6 +135,7 @@ class RuleExplanation:
         return {
             "rule": self.rule,
             "matched": self.matched,
+            "enabled": self.enabled,
             "pattern": self.pattern,
             "first_failure": None if self.matched or first is None else first.to_json(),
             "fields": [c.to_json() for c in self.checks],
@@ -180,7 +182,10 @@ def explain_topology(
 ) -> list[RuleExplanation]:
     """Every rule of a `Topology` (or just `rule`); raises KeyError for an unknown rule name."""
     specs = [topology.rule(rule)] if rule is not None else list(topology.rules)
-    return explain_rules(((s.name, s.pattern) for s in specs), event)
+    return [
+        replace(explain_pattern(s.name, s.pattern, event), enabled=getattr(s, "enabled", True))
+        for s in specs
+    ]
 
 
 # -- the walk ------------------------------------------------------------------------------------

@@ -157,6 +157,8 @@ def _print_text(
         head.append(
             "  matches" if e.matched else "  does not match", style="green" if e.matched else "red"
         )
+        if not e.enabled:
+            head.append("  (rule disabled: EventBridge delivers nothing to it)", style="yellow")
         if remote is not None:
             r = remote[e.rule]
             head.append("   remote: ")

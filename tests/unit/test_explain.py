@@ -172,6 +172,16 @@ def test_the_verdict_is_the_matchers_even_where_the_walk_differs():
     assert e.note is not None
 
 
+def test_a_disabled_rule_is_explained_and_flagged():
+    rules = (
+        RuleSpec(name="off", pattern={"source": ["io.entest.shop"]}, targets=(), enabled=False),
+    )
+    topo = Topology(stack="t", bus="events", functions=(), rules=rules)
+    (e,) = explain_topology(topo, ORDER)
+    assert e.matched and not e.enabled
+    assert e.to_json()["enabled"] is False
+
+
 def test_explain_topology_every_rule_or_one():
     topo = topology(
         shop={"source": ["io.entest.shop"]},
