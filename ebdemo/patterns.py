@@ -31,6 +31,7 @@ Public API: `compile_pattern`, `matches`, `PatternSet`, `InvalidPatternError`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -1019,8 +1020,21 @@ def compile_pattern(pattern: dict | str | Pattern) -> Pattern:
 
 
 def matches(pattern: dict | str | Pattern, event: Mapping[str, Any]) -> bool:
-    """Does `event` match `pattern`? (compiles the pattern; use `compile_pattern` to reuse)"""
-    return compile_pattern(pattern).matches(event)
+    """Does `event` match `pattern`? Recently seen patterns are not compiled again."""
+    if isinstance(pattern, Pattern):
+        return pattern.matches(event)
+    if isinstance(pattern, str):
+        return _compiled(pattern).matches(event)
+    try:
+        text = json.dumps(pattern, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):  # not plain JSON data (a frozen mapping, odd keys)
+        return compile_pattern(pattern).matches(event)
+    return _compiled(text).matches(event)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(text: str) -> Pattern:
+    return compile_pattern(text)
 
 
 # -- the indexed set -----------------------------------------------------------------------------
