@@ -48,6 +48,35 @@ _ABSENT = object()
 # -- the envelope --------------------------------------------------------------------------------
 
 
+PUT_EVENTS_KEYS = frozenset(
+    {"Source", "DetailType", "Detail", "Resources", "Time", "EventBusName", "TraceHeader"}
+)
+
+
+def from_put_events_entry(entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The event a PutEvents entry (`Source`, `DetailType`, `Detail` as a JSON string, ...)
+    becomes, or None when `entry` is not shaped like one. Raises ValueError on a `Detail`
+    that is not a JSON object."""
+    if not entry or not set(entry) <= PUT_EVENTS_KEYS or not {"Source", "Detail"} & set(entry):
+        return None
+    event: dict[str, Any] = {}
+    if "DetailType" in entry:
+        event["detail-type"] = entry["DetailType"]
+    if "Source" in entry:
+        event["source"] = entry["Source"]
+    if "Time" in entry:
+        event["time"] = entry["Time"]
+    if "Resources" in entry:
+        event["resources"] = list(entry["Resources"])
+    detail = entry.get("Detail", "{}")
+    if isinstance(detail, str):
+        detail = json.loads(detail)
+    if not isinstance(detail, dict):
+        raise ValueError("Detail must be a JSON object")
+    event["detail"] = detail
+    return event
+
+
 def fill_envelope(
     event: Mapping[str, Any],
     *,

@@ -38,12 +38,20 @@ from ebdemo.errors import UsageError
 def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> None:
     """Which rules of the config an event matches, and field by field why (offline).
 
+    The event is an EventBridge event, or a PutEvents entry (Source, DetailType, Detail).
+
     Missing envelope fields (id, time, account, region, resources, version, detail-type,
     source) are filled in first, as EventBridge itself would have them.
     """
-    from ebdemo.explain import explain_topology, fill_envelope
+    from ebdemo.explain import explain_topology, fill_envelope, from_put_events_entry
 
     raw = load_event(event_arg)
+    try:
+        entry = from_put_events_entry(raw)
+    except ValueError as exc:
+        raise UsageError(f"--event: a PutEvents entry whose Detail is not valid: {exc}") from None
+    if entry is not None:
+        raw = entry
     topology = app.topology
     if rule_name is not None and rule_name not in {r.name for r in topology.rules}:
         known = ", ".join(r.name for r in topology.rules) or "none"

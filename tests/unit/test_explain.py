@@ -10,7 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from ebdemo.cli import main
-from ebdemo.explain import ENVELOPE_FIELDS, explain_pattern, explain_topology, fill_envelope
+from ebdemo.explain import (
+    ENVELOPE_FIELDS,
+    explain_pattern,
+    explain_topology,
+    fill_envelope,
+    from_put_events_entry,
+)
 from ebdemo.model import RuleSpec, Topology
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,6 +67,26 @@ def test_fill_envelope_keeps_what_the_event_has_even_odd_values():
     assert event["account"] == "111122223333" and event["extra"] == 1
     assert "source" not in filled and "account" not in filled and "id" in filled
     assert given == {"source": "", "resources": ["arn:x"], "account": "111122223333", "extra": 1}
+
+
+def test_a_put_events_entry_becomes_the_event_eventbridge_would_deliver():
+    entry = {
+        "Source": "io.entest.shop",
+        "DetailType": "OrderPlaced",
+        "Detail": json.dumps({"amount": 5}),
+        "Resources": ["arn:x"],
+        "EventBusName": "bus",
+    }
+    assert from_put_events_entry(entry) == {
+        "detail-type": "OrderPlaced",
+        "source": "io.entest.shop",
+        "resources": ["arn:x"],
+        "detail": {"amount": 5},
+    }
+    assert from_put_events_entry({"source": "x"}) is None
+    assert from_put_events_entry({}) is None
+    with pytest.raises(ValueError):
+        from_put_events_entry({"Source": "s", "Detail": "[1]"})
 
 
 # -- the account ---------------------------------------------------------------------------------
@@ -227,6 +253,13 @@ def test_cli_json_output(tmp_path):
     # a plain file path works too, and --rule narrows to one rule
     result = run("--output", "json", "explain", "--event", str(path), "--rule", "order")
     assert [r["rule"] for r in json.loads(result.output)["rules"]] == ["order"]
+
+
+def test_cli_takes_a_put_events_entry():
+    entry = {"Source": "io.entest.demo", "DetailType": "order", "Detail": "{}"}
+    result = run("--output", "json", "explain", "--event", json.dumps(entry))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["matched"] == ["all-demo-events", "order"]
 
 
 def test_cli_event_from_stdin():
