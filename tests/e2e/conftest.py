@@ -6,7 +6,9 @@
   test can prove handlers never see the user's credentials. Its attributes:
   `.endpoint` (`http://127.0.0.1:PORT`), `.region`, `.home`, `.process` (`EmulatorProcess`),
   `.clients` (a `ClientFactory.for_emulator`), `.client(service)`, `.outbox()`, `.stats()`,
-  `.log_messages(group)`, `.wait_for_log(group, predicate)`.
+  `.log_events(group)`, `.log_messages(group)`, `.wait_for_log(group, predicate)` and
+  `.wait_for_report(group, marker)` (the START..REPORT lines of the invocation that logged
+  `marker`).
 - `sample` (session): the sample topology provisioned with plain boto3 (see `topology.py`).
 
 Other e2e tests reuse `emulator` as is: `ebdemo --endpoint-url {emulator.endpoint} ...` or
@@ -75,13 +77,29 @@ class E2EEmulator:
         with urllib.request.urlopen(self.endpoint + "/_ebdemo/stats", timeout=5) as response:
             return json.loads(response.read())
 
-    def log_messages(self, group: str) -> list[str]:
+    def log_events(self, group: str) -> list[dict[str, Any]]:
+        """Every event of a log group (all streams, by time); [] while it does not exist."""
         logs = self.client("logs")
         try:
             pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
-            return [e["message"] for page in pages for e in page["events"]]
+            return [e for page in pages for e in page["events"]]
         except logs.exceptions.ResourceNotFoundException:
             return []
+
+    def log_messages(self, group: str) -> list[str]:
+        return [e["message"] for e in self.log_events(group)]
+
+    def wait_for_report(self, group: str, marker: str, *, timeout: float = 15.0) -> list[str]:
+        """Wait until the invocation that logged `marker` has its REPORT line; returns the
+        messages of that invocation's stream from START to REPORT."""
+        found: list[str] = []
+
+        def done(_: list[str]) -> bool:
+            found[:] = invocation_logging(self.log_events(group), marker)
+            return bool(found)
+
+        self.wait_for_log(group, done, timeout=timeout)
+        return found
 
     def wait_for_log(
         self, group: str, predicate: Callable[[list[str]], bool], *, timeout: float = 15.0
@@ -100,6 +118,25 @@ class E2EEmulator:
             + "\n--- emulator log ---\n"
             + self.process.log_text()[-3000:]
         )
+
+
+def invocation_logging(events: list[dict[str, Any]], marker: str) -> list[str]:
+    """START..REPORT of the invocation whose output contains `marker` (one environment runs
+    one invocation at a time, so its stream holds them in order); [] until REPORT is in."""
+    streams: dict[str, list[str]] = {}
+    for event in events:
+        streams.setdefault(event["logStreamName"], []).append(event["message"])
+    for messages in streams.values():
+        hit = next((i for i, m in enumerate(messages) if marker in m), None)
+        if hit is None:
+            continue
+        start = max(
+            (i for i, m in enumerate(messages[: hit + 1]) if m.startswith("START")), default=0
+        )
+        end = next((i for i in range(hit, len(messages)) if messages[i].startswith("REPORT")), None)
+        if end is not None:
+            return messages[start : end + 1]
+    return []
 
 
 @pytest.fixture(scope="session")
