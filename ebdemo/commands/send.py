@@ -8,6 +8,7 @@ for each event id in the logs of the functions those rules target.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from ebdemo.commands._jsonarg import json_argument
 from ebdemo.errors import AwsError, DeliveryError, UsageError
 from ebdemo.events import (
     Failure,
+    RatePacer,
     SendReport,
     build_entries,
     check_sizes,
@@ -102,17 +104,17 @@ def command(
     wait_seconds = parse_duration(timeout)
     resource_list = [r.strip() for item in resources for r in item.split(",") if r.strip()]
     source = source or topology.source
-    if via == "bus" and not detail_type:
-        raise UsageError("--detail-type is required (the event's detail-type, e.g. purchase)")
     if via == PRODUCER:
         if resource_list:
             raise UsageError("--resources cannot be used with --via producer")
         if PRODUCER not in [fn.name for fn in topology.functions]:
             raise UsageError("--via producer: the config has no function named 'producer'")
+        # the producer's own default, so the local prediction matches what it will put
         detail_type = detail_type or topology.function(PRODUCER).environment.get(
             "DETAIL_TYPE", "demo"
         )
-    assert detail_type  # for the type checker: both branches above set or require it
+    if not detail_type:
+        raise UsageError("--detail-type is required (the event's detail-type, e.g. purchase)")
 
     entries = build_entries(
         bus=topology.bus_name,
@@ -134,7 +136,7 @@ def command(
                 factory, entries, rate=rate_value, on_batch=lambda n: [advance() for _ in range(n)]
             )
     else:
-        report = _via_producer(app, topology, detail_obj, source, detail_type, count)
+        report = _via_producer(app, topology, detail_obj, source, detail_type, count, rate_value)
     elapsed = time.monotonic() - began
 
     matches = _predict(app, topology, entries, report)
@@ -151,11 +153,15 @@ def command(
 
 
 def _via_producer(
-    app: App, topology: Topology, detail: dict[str, Any], source: str, detail_type: str, count: int
+    app: App,
+    topology: Topology,
+    detail: dict[str, Any],
+    source: str,
+    detail_type: str,
+    count: int,
+    rate: float | None,
 ) -> SendReport:
-    """Invoke the producer `count` times (a few at once); each call puts one event."""
-    import json
-
+    """Invoke the producer `count` times (a few at once, or paced); each call puts one event."""
     from ebdemo.aws.exercise import invoke
 
     factory = app.clients()
@@ -163,7 +169,11 @@ def _via_producer(
     payload = json.dumps({"body": detail, "source": source, "detail-type": detail_type}).encode()
     report = SendReport(total=count, calls=count, attempts=1)
 
+    pacer = RatePacer(rate) if rate else None
+
     def call(index: int) -> None:
+        if pacer:
+            pacer.acquire(1)
         result = invoke(factory, name, payload)
         ids = result.payload.get("eventIds") if isinstance(result.payload, dict) else None
         if result.function_error or not ids:
@@ -177,7 +187,7 @@ def _via_producer(
         else:
             report.event_ids[index] = ids[0]
 
-    with ThreadPoolExecutor(max_workers=min(8, count)) as pool:
+    with ThreadPoolExecutor(max_workers=1 if pacer else min(8, count)) as pool:
         list(pool.map(call, range(count)))
     return report
 
