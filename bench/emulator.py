@@ -108,8 +108,16 @@ def baseline_moto_start() -> float:
         proc.wait()
 
 
-def wait_report(logs, group: str, marker: str, timeout: float = 30.0) -> float:
-    """Poll until `marker` and a REPORT line after it are readable; returns the time."""
+def report_field(report: str, name: str) -> float:
+    """A `Name: 12.34 ms` field of a REPORT line, in ms."""
+    for part in report.split("\t"):
+        if part.startswith(name + ":"):
+            return float(part.split(":")[1].split()[0])
+    return 0.0
+
+
+def wait_report(logs, group: str, marker: str, timeout: float = 30.0) -> tuple[float, str]:
+    """Poll until `marker` and a REPORT line after it are readable: (when, that line)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -121,7 +129,7 @@ def wait_report(logs, group: str, marker: str, timeout: float = 30.0) -> float:
             if marker in event["message"]:
                 seen = True
             elif seen and event["message"].startswith("REPORT"):
-                return time.monotonic()
+                return time.monotonic(), event["message"]
         time.sleep(0.002)
     raise SystemExit(f"timed out waiting for {marker} in {group}")
 
@@ -198,15 +206,20 @@ def main() -> None:
             events.list_rules(EventBusName="bench")
             api_calls.append(time.monotonic() - sent)
 
-        cold = []
+        cold, init_ms, cold_run_ms = [], [], []
         for name in names[:-1]:
             event_id, sent = put(name, {"n": 0})
-            cold.append(wait_report(logs, f"/aws/lambda/{name}", event_id) - sent)
+            seen, report = wait_report(logs, f"/aws/lambda/{name}", event_id)
+            cold.append(seen - sent)
+            init_ms.append(report_field(report, "Init Duration"))
+            cold_run_ms.append(report_field(report, "Duration"))
 
-        warm = []
+        warm, warm_run_ms = [], []
         for i in range(args.warm):
             event_id, sent = put(names[0], {"n": i})
-            warm.append(wait_report(logs, f"/aws/lambda/{names[0]}", event_id) - sent)
+            seen, report = wait_report(logs, f"/aws/lambda/{names[0]}", event_id)
+            warm.append(seen - sent)
+            warm_run_ms.append(report_field(report, "Duration"))
 
         burst_began = time.monotonic()
         for batch in range(0, args.burst, 10):
@@ -262,11 +275,22 @@ def main() -> None:
         f"  put_events -> REPORT readable, cold: p50 {statistics.median(cold) * ms:.0f} ms, "
         f"max {max(cold) * ms:.0f} ms over {len(cold)} fresh functions   target <= 1000 ms"
     )
+    init, cold_run = statistics.median(init_ms), statistics.median(cold_run_ms)
+    cold_p50 = statistics.median(cold) * ms
+    print(
+        f"    of which the handler's own Init Duration p50 {init:.0f} ms (import boto3, client)"
+        f" and Duration p50 {cold_run:.0f} ms; emulator overhead "
+        f"~{cold_p50 - init - cold_run:.0f} ms (spawn, runtime client, routing, log read)"
+    )
     warm_p50 = statistics.median(warm)
     print(
         f"  put_events -> REPORT readable, warm: p50 {warm_p50 * ms:.1f} ms, "
         f"p95 {percentile(warm, 95) * ms:.1f} ms over {len(warm)} events   target p50 <= 50 ms"
         f"   (x{warm_p50 / api:.1f} an API round trip)"
+    )
+    print(
+        f"    of which handler Duration p50 {statistics.median(warm_run_ms):.1f} ms "
+        "(its own sns.publish round trip included)"
     )
     print(
         f"  burst: {args.burst} events put in {put_done:.2f} s; delivered {len(counted)}/"

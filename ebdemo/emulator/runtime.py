@@ -597,6 +597,10 @@ def _monotonic(events: list[tuple[int, str]]) -> list[tuple[int, str]]:
 # the pool of one function version
 
 
+class PoolClosedError(RuntimeError):
+    """The pool was closed (its function changed or was deleted) before the submit."""
+
+
 class FunctionPool:
     """At most `limit` environments for one (function, code, config); a queue beyond that."""
 
@@ -614,7 +618,7 @@ class FunctionPool:
     def submit(self, inv: _Invocation) -> None:
         with self._lock:
             if self._closed:
-                raise RuntimeError("pool closed")
+                raise PoolClosedError(self.fn.arn)
             self._queue.put(inv)
             if self._workers < self.limit and self._idle < self._queue.qsize():
                 self._workers += 1
@@ -728,8 +732,12 @@ class LambdaRuntime:
     def invoke(self, fn: FunctionSnapshot, payload: bytes) -> Future[InvocationResult]:
         """Queue one invocation; the future resolves when its REPORT line is written."""
         inv = _Invocation(str(uuid.uuid4()), payload, fn, float(fn.timeout))
-        self._pool(fn).submit(inv)
-        return inv.future
+        while True:
+            try:
+                self._pool(fn).submit(inv)
+                return inv.future
+            except PoolClosedError:
+                continue  # replaced (new code or config) between lookup and submit: look again
 
     def _pool(self, fn: FunctionSnapshot) -> FunctionPool:
         key = fn.pool_key
