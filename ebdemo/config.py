@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import json
 import math
 import re
@@ -171,6 +172,7 @@ SECTIONS: Mapping[str, Mapping[str, Key]] = MappingProxyType({
     ),
 })
 SHORTHAND_KEYS = ("sources", "detail_types", "detail")
+NULLABLE_KINDS = ("env", "section", "named")  # an empty value means an empty mapping
 
 
 # -- public API ------------------------------------------------------------------------------
@@ -509,9 +511,10 @@ class _Loader:
                            f"unknown key{_suggest(key_text, list(table))}")
                 continue
             try:
-                result[key_text] = (self.typed(entry.value, key_path, key), entry.value)
+                value = self.typed(entry.value, key_path, key)
             except _Invalid:
                 continue
+            result[key_text] = (value, value if isinstance(value, Node) else entry.value)
         for key in table.values():
             if key.required and key.name not in entries:
                 self.error(at or node, path or None, f"missing required key {key.name!r}")
@@ -526,6 +529,9 @@ class _Loader:
             return self.boolean(node, path)
         if key.kind == "strings":
             return self.strings(node, path, key)
+        if key.kind in NULLABLE_KINDS and node.tag == _NULL:
+            # `rules:` with nothing under it means no rules, as a reader would expect
+            node = MappingNode("tag:yaml.org,2002:map", [], node.start_mark, node.end_mark)
         if key.kind == "env":
             return self.env(node, path)
         if key.kind == "object":
@@ -1035,7 +1041,17 @@ def _defines(module_file: Path, name: str) -> bool:
     """Whether a module defines `name` at top level; True when we cannot tell (a syntax
     this Python cannot parse, a star import), so validation never blocks valid code."""
     try:
-        tree = ast.parse(module_file.read_bytes(), filename=str(module_file))
+        stat = module_file.stat()
+    except OSError:
+        return True
+    return _defines_cached(str(module_file), stat.st_mtime_ns, stat.st_size, name)
+
+
+@functools.lru_cache(maxsize=256)
+def _defines_cached(module_file: str, _mtime_ns: int, _size: int, name: str) -> bool:
+    """`_defines`, parsed once per version of the file (several functions share a file)."""
+    try:
+        tree = ast.parse(Path(module_file).read_bytes(), filename=module_file)
     except (SyntaxError, ValueError, OSError):
         return True
     for stmt in tree.body:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ebdemo.config import SECTIONS, SHORTHAND_KEYS, Key
+from ebdemo.config import NULLABLE_KINDS, SECTIONS, SHORTHAND_KEYS, Key
 
 SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
 SCHEMA_ID = "urn:ebdemo:config"
@@ -97,4 +97,7 @@ def _property(key: Key) -> dict[str, Any]:
         raise AssertionError(f"unknown kind {key.kind}")
     if key.default is not None and key.kind not in ("section", "named", "object"):
         schema["default"] = key.default
+    if key.kind in NULLABLE_KINDS:  # `rules:` with nothing under it is an empty mapping
+        description = schema.pop("description")
+        return {"description": description, "anyOf": [schema, {"type": "null"}]}
     return schema

@@ -100,6 +100,13 @@ def test_stack_override_wins_and_renames_everything(workspace):
     assert topology.role_name("worker") == "two-worker-role"
 
 
+def test_empty_sections_mean_empty_mappings(workspace):
+    text = "topic:\nfunctions:\n  worker:\n    code: app.py\n    environment:\nrules:\n"
+    topology = load(workspace, text)
+    assert topology.rules == () and dict(topology.function("worker").environment) == {}
+    assert topology.topic is not None and topology.topic.name == "notifications"
+
+
 def test_default_bus(workspace):
     topology = load(workspace, "bus: default\n" + MINIMAL)
     assert topology.uses_default_bus and topology.bus_name == "default"
@@ -288,7 +295,7 @@ def test_mangled_samples_raise_only_config_errors():
     text = SAMPLE.read_text()
     rng = random.Random(20261129)
     outcomes = {"ok": 0, "error": 0}
-    for _ in range(600):
+    for _ in range(400):
         mangled = text
         for _ in range(rng.randint(1, 3)):
             mangled = _mangle(mangled, rng)
@@ -300,7 +307,7 @@ def test_mangled_samples_raise_only_config_errors():
             outcomes["error"] += 1
         else:
             outcomes["ok"] += 1
-    assert outcomes["error"] > 300 and outcomes["ok"] > 10  # the fuzz reaches both sides
+    assert outcomes["error"] > 200 and outcomes["ok"] > 10  # the fuzz reaches both sides
 
 
 @pytest.mark.parametrize("text", [

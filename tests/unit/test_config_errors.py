@@ -114,6 +114,8 @@ CASES = [
      "missing required key 'functions'"),
     ("functions-empty", without("functions:", "rules:").replace("rules:", "functions: {}\nrules:"),
      7, "functions", "at least one function"),
+    ("functions-null", without("functions:", "rules:").replace("rules:", "functions:\nrules:"),
+     7, "functions", "at least one function"),
     ("env-list", edit("    memory: 128", "    environment: [A, B]"), 11,
      "functions.producer.environment", "expected a mapping of names to strings"),
     ("complex-key", edit("  process-order: {code: consumer.py}", "  ? [a, b]\n  : {}"), 17,

@@ -85,7 +85,7 @@ def test_the_schema_is_never_stricter_than_the_loader(validator):
 
     rng = random.Random(7)
     text, accepted = SAMPLE.read_text(), 0
-    for _ in range(300):
+    for _ in range(200):
         mangled = _mangle(text, rng)
         try:
             parse_config(mangled, path=SAMPLE)
@@ -94,4 +94,4 @@ def test_the_schema_is_never_stricter_than_the_loader(validator):
         accepted += 1
         document = yaml.safe_load(mangled)
         assert list(validator.iter_errors(document)) == [], mangled
-    assert accepted > 20
+    assert accepted > 15
