@@ -200,17 +200,27 @@ def parse_config(
     text: str, *, path: str | Path = "config.yaml", stack: str | None = None,
 ) -> Topology:
     """Validate YAML text as a topology; `path` names the file in errors and anchors
-    relative `code:` paths."""
+    relative `code:` paths.
+
+    A ConfigError's message lists every problem found, one per line, in file order; its
+    `file`, `line`, `key` and `detail` describe the first, and `errors` holds them all.
+    """
     loader = _Loader(Path(path))
     try:
         topology = loader.load(text, stack)
-    except ConfigError:
+        loader.raise_errors()
+    except ConfigError as exc:
+        if not hasattr(exc, "errors"):
+            exc.errors = (exc,)  # type: ignore[attr-defined]
         raise
     except RecursionError:
-        raise ConfigError("nesting too deep", file=str(path)) from None
+        error = ConfigError("nesting too deep", file=str(path))
+        error.errors = (error,)  # type: ignore[attr-defined]
+        raise error from None
     except Exception as exc:  # the contract: nothing but ConfigError ever leaves here
-        raise ConfigError(f"cannot load: {type(exc).__name__}: {exc}", file=str(path)) from exc
-    loader.raise_errors()
+        error = ConfigError(f"cannot load: {type(exc).__name__}: {exc}", file=str(path))
+        error.errors = (error,)  # type: ignore[attr-defined]
+        raise error from exc
     assert topology is not None
     return topology
 

@@ -323,6 +323,8 @@ def test_bad_input_is_located(workspace, text, line, key, phrase):
     assert (error.file, error.line, error.key) == (str(path), line, key), str(error)
     where = f"{path}:{line}: " + (f"{key}: " if key else "")
     assert str(error).startswith(where + error.detail.splitlines()[0]), str(error)
+    assert error.errors[0].detail == error.detail
+    assert str(error).splitlines() == [str(e) for e in error.errors]
 
 
 def test_the_base_is_valid(workspace):
