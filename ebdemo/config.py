@@ -258,9 +258,11 @@ class _Entry:
 class _Found(dict[str, tuple[Any, Node]]):
     """The valid keys of a section as {key: (value, node)}, plus every raw entry."""
 
-    def __init__(self, valid: dict[str, tuple[Any, Node]], entries: dict[str, _Entry]) -> None:
+    def __init__(self, valid: dict[str, tuple[Any, Node]], entries: dict[str, _Entry],
+                 suggested: set[str]) -> None:
         super().__init__(valid)
         self.entries = entries
+        self.suggested = suggested
 
 
 @dataclass
@@ -292,6 +294,34 @@ def _describe(node: Node) -> str:
 def _suggest(word: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# Spellings users bring from SAM, CloudFormation and the Serverless Framework.
+KEY_ALIASES = {
+    "env": "environment", "variables": "environment", "memorysize": "memory",
+    "codeuri": "code", "path": "code", "source": "sources", "detailtype": "detail_types",
+    "eventpattern": "pattern", "state": "enabled", "function": "functions", "rule": "rules",
+    "email": "emails", "subscriptions": "emails", "eventbus": "bus", "eventbusname": "bus",
+    "stackname": "stack", "topicname": "name",
+}
+
+
+def _normal(key: str) -> str:
+    return re.sub(r"[-_ ]", "", key).lower()
+
+
+def _suggest_key(word: str, table: Mapping[str, Key]) -> str | None:
+    """The key an unknown key probably meant: the same key in another case or style, a
+    known alias from another tool, else the closest spelling."""
+    normal = _normal(word)
+    for name in table:
+        if _normal(name) in (normal, normal.rstrip("s"), f"{normal}s"):
+            return name
+    alias = KEY_ALIASES.get(normal) or KEY_ALIASES.get(normal.rstrip("s"))
+    if alias in table:
+        return alias
+    close = difflib.get_close_matches(word, list(table), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _key_path(parent: str, key: str | int) -> str:
@@ -513,12 +543,16 @@ class _Loader:
         table = SECTIONS[name]
         entries = self.mapping(node, path)
         result: dict[str, tuple[Any, Node]] = {}
+        suggested: set[str] = set()  # missing keys an unknown key probably meant
         for key_text, entry in entries.items():
             key_path = _key_path(path, key_text)
             key = table.get(key_text)
             if key is None:
-                self.error(entry.key, key_path,
-                           f"unknown key{_suggest(key_text, list(table))}")
+                meant = _suggest_key(key_text, table)
+                hint = f" (did you mean {meant!r}?)" if meant else ""
+                self.error(entry.key, key_path, f"unknown key{hint}")
+                if meant and meant not in entries:
+                    suggested.add(meant)
                 continue
             try:
                 value = self.typed(entry.value, key_path, key)
@@ -526,9 +560,9 @@ class _Loader:
                 continue
             result[key_text] = (value, value if isinstance(value, Node) else entry.value)
         for key in table.values():
-            if key.required and key.name not in entries:
+            if key.required and key.name not in entries and key.name not in suggested:
                 self.error(at or node, path or None, f"missing required key {key.name!r}")
-        return _Found(result, entries)
+        return _Found(result, entries, suggested)
 
     def typed(self, node: Node, path: str, key: Key) -> Any:
         if key.kind == "string":
@@ -835,7 +869,7 @@ class _Loader:
                        "detail), not both")
             return None
         if not has_pattern and not shorthand:
-            if not any(k in raw_keys for k in (*SHORTHAND_KEYS, "pattern")):
+            if not {*SHORTHAND_KEYS, "pattern"} & {*raw_keys, *found.suggested}:
                 self.error(key_node, path, "needs `sources`/`detail_types` or a `pattern`")
             return None
         targets: list[str] = []
