@@ -64,6 +64,7 @@ BUS_NAME_MAX = TOPIC_NAME_MAX = 256
 LAMBDA_ENV_MAX_BYTES = 4096  # Lambda's limit on all variables together
 PATTERN_MAX_CHARS = 4096  # PutRule EventPattern
 PATTERN_MAX_DEPTH = 64
+LAMBDA_UNZIPPED_MAX = 250 * 2**20  # a deployment package, unzipped
 MAX_TARGETS_PER_RULE = 5  # EventBridge quota
 # Lambda sets these itself; a function may not override them.
 RESERVED_ENV = frozenset({
@@ -789,6 +790,11 @@ class _Loader:
                     return None
                 return code
             if code.is_dir():
+                if _larger_than(code, LAMBDA_UNZIPPED_MAX):
+                    self.error(node, path, f"{text!r} holds more than "
+                               f"{LAMBDA_UNZIPPED_MAX // 2**20} MB of files; Lambda allows "
+                               "that much unzipped")
+                    return None
                 return code
         except OSError as exc:
             self.error(node, path, f"cannot read {text!r}: {exc}")
@@ -1027,6 +1033,18 @@ def _tab_indented_line(text: str, up_to: int | None) -> int | None:
         if "\t" in indent and line.strip():
             return number
     return None
+
+
+def _larger_than(directory: Path, limit: int) -> bool:
+    """Whether the files that would be packaged exceed `limit` bytes (stops early)."""
+    from ebdemo.packaging import code_files
+
+    total = 0
+    for _, path in code_files(directory):
+        total += path.stat().st_size
+        if total > limit:
+            return True
+    return False
 
 
 def _key_node(mapping: Node, name: str) -> Node:

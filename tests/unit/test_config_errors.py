@@ -408,6 +408,16 @@ def test_not_utf8(tmp_path):
     assert caught.value.line == 2
 
 
+def test_a_code_directory_too_big_for_lambda(workspace, monkeypatch):
+    import ebdemo.config
+
+    monkeypatch.setattr(ebdemo.config, "LAMBDA_UNZIPPED_MAX", 100)
+    (workspace / "lib" / "index.py").write_text(HANDLER + "#" * 100)
+    with pytest.raises(ConfigError, match="more than 0 MB of files") as caught:
+        parse_config(edit("code: producer.py", "code: lib"), path=workspace / "config.yaml")
+    assert (caught.value.line, caught.value.key) == (9, "functions.producer.code")
+
+
 def test_tabs_inside_a_block_scalar_are_content(workspace):
     text = edit("    memory: 128", "    description: |\n      a\n      \tb")
     fn = parse_config(text, path=workspace / "config.yaml").function("producer")
