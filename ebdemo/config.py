@@ -44,7 +44,7 @@ DEFAULT_SOURCE = "io.entest.demo"
 MAX_REPORTED_ERRORS = 20
 
 RUNTIMES = (
-    "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
+    "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
 )
 
 # -- AWS naming rules, checked locally on the *physical* names (stack prefix included) ------

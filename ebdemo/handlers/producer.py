@@ -36,7 +36,7 @@ class PutEventsFailed(RuntimeError):
 def _detail(body: Any) -> dict[str, Any]:
     if body is None:
         return {}
-    if isinstance(body, str | bytes):
+    if isinstance(body, (str, bytes)):
         try:
             body = json.loads(body) if body.strip() else {}
         except ValueError as exc:
