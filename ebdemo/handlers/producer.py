@@ -77,8 +77,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if response.get("FailedEntryCount") or failed:
         reasons = "; ".join(
             f"{e.get('ErrorCode', '?')}: {e.get('ErrorMessage', '')}" for e in failed
-        )
-        raise PutEventsFailed(f"PutEvents rejected {len(failed) or 1} entr(ies): {reasons}")
+        ) or "no reason given"
+        raise PutEventsFailed(f"PutEvents rejected the event on {entry['EventBusName']}: "
+                              f"{reasons}")
     ids = [e["EventId"] for e in response["Entries"]]
     print(json.dumps({
         "message": "event put", "bus": entry["EventBusName"], "source": entry["Source"],
