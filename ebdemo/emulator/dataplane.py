@@ -138,7 +138,7 @@ class DataPlane:
             compiled = {}
             for name, rule in bus.rules.items():
                 raw = rule.event_pattern.dump()
-                if rule.state != "ENABLED" or not raw:
+                if not str(rule.state).startswith("ENABLED") or not raw:
                     continue  # disabled, or a schedule-only rule: no event ever matches
                 try:
                     compiled[name] = compile_pattern(raw)
@@ -258,7 +258,7 @@ class DataPlane:
 
     def send_to_targets(self, rule: Any, event: dict[str, Any], transform: bool = True) -> None:
         """Rule.send_to_targets for moto's own callers (archive replay, S3 notifications)."""
-        if rule.state != "ENABLED" or not rule.event_pattern.dump():
+        if not str(rule.state).startswith("ENABLED") or not rule.event_pattern.dump():
             return
         event = dict(event)
         event.pop("ingestion-time", None)
@@ -318,7 +318,11 @@ class DataPlane:
             from moto.awslambda.models import lambda_backends
 
             parts = subscription.endpoint.split(":")
-            fn = lambda_backends[parts[4]][parts[3]].get_function(subscription.endpoint)
+            try:
+                fn = lambda_backends[parts[4]][parts[3]].get_function(subscription.endpoint)
+            except Exception as exc:  # SNS drops it; the publisher never hears of it
+                self._fail("deliver", f"{topic_arn} -> {subscription.endpoint}", repr(exc))
+                return
             self.invoke_async(function_snapshot(fn), json.dumps(record).encode())
             self._count("delivered.sns-lambda")
         else:

@@ -298,7 +298,8 @@ class _Invocation:
     error_type: str | None = None
 
     def runtime_headers(self) -> dict[str, str]:
-        trace = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"  # noqa: E501
+        root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+        trace = f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled=0"
         return {
             "Content-Type": "application/json",
             "Lambda-Runtime-Aws-Request-Id": self.request_id,
