@@ -44,7 +44,11 @@ DEFAULT_SOURCE = "io.entest.demo"
 MAX_REPORTED_ERRORS = 20
 
 RUNTIMES = (
-    "python3.10", "python3.11", "python3.12", "python3.13", "python3.14",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
 )
 
 # -- AWS naming rules, checked locally on the *physical* names (stack prefix included) ------
@@ -67,17 +71,34 @@ PATTERN_MAX_DEPTH = 64
 LAMBDA_UNZIPPED_MAX = 250 * 2**20  # a deployment package, unzipped
 MAX_TARGETS_PER_RULE = 5  # EventBridge quota
 # Lambda sets these itself; a function may not override them.
-RESERVED_ENV = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})
+RESERVED_ENV = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
 # ebdemo (resources.py) injects these; a user value would silently lose against ours.
-INJECTED_ENV = {"EVENT_BUS_NAME": "puts_events", "EVENT_SOURCE": "puts_events",
-                "TOPIC_ARN": "publishes"}
+INJECTED_ENV = {
+    "EVENT_BUS_NAME": "puts_events",
+    "EVENT_SOURCE": "puts_events",
+    "TOPIC_ARN": "publishes",
+}
 
 
 # -- the table of keys: the loader and the JSON Schema both read it -------------------------
@@ -112,66 +133,158 @@ def _keys(*keys: Key) -> Mapping[str, Key]:
     return MappingProxyType({k.name: k for k in keys})
 
 
-SECTIONS: Mapping[str, Mapping[str, Key]] = MappingProxyType({
-    "top": _keys(
-        Key("stack", "string", "Stack name: prefixes every physical name so several stacks "
-            "share one account (--stack overrides).", default=DEFAULT_STACK, regex=STACK_RE,
-            max_length=STACK_MAX, what="stack name",
-            hint="use letters, digits, '-' and '_', starting with a letter or digit"),
-        Key("target", "string", "Where `up` provisions by default: the embedded emulator "
-            "or AWS (--target overrides).", default="local", choices=("local", "aws")),
-        Key("region", "string", "AWS region (--region overrides).", regex=REGION_RE,
-            what="region", hint="e.g. us-east-1"),
-        Key("bus", "string", "Logical name of the stack's custom event bus (physical "
-            "`<stack>-<bus>`), or `default` for the account's default bus.",
-            default="events", regex=BUS_NAME_RE, max_length=BUS_NAME_MAX, what="bus name",
-            hint="use letters, digits, '/', '.', '-' and '_'"),
-        Key("source", "string", "Default event source for `ebdemo send`.",
-            default=DEFAULT_SOURCE, max_length=256),
-        Key("topic", "section", "SNS topic the publishing functions notify.",
-            section="topic"),
-        Key("functions", "named", "Lambda functions, by logical name.", required=True,
-            section="function", name_regex=FUNCTION_NAME_RE),
-        Key("rules", "named", "EventBridge rules on the bus, by logical name.",
-            default={}, section="rule", name_regex=RULE_NAME_RE),
-    ),
-    "topic": _keys(
-        Key("name", "string", "Logical topic name (physical `<stack>-<name>`).",
-            default="notifications", regex=TOPIC_NAME_RE, max_length=TOPIC_NAME_MAX,
-            what="topic name", hint="use letters, digits, '-' and '_'"),
-        Key("emails", "strings", "Email addresses subscribed to the topic.", default=[],
-            regex=EMAIL_RE, what="email address"),
-    ),
-    "function": _keys(
-        Key("code", "string", "A .py file or a directory, relative to the config file.",
-            required=True),
-        Key("handler", "string", "`module.function`; defaults to `<file stem>.handler` "
-            "for a file and `index.handler` for a directory.", regex=HANDLER_RE,
-            max_length=128, what="handler", hint="write module.function"),
-        Key("runtime", "string", "Lambda runtime.", default="python3.12", choices=RUNTIMES),
-        Key("timeout", "integer", "Seconds.", default=10, minimum=1, maximum=900),
-        Key("memory", "integer", "MB.", default=128, minimum=128, maximum=10240),
-        Key("environment", "env", "Environment variables (strings).", default={}),
-        Key("description", "string", "Function description.", default="", max_length=256),
-        Key("puts_events", "boolean", "Allow events:PutEvents on the stack's bus and set "
-            "EVENT_BUS_NAME.", default=False),
-        Key("publishes", "boolean", "Allow sns:Publish on the topic and set TOPIC_ARN.",
-            default=False),
-    ),
-    "rule": _keys(
-        Key("sources", "strings", "Shorthand: match these event sources.", min_items=1,
-            max_length=256),
-        Key("detail_types", "strings", "Shorthand: match these detail-types.", min_items=1,
-            max_length=128),
-        Key("detail", "object", "Shorthand: an event-pattern fragment for `detail`."),
-        Key("pattern", "object", "A full EventBridge event pattern (instead of the "
-            "shorthand)."),
-        Key("targets", "strings", "Logical names of the functions the rule invokes.",
-            required=True, min_items=1),
-        Key("description", "string", "Rule description.", default="", max_length=512),
-        Key("enabled", "boolean", "Whether the rule is enabled.", default=True),
-    ),
-})
+SECTIONS: Mapping[str, Mapping[str, Key]] = MappingProxyType(
+    {
+        "top": _keys(
+            Key(
+                "stack",
+                "string",
+                "Stack name: prefixes every physical name so several stacks "
+                "share one account (--stack overrides).",
+                default=DEFAULT_STACK,
+                regex=STACK_RE,
+                max_length=STACK_MAX,
+                what="stack name",
+                hint="use letters, digits, '-' and '_', starting with a letter or digit",
+            ),
+            Key(
+                "target",
+                "string",
+                "Where `up` provisions by default: the embedded emulator "
+                "or AWS (--target overrides).",
+                default="local",
+                choices=("local", "aws"),
+            ),
+            Key(
+                "region",
+                "string",
+                "AWS region (--region overrides).",
+                regex=REGION_RE,
+                what="region",
+                hint="e.g. us-east-1",
+            ),
+            Key(
+                "bus",
+                "string",
+                "Logical name of the stack's custom event bus (physical "
+                "`<stack>-<bus>`), or `default` for the account's default bus.",
+                default="events",
+                regex=BUS_NAME_RE,
+                max_length=BUS_NAME_MAX,
+                what="bus name",
+                hint="use letters, digits, '/', '.', '-' and '_'",
+            ),
+            Key(
+                "source",
+                "string",
+                "Default event source for `ebdemo send`.",
+                default=DEFAULT_SOURCE,
+                max_length=256,
+            ),
+            Key("topic", "section", "SNS topic the publishing functions notify.", section="topic"),
+            Key(
+                "functions",
+                "named",
+                "Lambda functions, by logical name.",
+                required=True,
+                section="function",
+                name_regex=FUNCTION_NAME_RE,
+            ),
+            Key(
+                "rules",
+                "named",
+                "EventBridge rules on the bus, by logical name.",
+                default={},
+                section="rule",
+                name_regex=RULE_NAME_RE,
+            ),
+        ),
+        "topic": _keys(
+            Key(
+                "name",
+                "string",
+                "Logical topic name (physical `<stack>-<name>`).",
+                default="notifications",
+                regex=TOPIC_NAME_RE,
+                max_length=TOPIC_NAME_MAX,
+                what="topic name",
+                hint="use letters, digits, '-' and '_'",
+            ),
+            Key(
+                "emails",
+                "strings",
+                "Email addresses subscribed to the topic.",
+                default=[],
+                regex=EMAIL_RE,
+                what="email address",
+            ),
+        ),
+        "function": _keys(
+            Key(
+                "code",
+                "string",
+                "A .py file or a directory, relative to the config file.",
+                required=True,
+            ),
+            Key(
+                "handler",
+                "string",
+                "`module.function`; defaults to `<file stem>.handler` "
+                "for a file and `index.handler` for a directory.",
+                regex=HANDLER_RE,
+                max_length=128,
+                what="handler",
+                hint="write module.function",
+            ),
+            Key("runtime", "string", "Lambda runtime.", default="python3.12", choices=RUNTIMES),
+            Key("timeout", "integer", "Seconds.", default=10, minimum=1, maximum=900),
+            Key("memory", "integer", "MB.", default=128, minimum=128, maximum=10240),
+            Key("environment", "env", "Environment variables (strings).", default={}),
+            Key("description", "string", "Function description.", default="", max_length=256),
+            Key(
+                "puts_events",
+                "boolean",
+                "Allow events:PutEvents on the stack's bus and set EVENT_BUS_NAME.",
+                default=False,
+            ),
+            Key(
+                "publishes",
+                "boolean",
+                "Allow sns:Publish on the topic and set TOPIC_ARN.",
+                default=False,
+            ),
+        ),
+        "rule": _keys(
+            Key(
+                "sources",
+                "strings",
+                "Shorthand: match these event sources.",
+                min_items=1,
+                max_length=256,
+            ),
+            Key(
+                "detail_types",
+                "strings",
+                "Shorthand: match these detail-types.",
+                min_items=1,
+                max_length=128,
+            ),
+            Key("detail", "object", "Shorthand: an event-pattern fragment for `detail`."),
+            Key(
+                "pattern", "object", "A full EventBridge event pattern (instead of the shorthand)."
+            ),
+            Key(
+                "targets",
+                "strings",
+                "Logical names of the functions the rule invokes.",
+                required=True,
+                min_items=1,
+            ),
+            Key("description", "string", "Rule description.", default="", max_length=512),
+            Key("enabled", "boolean", "Whether the rule is enabled.", default=True),
+        ),
+    }
+)
 SHORTHAND_KEYS = ("sources", "detail_types", "detail")
 NULLABLE_KINDS = ("env", "section", "named")  # an empty value means an empty mapping
 
@@ -198,7 +311,10 @@ def load_config(path: str | Path, *, stack: str | None = None) -> Topology:
 
 
 def parse_config(
-    text: str, *, path: str | Path = "config.yaml", stack: str | None = None,
+    text: str,
+    *,
+    path: str | Path = "config.yaml",
+    stack: str | None = None,
 ) -> Topology:
     """Validate YAML text as a topology; `path` names the file in errors and anchors
     relative `code:` paths.
@@ -231,8 +347,10 @@ def validate_stack_name(name: object) -> str | None:
     if not isinstance(name, str) or not name:
         return "the stack name must be a non-empty string"
     if not re.match(STACK_RE, name):
-        return (f"invalid stack name {name!r}: use letters, digits, '-' and '_', starting "
-                "with a letter or digit")
+        return (
+            f"invalid stack name {name!r}: use letters, digits, '-' and '_', starting "
+            "with a letter or digit"
+        )
     max_len = SECTIONS["top"]["stack"].max_length or 0
     if len(name) > max_len:
         return f"stack name {name!r} is {len(name)} characters; at most {max_len} fit AWS names"
@@ -259,8 +377,9 @@ class _Entry:
 class _Found(dict[str, tuple[Any, Node]]):
     """The valid keys of a section as {key: (value, node)}, plus every raw entry."""
 
-    def __init__(self, valid: dict[str, tuple[Any, Node]], entries: dict[str, _Entry],
-                 suggested: set[str]) -> None:
+    def __init__(
+        self, valid: dict[str, tuple[Any, Node]], entries: dict[str, _Entry], suggested: set[str]
+    ) -> None:
         super().__init__(valid)
         self.entries = entries
         self.suggested = suggested
@@ -284,8 +403,12 @@ def _describe(node: Node) -> str:
     if isinstance(node, SequenceNode):
         return "a list"
     kind = {
-        _STR: "a string", _INT: "an integer", _FLOAT: "a number", _BOOL: "a boolean",
-        _NULL: "nothing (null)", _TIMESTAMP: "a date",
+        _STR: "a string",
+        _INT: "an integer",
+        _FLOAT: "a number",
+        _BOOL: "a boolean",
+        _NULL: "nothing (null)",
+        _TIMESTAMP: "a date",
     }.get(node.tag, f"a {node.tag} value")
     if node.tag == _NULL:
         return kind
@@ -299,11 +422,23 @@ def _suggest(word: str, candidates: Iterable[str]) -> str:
 
 # Spellings users bring from SAM, CloudFormation and the Serverless Framework.
 KEY_ALIASES = {
-    "env": "environment", "variables": "environment", "memorysize": "memory",
-    "codeuri": "code", "path": "code", "source": "sources", "detailtype": "detail_types",
-    "eventpattern": "pattern", "state": "enabled", "function": "functions", "rule": "rules",
-    "email": "emails", "subscriptions": "emails", "eventbus": "bus", "eventbusname": "bus",
-    "stackname": "stack", "topicname": "name",
+    "env": "environment",
+    "variables": "environment",
+    "memorysize": "memory",
+    "codeuri": "code",
+    "path": "code",
+    "source": "sources",
+    "detailtype": "detail_types",
+    "eventpattern": "pattern",
+    "state": "enabled",
+    "function": "functions",
+    "rule": "rules",
+    "email": "emails",
+    "subscriptions": "emails",
+    "eventbus": "bus",
+    "eventbusname": "bus",
+    "stackname": "stack",
+    "topicname": "name",
 }
 
 
@@ -350,7 +485,7 @@ class _Loader:
     def raise_errors(self) -> None:
         if not self.errors:
             return
-        errors = sorted(self.errors, key=lambda e: (e.line or 0))
+        errors = sorted(self.errors, key=lambda e: e.line or 0)
         first = errors[0]
         message = first.detail
         rest = errors[1:MAX_REPORTED_ERRORS]
@@ -374,24 +509,32 @@ class _Loader:
             line = mark.line + 1 if mark else None
             tab = _tab_indented_line(text, line)
             if tab is not None:  # YAML's own message for this is cryptic
-                raise ConfigError("tabs are not allowed for indentation; indent with spaces",
-                                  file=self.file, line=tab) from None
+                raise ConfigError(
+                    "tabs are not allowed for indentation; indent with spaces",
+                    file=self.file,
+                    line=tab,
+                ) from None
             if "'\\t'" in (exc.problem or ""):
-                raise ConfigError("tabs are not allowed here; use spaces", file=self.file,
-                                  line=line) from None
+                raise ConfigError(
+                    "tabs are not allowed here; use spaces", file=self.file, line=line
+                ) from None
             problem = exc.problem or "invalid YAML"
             if exc.context:
                 problem = f"{exc.context}, {problem}"
             if "expected a single document" in (exc.context or ""):
                 problem = "only one YAML document is allowed (found a second `---`)"
             hint = next((h for cue, h in _YAML_HINTS if cue in problem), "")
-            raise ConfigError(f"malformed YAML: {problem}{hint}", file=self.file,
-                              line=line) from None
+            raise ConfigError(
+                f"malformed YAML: {problem}{hint}", file=self.file, line=line
+            ) from None
         except yaml.reader.ReaderError as exc:
             line = text[: exc.position].count("\n") + 1
-            raise ConfigError(f"malformed YAML: unacceptable character #x{exc.character:04x} "
-                              "(control characters are not allowed)", file=self.file,
-                              line=line) from None
+            raise ConfigError(
+                f"malformed YAML: unacceptable character #x{exc.character:04x} "
+                "(control characters are not allowed)",
+                file=self.file,
+                line=line,
+            ) from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"malformed YAML: {exc}", file=self.file) from None
 
@@ -404,8 +547,7 @@ class _Loader:
         merged: dict[str, _Entry] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                sources = value_node.value if isinstance(value_node, SequenceNode) else [
-                    value_node]
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 for source in sources:
                     if not isinstance(source, MappingNode):
                         raise self.fail(source, path or None, "`<<` merges only mappings")
@@ -413,14 +555,18 @@ class _Loader:
                         merged.setdefault(name, entry)
                 continue
             if not isinstance(key_node, ScalarNode) or key_node.tag == _NULL:
-                self.error(key_node, path or None, f"keys must be strings, got "
-                           f"{_describe(key_node)}")
+                self.error(
+                    key_node, path or None, f"keys must be strings, got {_describe(key_node)}"
+                )
                 continue
             name = str(key_node.value)
             if name in explicit:
                 first = _line(explicit[name].key)
-                self.error(key_node, _key_path(path, name),
-                           f"duplicate key (first defined on line {first})")
+                self.error(
+                    key_node,
+                    _key_path(path, name),
+                    f"duplicate key (first defined on line {first})",
+                )
                 continue
             explicit[name] = _Entry(key_node, value_node)
         return {**merged, **explicit}
@@ -439,10 +585,9 @@ class _Loader:
         if not isinstance(node, ScalarNode) or node.tag != _STR:
             hint = ""
             if isinstance(node, ScalarNode) and node.tag in (_BOOL, _INT, _FLOAT, _TIMESTAMP):
-                hint = f"; quote it: \"{node.value}\""
+                hint = f'; quote it: "{node.value}"'
                 if node.tag == _BOOL and str(node.value).lower() in _YAML11_BOOLS:
-                    hint = (f"; YAML reads {node.value} as a boolean, quote it: "
-                            f"\"{node.value}\"")
+                    hint = f'; YAML reads {node.value} as a boolean, quote it: "{node.value}"'
             raise self.fail(node, path, f"expected a string, got {_describe(node)}{hint}")
         value = str(node.value)
         if key is not None:
@@ -451,11 +596,16 @@ class _Loader:
 
     def check_string(self, node: Node, path: str, key: Key, value: str) -> None:
         if key.choices and value not in key.choices:
-            raise self.fail(node, path, f"must be one of {', '.join(key.choices)}, got "
-                            f"{value!r}{_suggest(value, key.choices)}")
+            raise self.fail(
+                node,
+                path,
+                f"must be one of {', '.join(key.choices)}, got "
+                f"{value!r}{_suggest(value, key.choices)}",
+            )
         if key.max_length is not None and len(value) > key.max_length:
-            raise self.fail(node, path, f"too long: {len(value)} characters, at most "
-                            f"{key.max_length}")
+            raise self.fail(
+                node, path, f"too long: {len(value)} characters, at most {key.max_length}"
+            )
         if key.regex and not re.match(key.regex, value):
             hint = f": {key.hint}" if key.hint else ""
             raise self.fail(node, path, f"invalid {key.what} {value!r}{hint}")
@@ -468,9 +618,11 @@ class _Loader:
             raise self.fail(node, path, f"expected an integer, got {_describe(node)}{hint}")
         value = int(self.scalar(node, path))
         if (key.minimum is not None and value < key.minimum) or (
-                key.maximum is not None and value > key.maximum):
-            raise self.fail(node, path, f"must be between {key.minimum} and {key.maximum}, "
-                            f"got {value}")
+            key.maximum is not None and value > key.maximum
+        ):
+            raise self.fail(
+                node, path, f"must be between {key.minimum} and {key.maximum}, got {value}"
+            )
         return value
 
     def boolean(self, node: Node, path: str) -> bool:
@@ -484,9 +636,8 @@ class _Loader:
             if isinstance(node, ScalarNode) and node.tag == _STR:
                 hint = f"; write [{node.value}]"
             elif isinstance(node, ScalarNode) and node.tag == _BOOL:
-                hint = f"; YAML reads {node.value} as a boolean, write [\"{node.value}\"]"
-            raise self.fail(node, path, f"expected a list of strings, got "
-                            f"{_describe(node)}{hint}")
+                hint = f'; YAML reads {node.value} as a boolean, write ["{node.value}"]'
+            raise self.fail(node, path, f"expected a list of strings, got {_describe(node)}{hint}")
         if len(node.value) < key.min_items:
             raise self.fail(node, path, "must not be empty")
         items: list[tuple[int, str, Node]] = []
@@ -496,29 +647,42 @@ class _Loader:
             try:
                 value = self.string(item, item_path)
                 if key.max_length is not None and len(value) > key.max_length:
-                    raise self.fail(item, item_path, f"too long: {len(value)} characters, "
-                                    f"at most {key.max_length}")
+                    raise self.fail(
+                        item,
+                        item_path,
+                        f"too long: {len(value)} characters, at most {key.max_length}",
+                    )
                 if key.regex and not re.match(key.regex, value):
                     raise self.fail(item, item_path, f"invalid {key.what} {value!r}")
                 if value in seen:
-                    raise self.fail(item, item_path, f"duplicate {value!r} (also item "
-                                    f"{seen[value]})")
+                    raise self.fail(
+                        item, item_path, f"duplicate {value!r} (also item {seen[value]})"
+                    )
                 seen[value] = index
                 items.append((index, value, item))
             except _Invalid:
                 continue
         return items
 
-    def plain(self, node: Node, base: str, nodes: dict[tuple[str | int, ...], Node],
-              path: tuple[str | int, ...] = ()) -> Any:
+    def plain(
+        self,
+        node: Node,
+        base: str,
+        nodes: dict[tuple[str | int, ...], Node],
+        path: tuple[str | int, ...] = (),
+    ) -> Any:
         """A JSON-like value (for event patterns), remembering the node of every sub-path;
         `base` is the key path of `node` in the file, for messages."""
         nodes.setdefault(path, node)
         where = _join(base, path)
         # Aliases can make a tiny file expand exponentially ("billion laughs"), or loop.
         if len(nodes) > PATTERN_MAX_CHARS or len(path) > PATTERN_MAX_DEPTH:
-            raise self.fail(node, base, "the event pattern is too large or nested too deeply "
-                            f"(EventBridge allows {PATTERN_MAX_CHARS} characters)")
+            raise self.fail(
+                node,
+                base,
+                "the event pattern is too large or nested too deeply "
+                f"(EventBridge allows {PATTERN_MAX_CHARS} characters)",
+            )
         if isinstance(node, MappingNode):
             result: dict[str, Any] = {}
             for name, entry in self.mapping(node, where).items():
@@ -526,8 +690,7 @@ class _Loader:
                 result[name] = self.plain(entry.value, base, nodes, (*path, name))
             return result
         if isinstance(node, SequenceNode):
-            return [self.plain(item, base, nodes, (*path, i))
-                    for i, item in enumerate(node.value)]
+            return [self.plain(item, base, nodes, (*path, i)) for i, item in enumerate(node.value)]
         if node.tag == _TIMESTAMP:
             return str(node.value)
         value = self.scalar(node, where)
@@ -595,8 +758,11 @@ class _Loader:
         for name, entry in entries.items():
             key_path = _key_path(path, name)
             if not re.match(ENV_KEY_RE, name):
-                self.error(entry.key, key_path, "invalid variable name: use letters, digits "
-                           "and '_', starting with a letter")
+                self.error(
+                    entry.key,
+                    key_path,
+                    "invalid variable name: use letters, digits and '_', starting with a letter",
+                )
                 continue
             if name in RESERVED_ENV:
                 self.error(entry.key, key_path, "reserved by Lambda; choose another name")
@@ -607,16 +773,20 @@ class _Loader:
                 continue
         size = sum(len(k.encode()) + len(v.encode()) for k, v in result.items())
         if size > LAMBDA_ENV_MAX_BYTES:
-            self.error(node, path, f"environment is {size} bytes; Lambda allows "
-                       f"{LAMBDA_ENV_MAX_BYTES}")
+            self.error(
+                node, path, f"environment is {size} bytes; Lambda allows {LAMBDA_ENV_MAX_BYTES}"
+            )
         return result
 
     # -- the document --------------------------------------------------------------------
     def load(self, text: str, stack_override: str | None) -> Topology | None:
         root = self.compose(text)
         if root is None:
-            raise ConfigError("the file is empty; expected a mapping with at least "
-                              "`functions:`", file=self.file, line=1)
+            raise ConfigError(
+                "the file is empty; expected a mapping with at least `functions:`",
+                file=self.file,
+                line=1,
+            )
         try:
             top = self.section(root, "", "top")
         except _Invalid:
@@ -625,21 +795,31 @@ class _Loader:
         stack = self.stack(top, stack_override)
         bus = self.value(top, "bus", "top")
         if bus != DEFAULT_BUS and stack is not None and "bus" in top:  # the default fits
-            self.check_physical(top, "bus", f"{stack}-{bus}", BUS_NAME_RE, BUS_NAME_MAX,
-                                "EventBridge bus name")
+            self.check_physical(
+                top, "bus", f"{stack}-{bus}", BUS_NAME_RE, BUS_NAME_MAX, "EventBridge bus name"
+            )
         source = self.value(top, "source", "top")
         if "source" in top and source.startswith("aws."):
-            self.error(top["source"][1], "source", "sources starting with 'aws.' are "
-                       "reserved for AWS services")
+            self.error(
+                top["source"][1],
+                "source",
+                "sources starting with 'aws.' are reserved for AWS services",
+            )
         topic = self.topic(top, stack)
         functions = self.functions(top, stack, topic)
         rules = self.rules(top, stack)
         if self.errors or stack is None:
             return None
         return Topology(
-            stack=stack, bus=bus, functions=tuple(functions), rules=tuple(rules),
-            topic=topic, source=source, target=self.value(top, "target", "top"),
-            region=self.value(top, "region", "top"), path=self.path,
+            stack=stack,
+            bus=bus,
+            functions=tuple(functions),
+            rules=tuple(rules),
+            topic=topic,
+            source=source,
+            target=self.value(top, "target", "top"),
+            region=self.value(top, "region", "top"),
+            path=self.path,
         )
 
     def value(self, found: Mapping[str, tuple[Any, Node]], name: str, section: str) -> Any:
@@ -665,13 +845,22 @@ class _Loader:
         return stack
 
     def check_physical(
-        self, found: Mapping[str, tuple[Any, Node]] | Node, key: str, physical: str,
-        regex: str, max_len: int, what: str,
+        self,
+        found: Mapping[str, tuple[Any, Node]] | Node,
+        key: str,
+        physical: str,
+        regex: str,
+        max_len: int,
+        what: str,
     ) -> None:
         node = found if isinstance(found, Node) else found[key][1]
         if len(physical) > max_len:
-            self.error(node, key, f"{what} {physical!r} would be {len(physical)} characters; "
-                       f"AWS allows {max_len} (the stack prefix counts)")
+            self.error(
+                node,
+                key,
+                f"{what} {physical!r} would be {len(physical)} characters; "
+                f"AWS allows {max_len} (the stack prefix counts)",
+            )
         elif not re.match(regex, physical):
             self.error(node, key, f"{what} {physical!r} has characters AWS rejects")
         elif what.startswith("EventBridge bus") and physical.startswith("aws."):
@@ -687,36 +876,50 @@ class _Loader:
             return None
         name = self.value(found, "name", "topic")
         if stack is not None:
-            self.check_physical(found.get("name", (None, node))[1], "topic.name",
-                                f"{stack}-{name}", TOPIC_NAME_RE, TOPIC_NAME_MAX,
-                                "SNS topic name")
+            self.check_physical(
+                found.get("name", (None, node))[1],
+                "topic.name",
+                f"{stack}-{name}",
+                TOPIC_NAME_RE,
+                TOPIC_NAME_MAX,
+                "SNS topic name",
+            )
         emails: list[str] = []
         seen: dict[str, int] = {}
         for index, email, item in found.get("emails", ([], node))[0]:
             if email.lower() in seen:
-                self.error(item, f"topic.emails[{index}]",
-                           f"duplicate email (also item {seen[email.lower()]})")
+                self.error(
+                    item,
+                    f"topic.emails[{index}]",
+                    f"duplicate email (also item {seen[email.lower()]})",
+                )
             else:
                 seen[email.lower()] = index
                 emails.append(email)
         return TopicSpec(name=name, emails=tuple(emails))
 
-    def named(self, top: Mapping[str, tuple[Any, Node]], key: str) -> Iterator[
-            tuple[str, ScalarNode, Node]]:
+    def named(
+        self, top: Mapping[str, tuple[Any, Node]], key: str
+    ) -> Iterator[tuple[str, ScalarNode, Node]]:
         if key not in top:
             return
         spec = SECTIONS["top"][key]
         for name, entry in self.mapping(top[key][1], key).items():
             if spec.name_regex and not re.match(spec.name_regex, name):
-                allowed = "letters, digits, '-' and '_'" if key == "functions" else \
-                    "letters, digits, '.', '-' and '_'"
-                self.error(entry.key, _key_path(key, name),
-                           f"invalid name {name!r}: use {allowed}")
+                allowed = (
+                    "letters, digits, '-' and '_'"
+                    if key == "functions"
+                    else "letters, digits, '.', '-' and '_'"
+                )
+                self.error(entry.key, _key_path(key, name), f"invalid name {name!r}: use {allowed}")
                 continue
             yield name, entry.key, entry.value
 
     def functions(
-        self, top: Mapping[str, tuple[Any, Node]], stack: str | None, topic: TopicSpec | None,
+        self,
+        top: Mapping[str, tuple[Any, Node]],
+        stack: str | None,
+        topic: TopicSpec | None,
     ) -> list[FunctionSpec]:
         if "functions" in top and not top["functions"][1].value:
             self.error(top["functions"][1], "functions", "at least one function is required")
@@ -726,14 +929,29 @@ class _Loader:
             path = f"functions.{name}"
             if stack is not None:
                 before = len(self.errors)
-                self.check_physical(key_node, path, f"{stack}-{name}", FUNCTION_NAME_RE,
-                                    FUNCTION_NAME_MAX, "Lambda function name")
+                self.check_physical(
+                    key_node,
+                    path,
+                    f"{stack}-{name}",
+                    FUNCTION_NAME_RE,
+                    FUNCTION_NAME_MAX,
+                    "Lambda function name",
+                )
                 if len(self.errors) == before:  # the role name is longer: say it once
-                    self.check_physical(key_node, path, f"{stack}-{name}-role", ROLE_NAME_RE,
-                                        ROLE_NAME_MAX, "IAM role name")
+                    self.check_physical(
+                        key_node,
+                        path,
+                        f"{stack}-{name}-role",
+                        ROLE_NAME_RE,
+                        ROLE_NAME_MAX,
+                        "IAM role name",
+                    )
             if name.lower() in roles:  # IAM role names are case-insensitive
-                self.error(key_node, path, f"clashes with function {roles[name.lower()]!r}: "
-                           "IAM role names ignore case")
+                self.error(
+                    key_node,
+                    path,
+                    f"clashes with function {roles[name.lower()]!r}: IAM role names ignore case",
+                )
             roles.setdefault(name.lower(), name)
             try:
                 spec = self.function(name, key_node, node, path, topic)
@@ -744,7 +962,12 @@ class _Loader:
         return specs
 
     def function(
-        self, name: str, key_node: Node, node: Node, path: str, topic: TopicSpec | None,
+        self,
+        name: str,
+        key_node: Node,
+        node: Node,
+        path: str,
+        topic: TopicSpec | None,
     ) -> FunctionSpec | None:
         found = self.section(node, path, "function", key_node)
         if "code" not in found:
@@ -757,22 +980,30 @@ class _Loader:
         publishes = self.value(found, "publishes", "function")
         for var, flag in INJECTED_ENV.items():
             if var in environment and self.value(found, flag, "function"):
-                self.error(_key_node(found["environment"][1], var),
-                           f"{path}.environment.{var}",
-                           f"set by ebdemo because `{flag}: true`; remove it")
+                self.error(
+                    _key_node(found["environment"][1], var),
+                    f"{path}.environment.{var}",
+                    f"set by ebdemo because `{flag}: true`; remove it",
+                )
         if publishes and topic is None:
-            self.error(found["publishes"][1], f"{path}.publishes",
-                       "`publishes: true` needs a `topic:` section")
+            self.error(
+                found["publishes"][1],
+                f"{path}.publishes",
+                "`publishes: true` needs a `topic:` section",
+            )
         if code is None or handler is None:
             return None
         return FunctionSpec(
-            name=name, code=code, handler=handler,
+            name=name,
+            code=code,
+            handler=handler,
             runtime=self.value(found, "runtime", "function"),
             timeout=self.value(found, "timeout", "function"),
             memory=self.value(found, "memory", "function"),
             environment=MappingProxyType(dict(sorted(environment.items()))),
             description=self.value(found, "description", "function"),
-            puts_events=puts_events, publishes=publishes,
+            puts_events=puts_events,
+            publishes=publishes,
         )
 
     def code_path(self, text: str, node: Node, path: str) -> Path | None:
@@ -791,20 +1022,31 @@ class _Loader:
                 return code
             if code.is_dir():
                 if _larger_than(code, LAMBDA_UNZIPPED_MAX):
-                    self.error(node, path, f"{text!r} holds more than "
-                               f"{LAMBDA_UNZIPPED_MAX // 2**20} MB of files; Lambda allows "
-                               "that much unzipped")
+                    self.error(
+                        node,
+                        path,
+                        f"{text!r} holds more than "
+                        f"{LAMBDA_UNZIPPED_MAX // 2**20} MB of files; Lambda allows "
+                        "that much unzipped",
+                    )
                     return None
                 return code
         except OSError as exc:
             self.error(node, path, f"cannot read {text!r}: {exc}")
             return None
-        self.error(node, path, f"no such file or directory: {text!r} (relative paths start "
-                   f"at the config file's directory, {_absolute(self.base)})")
+        self.error(
+            node,
+            path,
+            f"no such file or directory: {text!r} (relative paths start "
+            f"at the config file's directory, {_absolute(self.base)})",
+        )
         return None
 
     def handler(
-        self, found: Mapping[str, tuple[Any, Node]], code: Path | None, code_node: Node,
+        self,
+        found: Mapping[str, tuple[Any, Node]],
+        code: Path | None,
+        code_node: Node,
         path: str,
     ) -> str | None:
         if "handler" in found:
@@ -819,8 +1061,12 @@ class _Loader:
         key = f"{path}.handler"
         if code.is_file():
             if module != code.stem:
-                self.error(node, key, f"handler {handler!r} must name the module "
-                           f"{code.stem!r} (the code is the single file {code.name})")
+                self.error(
+                    node,
+                    key,
+                    f"handler {handler!r} must name the module "
+                    f"{code.stem!r} (the code is the single file {code.name})",
+                )
                 return None
             module_file = code
         else:
@@ -829,8 +1075,12 @@ class _Loader:
                 package_init = module_file.with_suffix("") / "__init__.py"
                 if not package_init.is_file():
                     where = "" if "handler" in found else " (set `handler:`)"
-                    self.error(node, key, f"handler module file {_relative(module_file, code)!r}"
-                               f" not found in {_display_dir(code)}{where}")
+                    self.error(
+                        node,
+                        key,
+                        f"handler module file {_relative(module_file, code)!r}"
+                        f" not found in {_display_dir(code)}{where}",
+                    )
                     return None
                 module_file = package_init
         if not _defines(module_file, function):
@@ -844,8 +1094,14 @@ class _Loader:
         for name, key_node, node in self.named(top, "rules"):
             path = f"rules.{name}"
             if stack is not None:
-                self.check_physical(key_node, path, f"{stack}-{name}", RULE_NAME_RE,
-                                    RULE_NAME_MAX, "EventBridge rule name")
+                self.check_physical(
+                    key_node,
+                    path,
+                    f"{stack}-{name}",
+                    RULE_NAME_RE,
+                    RULE_NAME_MAX,
+                    "EventBridge rule name",
+                )
             try:
                 spec = self.rule(name, key_node, node, path, declared)
             except _Invalid:
@@ -863,16 +1119,23 @@ class _Loader:
         return [str(k.value) for k, _ in node.value if isinstance(k, ScalarNode)]
 
     def rule(
-        self, name: str, key_node: Node, node: Node, path: str, functions: list[str],
+        self,
+        name: str,
+        key_node: Node,
+        node: Node,
+        path: str,
+        functions: list[str],
     ) -> RuleSpec | None:
         found = self.section(node, path, "rule", key_node)
         shorthand = [k for k in SHORTHAND_KEYS if k in found]
         has_pattern = "pattern" in found
         raw_keys = found.entries
         if has_pattern and shorthand:
-            self.error(raw_keys[shorthand[0]].key, f"{path}.{shorthand[0]}",
-                       "use either `pattern` or the shorthand (sources, detail_types, "
-                       "detail), not both")
+            self.error(
+                raw_keys[shorthand[0]].key,
+                f"{path}.{shorthand[0]}",
+                "use either `pattern` or the shorthand (sources, detail_types, detail), not both",
+            )
             return None
         if not has_pattern and not shorthand:
             if not {*SHORTHAND_KEYS, "pattern"} & {*raw_keys, *found.suggested}:
@@ -882,14 +1145,17 @@ class _Loader:
         for index, target, item in found.get("targets", ([], node))[0]:
             item_path = f"{path}.targets[{index}]"
             if target not in functions:
-                self.error(item, item_path,
-                           f"unknown function {target!r}{_suggest(target, functions)}")
+                self.error(
+                    item, item_path, f"unknown function {target!r}{_suggest(target, functions)}"
+                )
             else:
                 targets.append(target)
         if len(targets) > MAX_TARGETS_PER_RULE:
-            self.error(found["targets"][1], f"{path}.targets",
-                       f"{len(targets)} targets; EventBridge allows {MAX_TARGETS_PER_RULE} "
-                       "per rule")
+            self.error(
+                found["targets"][1],
+                f"{path}.targets",
+                f"{len(targets)} targets; EventBridge allows {MAX_TARGETS_PER_RULE} per rule",
+            )
         located = self.rule_pattern(found, path)
         if located is None:
             return None
@@ -898,7 +1164,9 @@ class _Loader:
         if "targets" not in found or not targets:
             return None
         return RuleSpec(
-            name=name, pattern=located.value, targets=tuple(targets),
+            name=name,
+            pattern=located.value,
+            targets=tuple(targets),
             description=self.value(found, "description", "rule"),
             enabled=self.value(found, "enabled", "rule"),
         )
@@ -931,13 +1199,13 @@ class _Loader:
         if "detail" in found:
             nodes: dict[tuple[str | int, ...], Node] = {}
             try:
-                located.value["detail"] = self.plain(found["detail"][1], f"{path}.detail",
-                                                     nodes)
+                located.value["detail"] = self.plain(found["detail"][1], f"{path}.detail", nodes)
             except _Invalid:
                 return None
             located.nodes.update({("detail", *p): n for p, n in nodes.items()})
         if ("sources" in found and not located.value.get("source")) or (
-                "detail_types" in found and not located.value.get("detail-type")):
+            "detail_types" in found and not located.value.get("detail-type")
+        ):
             return None  # its items were all invalid, and reported
         return located
 
@@ -946,8 +1214,12 @@ class _Loader:
         root_node = found.entries[key].key
         text = json.dumps(located.value, separators=(",", ":"))
         if len(text) > PATTERN_MAX_CHARS:
-            self.error(root_node, f"{path}.{key}", f"the event pattern is {len(text)} "
-                       f"characters as JSON; EventBridge allows {PATTERN_MAX_CHARS}")
+            self.error(
+                root_node,
+                f"{path}.{key}",
+                f"the event pattern is {len(text)} "
+                f"characters as JSON; EventBridge allows {PATTERN_MAX_CHARS}",
+            )
             return False
         problem = _pattern_problem(located.value)
         if problem is None:
@@ -997,7 +1269,8 @@ def _parse_path(text: str) -> tuple[str | int, ...]:
 
 
 def _basic_pattern_problem(
-    pattern: Any, where: tuple[str | int, ...] = (),
+    pattern: Any,
+    where: tuple[str | int, ...] = (),
 ) -> tuple[str, tuple[str | int, ...]] | None:
     """Structure only: a mapping whose leaves are non-empty lists."""
     if not isinstance(pattern, dict):
@@ -1013,8 +1286,10 @@ def _basic_pattern_problem(
 
 
 _YAML_HINTS = (
-    ("mapping values are not allowed", " (quote a value that contains ': ', or check the "
-     "indentation)"),
+    (
+        "mapping values are not allowed",
+        " (quote a value that contains ': ', or check the indentation)",
+    ),
     ("cannot start any token", " (quote a value that starts with @, ` or %)"),
     ("expected <block end>", " (check the indentation of this line)"),
     ("could not find expected ':'", " (a key without ':', or an unclosed quote above)"),
@@ -1059,8 +1334,9 @@ def _join(base: str, path: tuple[str | int, ...]) -> str:
     return ".".join([base, *_path_text(path)]).replace(".[", "[")
 
 
-def _nearest(nodes: Mapping[tuple[str | int, ...], Node], where: tuple[str | int, ...]
-             ) -> Node | None:
+def _nearest(
+    nodes: Mapping[tuple[str | int, ...], Node], where: tuple[str | int, ...]
+) -> Node | None:
     for end in range(len(where), 0, -1):
         if where[:end] in nodes:
             return nodes[where[:end]]
@@ -1131,4 +1407,3 @@ def _defines_cached(module_file: str, _mtime_ns: int, _size: int, name: str) -> 
         elif isinstance(stmt, ast.If | ast.Try):  # conditional definitions: give up
             return True
     return False
-

@@ -24,8 +24,19 @@ __all__ = ["code_files", "code_sha256", "source_sha256", "zip_code"]
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644  # readable by the Lambda runtime user, whatever the checkout said
 COMPRESS_LEVEL = 9
-EXCLUDED_DIRS = frozenset({"__pycache__", ".git", ".hg", ".svn", ".mypy_cache",
-                           ".pytest_cache", ".ruff_cache", ".venv", "node_modules"})
+EXCLUDED_DIRS = frozenset(
+    {
+        "__pycache__",
+        ".git",
+        ".hg",
+        ".svn",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".venv",
+        "node_modules",
+    }
+)
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 EXCLUDED_NAMES = frozenset({".DS_Store"})
 

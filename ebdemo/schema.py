@@ -30,10 +30,8 @@ def json_schema() -> dict[str, Any]:
     rule = schema["definitions"]["rule"]
     # Either the shorthand or a full pattern, never both (the loader says the same).
     rule["oneOf"] = [
-        {"required": ["pattern"],
-         "not": {"anyOf": [{"required": [k]} for k in SHORTHAND_KEYS]}},
-        {"anyOf": [{"required": [k]} for k in SHORTHAND_KEYS],
-         "not": {"required": ["pattern"]}},
+        {"required": ["pattern"], "not": {"anyOf": [{"required": [k]} for k in SHORTHAND_KEYS]}},
+        {"anyOf": [{"required": [k]} for k in SHORTHAND_KEYS], "not": {"required": ["pattern"]}},
     ]
     return schema
 
@@ -81,8 +79,11 @@ def _property(key: Key) -> dict[str, Any]:
     elif key.kind == "env":
         from ebdemo.config import ENV_KEY_RE
 
-        schema.update(type="object", propertyNames={"pattern": ENV_KEY_RE},
-                      additionalProperties={"type": "string"})
+        schema.update(
+            type="object",
+            propertyNames={"pattern": ENV_KEY_RE},
+            additionalProperties={"type": "string"},
+        )
     elif key.kind == "object":
         schema.update(type="object", minProperties=1)
     elif key.kind == "section":

@@ -26,7 +26,8 @@ def _client() -> Any:
 
 def _function_name(context: Any) -> str:
     return getattr(context, "function_name", None) or os.environ.get(
-        "AWS_LAMBDA_FUNCTION_NAME", "consumer")
+        "AWS_LAMBDA_FUNCTION_NAME", "consumer"
+    )
 
 
 def _subject(event: dict[str, Any]) -> str:
@@ -49,20 +50,38 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not isinstance(event, dict):
         event = {"detail": event}
     function = _function_name(context)
-    print(json.dumps({
-        "message": "event received", "function": function, "id": event.get("id"),
-        "source": event.get("source"), "detail-type": event.get("detail-type"),
-        "detail": event.get("detail"),
-    }, default=str))
+    print(
+        json.dumps(
+            {
+                "message": "event received",
+                "function": function,
+                "id": event.get("id"),
+                "source": event.get("source"),
+                "detail-type": event.get("detail-type"),
+                "detail": event.get("detail"),
+            },
+            default=str,
+        )
+    )
     summary: dict[str, Any] = {"function": function, "id": event.get("id"), "published": False}
     topic_arn = os.environ.get("TOPIC_ARN", "").strip()
     if topic_arn:
         response = _client().publish(
-            TopicArn=topic_arn, Subject=_subject(event),
-            Message=json.dumps(event, default=str), MessageAttributes=_attributes(event),
+            TopicArn=topic_arn,
+            Subject=_subject(event),
+            Message=json.dumps(event, default=str),
+            MessageAttributes=_attributes(event),
         )
         summary.update(published=True, messageId=response.get("MessageId"))
-        print(json.dumps({"message": "event published", "function": function,
-                          "id": event.get("id"), "topic": topic_arn,
-                          "messageId": response.get("MessageId")}))
+        print(
+            json.dumps(
+                {
+                    "message": "event published",
+                    "function": function,
+                    "id": event.get("id"),
+                    "topic": topic_arn,
+                    "messageId": response.get("MessageId"),
+                }
+            )
+        )
     return summary

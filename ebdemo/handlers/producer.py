@@ -65,7 +65,8 @@ def build_entry(event: dict[str, Any], environ: dict[str, str] | None = None) ->
         "EventBusName": bus,
         "Source": _first(event, "source") or env.get("EVENT_SOURCE") or "io.entest.demo",
         "DetailType": _first(event, "detail-type", "detailType", "detail_type")
-        or env.get("DETAIL_TYPE") or "demo",
+        or env.get("DETAIL_TYPE")
+        or "demo",
         "Detail": json.dumps(_detail(event.get("body", event.get("detail")))),
     }
 
@@ -75,14 +76,21 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = _client().put_events(Entries=[entry])
     failed = [e for e in response.get("Entries", []) if e.get("ErrorCode") or not e.get("EventId")]
     if response.get("FailedEntryCount") or failed:
-        reasons = "; ".join(
-            f"{e.get('ErrorCode', '?')}: {e.get('ErrorMessage', '')}" for e in failed
-        ) or "no reason given"
-        raise PutEventsFailed(f"PutEvents rejected the event on {entry['EventBusName']}: "
-                              f"{reasons}")
+        reasons = (
+            "; ".join(f"{e.get('ErrorCode', '?')}: {e.get('ErrorMessage', '')}" for e in failed)
+            or "no reason given"
+        )
+        raise PutEventsFailed(f"PutEvents rejected the event on {entry['EventBusName']}: {reasons}")
     ids = [e["EventId"] for e in response["Entries"]]
-    print(json.dumps({
-        "message": "event put", "bus": entry["EventBusName"], "source": entry["Source"],
-        "detail-type": entry["DetailType"], "ids": ids,
-    }))
+    print(
+        json.dumps(
+            {
+                "message": "event put",
+                "bus": entry["EventBusName"],
+                "source": entry["Source"],
+                "detail-type": entry["DetailType"],
+                "ids": ids,
+            }
+        )
+    )
     return {"message": "event put", "eventIds": ids, "bus": entry["EventBusName"]}

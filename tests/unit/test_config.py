@@ -33,8 +33,7 @@ MINIMAL = "functions:\n  worker: {code: app.py}\n"
 # -- the sample ------------------------------------------------------------------------------
 def test_the_sample_config_describes_the_seed_topology():
     topology = load_config(SAMPLE)
-    assert (topology.stack, topology.bus, topology.source) == ("ebdemo", "events",
-                                                              "io.entest.demo")
+    assert (topology.stack, topology.bus, topology.source) == ("ebdemo", "events", "io.entest.demo")
     assert topology.bus_name == "ebdemo-events" and topology.target == "local"
     names = [f.name for f in topology.functions]
     assert names == ["producer", "consumer", "process-purchase", "process-order"]
@@ -51,10 +50,11 @@ def test_the_sample_rules_route_as_the_issue_says():
     topology = load_config(SAMPLE)
     by_target = {t: r.pattern for r in topology.rules for t in r.targets}
     assert by_target["consumer"] == {"source": ["io.entest.demo"]}
-    assert by_target["process-purchase"] == {"source": ["io.entest.demo"],
-                                             "detail-type": ["purchase"]}
-    assert by_target["process-order"] == {"source": ["io.entest.demo"],
-                                          "detail-type": ["order"]}
+    assert by_target["process-purchase"] == {
+        "source": ["io.entest.demo"],
+        "detail-type": ["purchase"],
+    }
+    assert by_target["process-order"] == {"source": ["io.entest.demo"], "detail-type": ["order"]}
     # patterns are plain JSON data, ready for PutRule
     assert all(json.loads(json.dumps(r.pattern)) == r.pattern for r in topology.rules)
 
@@ -88,10 +88,15 @@ def test_load_config_accepts_a_string_path():
 def test_defaults(workspace):
     topology = load(workspace, MINIMAL)
     assert (topology.stack, topology.bus, topology.target, topology.region) == (
-        "ebdemo", "events", "local", None)
+        "ebdemo",
+        "events",
+        "local",
+        None,
+    )
     assert topology.topic is None and topology.rules == ()
     assert topology.function("worker") == FunctionSpec(
-        name="worker", code=workspace / "app.py", handler="app.handler")
+        name="worker", code=workspace / "app.py", handler="app.handler"
+    )
 
 
 def test_stack_override_wins_and_renames_everything(workspace):
@@ -130,7 +135,11 @@ functions:
     topology = load(workspace, text)
     fn = topology.function("worker")
     assert (fn.runtime, fn.timeout, fn.memory, fn.description) == (
-        "python3.11", 900, 10240, "does work")
+        "python3.11",
+        900,
+        10240,
+        "does work",
+    )
     assert dict(fn.environment) == {"A": "one", "B": "2", "EMPTY": ""}
     assert list(fn.environment) == sorted(fn.environment)  # stable order
     assert fn.puts_events and fn.publishes
@@ -138,10 +147,11 @@ functions:
 
 
 def test_injected_names_are_free_for_functions_that_do_not_get_them(workspace):
-    text = ("functions:\n  p: {code: app.py, environment: {EVENT_SOURCE: mine, "
-            "TOPIC_ARN: arn}}\n")
+    text = "functions:\n  p: {code: app.py, environment: {EVENT_SOURCE: mine, TOPIC_ARN: arn}}\n"
     assert dict(load(workspace, text).function("p").environment) == {
-        "EVENT_SOURCE": "mine", "TOPIC_ARN": "arn"}
+        "EVENT_SOURCE": "mine",
+        "TOPIC_ARN": "arn",
+    }
 
 
 # -- code directories ------------------------------------------------------------------------
@@ -167,11 +177,17 @@ def test_a_package_module_is_found_by_its_init(workspace):
     assert fn.handler == "app.handler"
 
 
-@pytest.mark.parametrize("source", [
-    "handler = make()\n", "from lib import handler\n", "from lib import *\n",
-    "try:\n    from fast import handler\nexcept ImportError:\n    pass\n",
-    "async def handler(e, c):\n    pass\n", "class handler:\n    pass\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "handler = make()\n",
+        "from lib import handler\n",
+        "from lib import *\n",
+        "try:\n    from fast import handler\nexcept ImportError:\n    pass\n",
+        "async def handler(e, c):\n    pass\n",
+        "class handler:\n    pass\n",
+    ],
+)
 def test_handlers_defined_in_other_ways_are_accepted(workspace, source):
     (workspace / "app.py").write_text(source)
     assert load(workspace, MINIMAL).function("worker").handler == "app.handler"
@@ -186,7 +202,9 @@ def test_absolute_code_path(workspace, tmp_path_factory):
 
 # -- rules -----------------------------------------------------------------------------------
 def test_shorthand_with_detail_compiles_into_a_pattern(workspace):
-    text = MINIMAL + """\
+    text = (
+        MINIMAL
+        + """\
 rules:
   big:
     sources: [a, b]
@@ -196,16 +214,20 @@ rules:
     description: big orders
     enabled: false
 """
+    )
     rule = load(workspace, text).rule("big")
     assert rule.pattern == {
-        "source": ["a", "b"], "detail-type": ["order"],
+        "source": ["a", "b"],
+        "detail-type": ["order"],
         "detail": {"amount": [{"numeric": [">", 100]}], "flags": {"vip": [True]}},
     }
     assert (rule.targets, rule.description, rule.enabled) == (("worker",), "big orders", False)
 
 
 def test_full_pattern_keeps_yaml_scalars_as_json_would(workspace):
-    text = MINIMAL + """\
+    text = (
+        MINIMAL
+        + """\
 rules:
   r:
     pattern:
@@ -219,15 +241,22 @@ rules:
         - detail-type: [y]
     targets: [worker]
 """
+    )
     pattern = load(workspace, text).rule("r").pattern
-    assert pattern["detail"] == {"day": ["2024-01-01"], "when": ["2024-01-01"],
-                                 "n": [1, 2.5, None], "on": [True]}
+    assert pattern["detail"] == {
+        "day": ["2024-01-01"],
+        "when": ["2024-01-01"],
+        "n": [1, 2.5, None],
+        "on": [True],
+    }
     assert pattern["$or"] == [{"source": ["x"]}, {"detail-type": ["y"]}]
 
 
 def test_a_rule_can_target_several_functions_and_rules_keep_file_order(workspace):
-    text = ("functions:\n  a: {code: app.py}\n  b: {code: app.py}\nrules:\n"
-            "  z: {sources: [s], targets: [b, a]}\n  y: {sources: [s], targets: [a]}\n")
+    text = (
+        "functions:\n  a: {code: app.py}\n  b: {code: app.py}\nrules:\n"
+        "  z: {sources: [s], targets: [b, a]}\n  y: {sources: [s], targets: [a]}\n"
+    )
     topology = load(workspace, text)
     assert [r.name for r in topology.rules] == ["z", "y"]
     assert topology.rule("z").targets == ("b", "a")
@@ -245,9 +274,10 @@ functions:
 """
     with pytest.raises(ConfigError, match="defaults: unknown key"):
         load(workspace, text)
-    text = text.replace("defaults: &fn {code: app.py, timeout: 30}\nfunctions:\n",
-                        "functions:\n  a: &fn {code: app.py, timeout: 30}\n").replace(
-        "  a: {<<: *fn}\n", "")
+    text = text.replace(
+        "defaults: &fn {code: app.py, timeout: 30}\nfunctions:\n",
+        "functions:\n  a: &fn {code: app.py, timeout: 30}\n",
+    ).replace("  a: {<<: *fn}\n", "")
     topology = load(workspace, text)
     assert [f.timeout for f in topology.functions] == [30, 5]
 
@@ -267,16 +297,16 @@ def _mangle(text: str, rng: random.Random) -> str:
     i = rng.randrange(len(lines))
     if operation == 0:  # delete a character
         j = rng.randrange(len(text))
-        return text[:j] + text[j + 1:]
+        return text[:j] + text[j + 1 :]
     if operation == 1:  # insert a YAML-significant character
         j = rng.randrange(len(text))
         return text[:j] + rng.choice(":-[]{}#&*!|>'\"%@`,? \t\n0") + text[j:]
     if operation == 2:  # drop a line
-        return "".join(lines[:i] + lines[i + 1:])
+        return "".join(lines[:i] + lines[i + 1 :])
     if operation == 3:  # duplicate a line
         return "".join(lines[: i + 1] + lines[i:])
     if operation == 4:  # re-indent a line
-        return "".join([*lines[:i], " " * rng.randrange(7) + lines[i].lstrip(), *lines[i + 1:]])
+        return "".join([*lines[:i], " " * rng.randrange(7) + lines[i].lstrip(), *lines[i + 1 :]])
     if operation == 5:  # swap two lines
         k = rng.randrange(len(lines))
         lines[i], lines[k] = lines[k], lines[i]
@@ -284,8 +314,24 @@ def _mangle(text: str, rng: random.Random) -> str:
     if operation == 6:  # replace a value with another YAML type
         head, sep, _ = lines[i].partition(": ")
         if sep:
-            value = rng.choice(["yes", "~", "[]", "{}", "1e400", "-1", "0x10", "'x'", "!!set {}",
-                                "*nope", "&a b", "2001-02-03", "[[[]]]", "{a: {b: {c: 1}}}"])
+            value = rng.choice(
+                [
+                    "yes",
+                    "~",
+                    "[]",
+                    "{}",
+                    "1e400",
+                    "-1",
+                    "0x10",
+                    "'x'",
+                    "!!set {}",
+                    "*nope",
+                    "&a b",
+                    "2001-02-03",
+                    "[[[]]]",
+                    "{a: {b: {c: 1}}}",
+                ]
+            )
             lines[i] = f"{head}: {value}\n"
         return "".join(lines)
     return text[: rng.randrange(len(text))]  # truncate
@@ -310,13 +356,29 @@ def test_mangled_samples_raise_only_config_errors():
     assert outcomes["error"] > 200 and outcomes["ok"] > 10  # the fuzz reaches both sides
 
 
-@pytest.mark.parametrize("text", [
-    "\x00", "\ufeff", "---", "...", "!!binary aGk=", "&a [*a]", "a: &x [*x]", "*undefined",
-    "{", "? ", "- - -", "%YAML 1.1\n---\na: 1", "%TAG ! tag:x,2000:\n---\na: !b c",
-    "functions: !!python/object:os.system {}", "a: " + "[" * 200 + "]" * 200,
-    "functions:\n  f: {code: " + "x/" * 3000 + "}",
-    "functions:\n  f: {code: /dev/null}", "functions:\n  f: {code: /proc/self}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\x00",
+        "\ufeff",
+        "---",
+        "...",
+        "!!binary aGk=",
+        "&a [*a]",
+        "a: &x [*x]",
+        "*undefined",
+        "{",
+        "? ",
+        "- - -",
+        "%YAML 1.1\n---\na: 1",
+        "%TAG ! tag:x,2000:\n---\na: !b c",
+        "functions: !!python/object:os.system {}",
+        "a: " + "[" * 200 + "]" * 200,
+        "functions:\n  f: {code: " + "x/" * 3000 + "}",
+        "functions:\n  f: {code: /dev/null}",
+        "functions:\n  f: {code: /proc/self}",
+    ],
+)
 def test_hostile_inputs_raise_only_config_errors(text):
     with pytest.raises(ConfigError):
         parse_config(text, path=SAMPLE)
@@ -324,18 +386,24 @@ def test_hostile_inputs_raise_only_config_errors(text):
 
 def test_a_billion_laughs_is_cheap():
     text = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
-        for i in range(8))
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+    )
     with pytest.raises(ConfigError, match="unknown key"):
         parse_config(text, path=SAMPLE)
 
 
-@pytest.mark.parametrize("anchors", [
-    "x: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
-        for i in range(8)) + "      boom: *i\n",
-    "x: &loop [*loop]\n      boom: *loop\n",
-])
+@pytest.mark.parametrize(
+    "anchors",
+    [
+        "x: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
+            for i in range(8)
+        )
+        + "      boom: *i\n",
+        "x: &loop [*loop]\n      boom: *loop\n",
+    ],
+)
 def test_alias_bombs_in_a_pattern_are_refused_quickly(workspace, anchors):
     text = MINIMAL + "rules:\n  r:\n    targets: [worker]\n    pattern:\n      detail:\n"
     text += "".join("        " + line + "\n" for line in anchors.splitlines()[:-1])

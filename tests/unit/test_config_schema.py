@@ -45,28 +45,32 @@ def test_every_key_of_the_table_is_in_the_schema_and_nothing_else():
     for name, keys in SECTIONS.items():
         assert set(sections[name]["properties"]) == set(keys), name
         assert sections[name]["additionalProperties"] is False
-        assert set(sections[name].get("required", [])) == {k.name for k in keys.values()
-                                                           if k.required}
+        assert set(sections[name].get("required", [])) == {
+            k.name for k in keys.values() if k.required
+        }
 
 
 def test_the_sample_validates(validator):
     assert list(validator.iter_errors(yaml.safe_load(SAMPLE.read_text()))) == []
 
 
-@pytest.mark.parametrize(("edit", "path"), [
-    (lambda d: d["functions"]["producer"].update(timeout="ten"), "timeout"),
-    (lambda d: d["functions"]["producer"].update(memory=64), "memory"),
-    (lambda d: d["functions"]["producer"].update(memroy=128), "functions"),
-    (lambda d: d.update(target="cloud"), "target"),
-    (lambda d: d["rules"]["all-demo-events"].update(sources=True), "sources"),
-    (lambda d: d["rules"]["order"].update(sources=["x"]), "order"),
-    (lambda d: d["rules"]["order"].pop("pattern"), "order"),
-    (lambda d: d["rules"]["order"].pop("targets"), "targets"),
-    (lambda d: d["functions"].update({"bad name!": {"code": "x.py"}}), "functions"),
-    (lambda d: d["topic"].update(emails=["not-an-email"]), "emails"),
-    (lambda d: d.update(stack="my stack"), "stack"),
-    (lambda d: d.pop("functions"), "functions"),
-])
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        (lambda d: d["functions"]["producer"].update(timeout="ten"), "timeout"),
+        (lambda d: d["functions"]["producer"].update(memory=64), "memory"),
+        (lambda d: d["functions"]["producer"].update(memroy=128), "functions"),
+        (lambda d: d.update(target="cloud"), "target"),
+        (lambda d: d["rules"]["all-demo-events"].update(sources=True), "sources"),
+        (lambda d: d["rules"]["order"].update(sources=["x"]), "order"),
+        (lambda d: d["rules"]["order"].pop("pattern"), "order"),
+        (lambda d: d["rules"]["order"].pop("targets"), "targets"),
+        (lambda d: d["functions"].update({"bad name!": {"code": "x.py"}}), "functions"),
+        (lambda d: d["topic"].update(emails=["not-an-email"]), "emails"),
+        (lambda d: d.update(stack="my stack"), "stack"),
+        (lambda d: d.pop("functions"), "functions"),
+    ],
+)
 def test_the_schema_rejects_what_the_loader_rejects(validator, edit, path):
     document = yaml.safe_load(SAMPLE.read_text())
     edit(document)

@@ -37,12 +37,17 @@ def bus(aws, monkeypatch):
     events, sqs = boto3.client("events"), boto3.client("sqs")
     events.create_event_bus(Name="demo-events")
     queue_url = sqs.create_queue(QueueName="seen")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="all", EventBusName="demo-events",
-                    EventPattern=json.dumps({"source": [{"prefix": ""}]}))
-    events.put_targets(Rule="all", EventBusName="demo-events",
-                       Targets=[{"Id": "q", "Arn": queue_arn}])
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(
+        Name="all",
+        EventBusName="demo-events",
+        EventPattern=json.dumps({"source": [{"prefix": ""}]}),
+    )
+    events.put_targets(
+        Rule="all", EventBusName="demo-events", Targets=[{"Id": "q", "Arn": queue_arn}]
+    )
     monkeypatch.setenv("EVENT_BUS_NAME", "demo-events")
     monkeypatch.setenv("EVENT_SOURCE", "io.entest.demo")
 
@@ -58,8 +63,9 @@ def topic(aws, monkeypatch):
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     topic_arn = sns.create_topic(Name="demo-notifications")["TopicArn"]
     queue_url = sqs.create_queue(QueueName="mail")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     monkeypatch.setenv("TOPIC_ARN", topic_arn)
 
@@ -72,9 +78,14 @@ def topic(aws, monkeypatch):
 
 def _event(**overrides):
     event = {
-        "version": "0", "id": "9b8aa069-94a8-2283-dcb0-0d3511df4345",
-        "detail-type": "purchase", "source": "io.entest.demo", "account": "123456789012",
-        "time": "2022-07-30T03:22:23Z", "region": REGION, "resources": [],
+        "version": "0",
+        "id": "9b8aa069-94a8-2283-dcb0-0d3511df4345",
+        "detail-type": "purchase",
+        "source": "io.entest.demo",
+        "account": "123456789012",
+        "time": "2022-07-30T03:22:23Z",
+        "region": REGION,
+        "resources": [],
         "detail": {"item": "book", "amount": 12},
     }
     event.update(overrides)
@@ -92,18 +103,21 @@ def test_producer_puts_a_dict_body_on_the_bus_and_returns_the_id(bus):
 
 
 def test_producer_accepts_a_json_string_body_as_api_gateway_sends_it(bus):
-    producer.handler({"body": '{"title": "purchase"}', "detailType": "purchase",
-                      "source": "io.other"}, None)
+    producer.handler(
+        {"body": '{"title": "purchase"}', "detailType": "purchase", "source": "io.other"}, None
+    )
     [seen] = bus()
     assert (seen["source"], seen["detail-type"], seen["detail"]) == (
-        "io.other", "purchase", {"title": "purchase"})
+        "io.other",
+        "purchase",
+        {"title": "purchase"},
+    )
 
 
 def test_producer_defaults_when_the_event_says_nothing(bus):
     producer.handler({}, None)
     [seen] = bus()
-    assert (seen["source"], seen["detail-type"], seen["detail"]) == (
-        "io.entest.demo", "demo", {})
+    assert (seen["source"], seen["detail-type"], seen["detail"]) == ("io.entest.demo", "demo", {})
 
 
 @pytest.mark.parametrize("body", ["not json", "[1, 2]", 42])
@@ -118,8 +132,10 @@ def test_producer_raises_on_failed_entries(aws, monkeypatch):
 
     class Rejecting:
         def put_events(self, Entries):
-            return {"FailedEntryCount": 1, "Entries": [
-                {"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}]}
+            return {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}],
+            }
 
     monkeypatch.setattr(producer, "_events", Rejecting())
     with pytest.raises(producer.PutEventsFailed, match="InternalFailure: try again"):
@@ -147,12 +163,18 @@ def test_consumer_logs_one_json_line_with_the_event_id(aws, monkeypatch, capsys)
     [line] = capsys.readouterr().out.splitlines()
     logged = json.loads(line)
     assert logged == {
-        "message": "event received", "function": "ebdemo-process-purchase",
-        "id": "9b8aa069-94a8-2283-dcb0-0d3511df4345", "source": "io.entest.demo",
-        "detail-type": "purchase", "detail": {"item": "book", "amount": 12},
+        "message": "event received",
+        "function": "ebdemo-process-purchase",
+        "id": "9b8aa069-94a8-2283-dcb0-0d3511df4345",
+        "source": "io.entest.demo",
+        "detail-type": "purchase",
+        "detail": {"item": "book", "amount": 12},
     }
-    assert result == {"function": "ebdemo-process-purchase",
-                      "id": "9b8aa069-94a8-2283-dcb0-0d3511df4345", "published": False}
+    assert result == {
+        "function": "ebdemo-process-purchase",
+        "id": "9b8aa069-94a8-2283-dcb0-0d3511df4345",
+        "published": False,
+    }
 
 
 def test_consumer_with_an_empty_topic_arn_does_not_publish(aws, monkeypatch):

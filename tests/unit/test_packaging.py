@@ -87,7 +87,8 @@ def test_the_sample_handlers_package_and_import(tmp_path):
     archive = zipfile.ZipFile(io.BytesIO(zip_code(repo / "ebdemo/handlers/consumer.py")))
     archive.extractall(tmp_path)
     assert (tmp_path / "consumer.py").read_bytes() == (
-        repo / "ebdemo/handlers/consumer.py").read_bytes()
+        repo / "ebdemo/handlers/consumer.py"
+    ).read_bytes()
 
 
 def test_missing_code_is_an_error(tmp_path):
