@@ -26,6 +26,12 @@ with `exists: false` under a possible array of objects falls back to event-ruler
 algorithm there (see `_FlatMatcher`), as do patterns testing one object path both inside and
 outside a `$or`: only those cases can tell the two apart.
 
+Known, deliberate differences from event-ruler: a key containing a dot is not the same field
+as the nested path it spells (the README says not to rely on that); a field tested both outside
+and inside a `$or` branch must pass both tests (event-ruler's compiler keeps whichever comes
+later in the text); `{"exactly": ...}`, which EventBridge does not document, is rejected; the
+complexity limit on many wildcards is not checked.
+
 Public API: `compile_pattern`, `matches`, `PatternSet`, `InvalidPatternError`.
 """
 
