@@ -263,12 +263,12 @@ def _explain_nested(node: Node, value: Any, path: str) -> tuple[bool, list[Field
     if isinstance(value, dict):
         return _explain_node(node, value, path)
     if isinstance(value, list):
-        elements = [(i, e) for i, e in enumerate(value) if isinstance(e, dict)]
+        elements = list(_objects_in(value, path))
         if elements:
             best: tuple[bool, list[FieldCheck]] | None = None
             best_score = -1
-            for i, element in elements:
-                ok, checks = _explain_node(node, element, f"{path}[{i}]")
+            for where, element in elements:
+                ok, checks = _explain_node(node, element, where)
                 if ok:
                     return ok, checks
                 score = sum(c.ok for c in checks)
@@ -277,6 +277,15 @@ def _explain_nested(node: Node, value: Any, path: str) -> tuple[bool, list[Field
             assert best is not None
             return best
     return _explain_node(node, {}, path)
+
+
+def _objects_in(items: list, path: str) -> Iterable[tuple[str, dict]]:
+    """The objects of an array, arrays of arrays included, with their indexed paths."""
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            yield f"{path}[{i}]", item
+        elif isinstance(item, list):
+            yield from _objects_in(item, f"{path}[{i}]")
 
 
 def _explain_leaf(leaf: Leaf, value: Any, path: str) -> FieldCheck:

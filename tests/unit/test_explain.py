@@ -148,6 +148,13 @@ def test_array_of_objects_reports_the_matching_element():
     assert e.checks[0].actual == "BOOK-2"
 
 
+def test_arrays_of_arrays_of_objects_are_walked_too():
+    event = {"detail": {"items": [[{"sku": "A"}], [{"sku": "B"}]]}}
+    e = explain_pattern("b", {"detail": {"items": {"sku": ["B"]}}}, event)
+    assert e.matched and e.note is None
+    assert e.checks[0].path == "detail.items[1][0].sku"
+
+
 def test_array_of_objects_reports_the_closest_element_when_none_matches():
     e = explain_pattern(
         "three-games",
