@@ -328,15 +328,15 @@ def parse_config(
         loader.raise_errors()
     except ConfigError as exc:
         if not hasattr(exc, "errors"):
-            exc.errors = (exc,)  # type: ignore[attr-defined]
+            exc.errors = (exc,)
         raise
     except RecursionError:
         error = ConfigError("nesting too deep", file=str(path))
-        error.errors = (error,)  # type: ignore[attr-defined]
+        error.errors = (error,)
         raise error from None
     except Exception as exc:  # the contract: nothing but ConfigError ever leaves here
         error = ConfigError(f"cannot load: {type(exc).__name__}: {exc}", file=str(path))
-        error.errors = (error,)  # type: ignore[attr-defined]
+        error.errors = (error,)
         raise error from exc
     assert topology is not None
     return topology
@@ -495,7 +495,7 @@ class _Loader:
             message += f"\n... and {len(errors) - MAX_REPORTED_ERRORS} more problems"
         exc = ConfigError(message, file=first.file, line=first.line, key=first.key)
         exc.detail = first.detail
-        exc.errors = tuple(errors)  # type: ignore[attr-defined]
+        exc.errors = tuple(errors)
         raise exc
 
     # -- YAML ----------------------------------------------------------------------------

@@ -36,6 +36,8 @@ class ConfigError(EbdemoError):
         key: str | None = None,
     ) -> None:
         self.file, self.line, self.key, self.detail = file, line, key, message
+        # every problem found in the file, first one included (the loader reports them all)
+        self.errors: tuple[ConfigError, ...] = (self,)
         where = file or "<config>"
         if line is not None:
             where += f":{line}"
