@@ -917,10 +917,15 @@ class ProvisioningGateway:
         with aws_errors("AddPermission", perm.label):
             try:
                 self._add_permission(perm)
-            except ClientError as exc:  # the statement id exists on our function: replace it
+            except ClientError as exc:
                 if _code(exc) not in ALREADY_EXISTS:
                     raise
-                self._remove_permission(perm.function, perm.statement_id)
+                if "in progress" in _message(exc).lower():  # the function is being updated
+                    self.lambda_.get_waiter("function_updated_v2").wait(
+                        FunctionName=perm.function
+                    )
+                else:  # the statement id exists on our function: replace it
+                    self._remove_permission(perm.function, perm.statement_id)
                 self._add_permission(perm)
         return "created"
 

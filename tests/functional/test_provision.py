@@ -448,3 +448,24 @@ def test_a_hand_attached_managed_policy_is_drift_and_up_detaches_it(clients, pro
     up(p.topology(), clients)
     assert iam.list_attached_role_policies(RoleName="t1-consumer-role")["AttachedPolicies"] == []
     assert iam.list_role_policies(RoleName="t1-consumer-role")["PolicyNames"] == ["ebdemo"]
+
+
+def test_every_create_can_run_again_on_what_it_already_made(clients, project):
+    """What a concurrent or interrupted `up` does: create over an existing resource."""
+    p = project()
+    deployment = prepare(p.topology(), clients, sleep=no_sleep)
+    deployment.apply()
+    actions = deployment.actions()
+    for resource in deployment.desired:
+        actions[resource.kind].create(resource)
+    assert plan_of(p.topology(), clients).is_noop
+
+
+def test_create_never_adopts_a_foreign_resource_made_after_discovery(clients, project):
+    p = project()
+    deployment = prepare(p.topology(), clients, sleep=no_sleep)
+    clients.client("logs").create_log_group(logGroupName="/aws/lambda/t1-consumer")
+    with pytest.raises(AwsError, match="name is taken by a resource with no ebdemo:stack tag"):
+        deployment.apply()
+    tags = clients.client("logs").list_tags_log_group(logGroupName="/aws/lambda/t1-consumer")
+    assert tags["tags"] == {}
