@@ -1,0 +1,260 @@
+"""Crash safety, proven at every fault point: fail the k-th mutating call, for every k.
+
+One clean `up` of the seed topology (the reference run, done once at collection) fixes
+N_UP mutating calls and the reference snapshot; likewise `down` fixes N_DOWN. Then, for each
+k, a non-retryable AccessDenied on the k-th mutating call must make the command exit 1 with
+one line naming the operation, the resource and the AWS error; and afterwards:
+
+- `up` interrupted at k, then `down`: nothing of the stack is left (the half-made stack is
+  still found and deleted — aws/chalice#1340's failure mode);
+- `up` interrupted at k, then `up`: exactly the reference snapshot, then `down` leaves
+  nothing;
+- `down` interrupted at k, then `down`: nothing is left; `up` again converges.
+
+Steps run one at a time here (one worker), so each k is one exact, repeatable fault point;
+`test_concurrent_apply_survives_faults` repeats a sample with the default concurrency.
+Throttling on a third of all HTTP attempts must be absorbed by botocore's retries.
+Everything runs in-process under moto's `mock_aws`, one account per module.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.retries.standard
+import pytest
+from conftest import Project, default_topology
+from moto import mock_aws
+from trust_support import (
+    FailNth,
+    ThrottleEvery,
+    differences,
+    ebdemo,
+    factory,
+    install_before_send,
+    is_empty,
+    one_error_line,
+    snapshot,
+)
+
+from ebdemo import provision
+from ebdemo.app import App
+from ebdemo.aws.clients import ClientFactory
+from ebdemo.aws.gateway import ProvisioningGateway
+
+REGION = "us-east-1"
+STACK = "t1"
+
+
+def _factory() -> ClientFactory:
+    return factory()
+
+
+def _sequential_gateway(clients: ClientFactory, stack: str, **_: Any) -> ProvisioningGateway:
+    return ProvisioningGateway(clients, stack, sleep=lambda _s: None, max_workers=1)
+
+
+class Harness:
+    """One moto account, the seed project on disk, and CLI runs that use a given factory."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, *,
+                 sequential: bool = True) -> None:
+        self.project = Project(root, default_topology(stack=STACK))
+        self.monkeypatch = monkeypatch
+        self.clients = _factory()
+        monkeypatch.setattr(App, "clients", lambda app: self.clients)
+        if sequential:
+            monkeypatch.setattr(provision, "ProvisioningGateway", _sequential_gateway)
+
+    def run(self, *args: str, fault: FailNth | None = None) -> Any:
+        """Run a command with fresh clients (as a new process would), optionally faulted."""
+        self.clients = _factory()
+        if fault is not None:
+            self.clients.add_hook(fault)
+        result = ebdemo(self.project.path, *args)
+        result.call_log = self.clients.call_log  # type: ignore[attr-defined]
+        return result
+
+    def ok(self, *args: str) -> Any:
+        result = self.run(*args)
+        assert result.exit_code == 0, result.output
+        return result
+
+    def snap(self) -> dict[str, Any]:
+        return snapshot(_factory(), STACK)
+
+
+def _reference(root: Path) -> dict[str, Any]:
+    """The clean run: its mutating-call counts and the state an uninterrupted `up` leaves."""
+    mp = pytest.MonkeyPatch()
+    try:
+        with mock_aws():
+            harness = Harness(root, mp)
+            up = harness.ok("up", "--yes")
+            reference = harness.snap()
+            noop = harness.ok("up", "--yes")
+            down = harness.ok("down", "--yes")
+            assert is_empty(harness.snap())
+            return {
+                "n_up": len(up.call_log.mutating),
+                "n_down": len(down.call_log.mutating),
+                "noop_mutating": len(noop.call_log.mutating),
+                "snapshot": reference,
+            }
+    finally:
+        mp.undo()
+
+
+@functools.cache
+def reference() -> dict[str, Any]:
+    """Computed once per process (at collection, to parametrise k), in its own account."""
+    import os
+    import tempfile
+
+    saved = {n: os.environ.pop(n) for n in ("AWS_PROFILE", "AWS_ENDPOINT_URL")
+             if n in os.environ}
+    try:
+        return _reference(Path(tempfile.mkdtemp(prefix="ebdemo-faults-")))
+    finally:
+        os.environ.update(saved)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "k_up" in metafunc.fixturenames:
+        metafunc.parametrize("k_up", range(1, reference()["n_up"] + 1))
+    if "k_down" in metafunc.fixturenames:
+        metafunc.parametrize("k_down", range(1, reference()["n_down"] + 1))
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[None]:
+    """One moto account for the module: every test leaves it empty (it asserts so)."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def harness(account, tmp_path, monkeypatch) -> Harness:
+    h = Harness(tmp_path, monkeypatch)
+    assert is_empty(h.snap()), "a previous test left resources behind"
+    return h
+
+
+def _assert_fault_reported(result: Any, fault: FailNth) -> None:
+    assert fault.failed is not None, f"fault #{fault.n} never fired"
+    assert result.exit_code == 1, result.output
+    line = one_error_line(result)
+    operation, params = fault.failed
+    assert operation in line and "AccessDenied" in line and f"fault #{fault.n}" in line, line
+    name = _resource_name(params)
+    if name:
+        assert name in line, (name, line)
+
+
+def _resource_name(params: dict[str, Any]) -> str | None:
+    """The physical name a call acts on, as the error line should name it."""
+    for key in ("FunctionName", "RoleName", "logGroupName", "Name", "Rule"):
+        if key in params:
+            return str(params[key])
+    for key in ("TopicArn", "Resource", "ResourceARN", "ResourceArn", "resourceArn"):
+        if key in params:
+            return str(params[key]).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    return None  # Unsubscribe: a subscription id means nothing to a user
+
+
+def test_reference_run():
+    ref = reference()
+    assert ref["n_up"] > 20 and ref["n_down"] > 10
+    assert ref["noop_mutating"] == 0
+    snap = ref["snapshot"]
+    assert len(snap["functions"]) == 4 and len(snap["rules"]) == 3 and len(snap["roles"]) == 4
+    print(f"\nfault points: up {ref['n_up']}, down {ref['n_down']}, "
+          f"total {ref['n_up'] + ref['n_down']}")
+
+
+def test_up_interrupted_at_every_call(harness, k_up):
+    ref = reference()
+    fault = FailNth(k_up)
+    _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
+    # Give up on it: `down` must still find and delete every half-made resource.
+    harness.ok("down", "--yes")
+    assert is_empty(harness.snap())
+    # Same fault again, then re-run: exactly the state of an uninterrupted up.
+    fault = FailNth(k_up)
+    _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
+    harness.ok("up", "--yes")
+    assert not differences(harness.snap(), ref["snapshot"])
+    harness.ok("down", "--yes")
+    assert is_empty(harness.snap())
+
+
+def test_down_interrupted_at_every_call(harness, k_down):
+    harness.ok("up", "--yes")
+    fault = FailNth(k_down)
+    _assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
+    harness.ok("down", "--yes")
+    assert is_empty(harness.snap())
+
+
+@pytest.mark.parametrize("where", [0.2, 0.5, 0.8])
+def test_up_after_an_interrupted_down_converges(harness, where):
+    """A half-deleted stack is re-deployed to exactly the reference state."""
+    ref = reference()
+    harness.ok("up", "--yes")
+    fault = FailNth(max(1, int(ref["n_down"] * where)))
+    _assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
+    harness.ok("up", "--yes")
+    assert not differences(harness.snap(), ref["snapshot"])
+    assert len(harness.ok("up", "--yes").call_log.mutating) == 0
+    harness.ok("down", "--yes")
+    assert is_empty(harness.snap())
+
+
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.9])
+def test_concurrent_apply_survives_faults(account, tmp_path, monkeypatch, where):
+    """The default, concurrent apply: the k-th call is not a fixed one, convergence still is."""
+    ref = reference()
+    h = Harness(tmp_path, monkeypatch, sequential=False)
+    assert is_empty(h.snap())
+    fault = FailNth(max(1, int(ref["n_up"] * where)))
+    _assert_fault_reported(h.run("up", "--yes", fault=fault), fault)
+    h.ok("up", "--yes")
+    assert not differences(h.snap(), ref["snapshot"])
+    fault = FailNth(max(1, int(ref["n_down"] * where)))
+    _assert_fault_reported(h.run("down", "--yes", fault=fault), fault)
+    h.ok("down", "--yes")
+    assert is_empty(h.snap())
+
+
+def test_throttling_on_a_third_of_attempts_is_absorbed(harness, monkeypatch):
+    """ThrottlingException / TooManyRequestsException / Throttling on every third HTTP
+    attempt, at `before-send` (inside botocore's retry loop): `up`, a no-op `up` and `down`
+    all succeed. Backoff delays are zeroed to keep the test fast; the retries are real."""
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount",
+                        lambda self, context: 0)
+    throttle = ThrottleEvery(3)
+    run = harness.run
+
+    def throttled(*args: str, **kwargs: Any) -> Any:
+        harness.clients = _factory()
+        install_before_send(harness.clients, throttle)
+        result = ebdemo(harness.project.path, *args)
+        result.call_log = harness.clients.call_log  # type: ignore[attr-defined]
+        return result
+
+    monkeypatch.setattr(harness, "run", throttled)
+    up = harness.ok("up", "--yes")
+    assert not differences(harness.snap(), reference()["snapshot"])
+    assert len(harness.ok("up", "--yes").call_log.mutating) == 0
+    harness.ok("down", "--yes")
+    assert is_empty(harness.snap())
+    assert up.call_log.mutating
+    services = {name.split(".")[1] for name in throttle.throttled}
+    assert {"eventbridge", "lambda", "iam", "sns", "cloudwatch-logs"} <= services, services
+    assert len(throttle.throttled) >= throttle.attempts // 3 > 30
+    print(f"\nthrottled {len(throttle.throttled)} of {throttle.attempts} HTTP attempts, "
+          f"all absorbed by retries")
+    del run

@@ -1,0 +1,275 @@
+"""Shared by the trust tests (faults, concurrency, security): an account snapshot read
+independently of ebdemo's gateway, fault hooks for botocore, and a CLI runner.
+
+The snapshot is the yardstick "converged to exactly the state of an uninterrupted `up`":
+every resource carrying the stack prefix — rules with their patterns, state and targets,
+functions with their configuration, code sha and resource policy, roles with trust, inline
+and attached policies, log groups, the topic and its subscriptions — and every tag
+(`ebdemo:fingerprint` included). Volatile fields (timestamps, revision ids, subscription
+ids) are left out, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
+from click.testing import CliRunner, Result
+
+from ebdemo.aws.clients import EMULATOR_CREDENTIALS, ClientFactory, is_mutating
+from ebdemo.cli import main
+
+Snapshot = dict[str, Any]
+REGION = "us-east-1"
+_sessions: dict[str, boto3.Session] = {}
+
+
+def factory(*, shared: bool = True) -> ClientFactory:
+    """A fresh ClientFactory (own clients, hooks and call log), as a new process has.
+
+    `shared` reuses one boto3 session, whose loaded service models make creating clients
+    ~10x cheaper; concurrent runs pass `shared=False` (sessions are not thread-safe).
+    """
+    if not shared:
+        return ClientFactory(region=REGION, credentials=EMULATOR_CREDENTIALS)
+    if REGION not in _sessions:
+        _sessions[REGION] = boto3.Session(region_name=REGION, **EMULATOR_CREDENTIALS)
+    return ClientFactory(region=REGION, session=_sessions[REGION])
+
+
+# -- snapshot --------------------------------------------------------------------------------
+def _tags(items: Iterable[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in items or ()}
+
+
+def _doc(value: Any) -> Any:
+    if isinstance(value, str):
+        from urllib.parse import unquote
+
+        return json.loads(unquote(value))
+    return value
+
+
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
+    return [item for page in client.get_paginator(operation).paginate(**kwargs)
+            for item in page.get(key, [])]
+
+
+def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
+    """Everything in the account whose name carries `<stack>-`, normalised for comparison."""
+    prefix = f"{stack}-"
+    events, lam, iam, logs, sns = (
+        clients.client(s) for s in ("events", "lambda", "iam", "logs", "sns")
+    )
+    out: Snapshot = {"buses": {}, "rules": {}, "functions": {}, "roles": {}, "log_groups": {},
+                     "topics": {}}
+    buses = events.list_event_buses()["EventBuses"]
+    for bus in buses:
+        name = bus["Name"]
+        if name.startswith(prefix):
+            tags = events.list_tags_for_resource(ResourceARN=bus["Arn"])["Tags"]
+            out["buses"][name] = {"tags": _tags(tags)}
+        if not (name.startswith(prefix) or name == "default"):
+            continue
+        for rule in _pages(events, "list_rules", "Rules", EventBusName=name, NamePrefix=prefix):
+            targets = _pages(events, "list_targets_by_rule", "Targets", Rule=rule["Name"],
+                             EventBusName=name)
+            out["rules"][f"{name}/{rule['Name']}"] = {
+                "pattern": json.loads(rule.get("EventPattern") or "null"),
+                "state": rule.get("State"),
+                "description": rule.get("Description", ""),
+                "tags": _tags(events.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]),
+                "targets": sorted((t["Id"], t["Arn"]) for t in targets),
+            }
+    for fn in _pages(lam, "list_functions", "Functions"):
+        name = fn["FunctionName"]
+        if not name.startswith(prefix):
+            continue
+        got = lam.get_function(FunctionName=name)
+        config = got["Configuration"]
+        try:
+            policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            policy = []
+        out["functions"][name] = {
+            **{k: config.get(k) for k in ("Handler", "Runtime", "Timeout", "MemorySize",
+                                          "Description", "Role", "CodeSha256")},
+            "environment": (config.get("Environment") or {}).get("Variables", {}),
+            "tags": got.get("Tags") or {},
+            "policy": sorted(policy, key=lambda s: s.get("Sid", "")),
+        }
+    for role in _pages(iam, "list_roles", "Roles"):
+        name = role["RoleName"]
+        if not name.startswith(prefix):
+            continue
+        got = iam.get_role(RoleName=name)["Role"]
+        out["roles"][name] = {
+            "trust": _doc(got["AssumeRolePolicyDocument"]),
+            "tags": _tags(got.get("Tags")),
+            "inline": {
+                p: _doc(iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"])
+                for p in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
+            },
+            "attached": sorted(p["PolicyArn"] for p in _pages(
+                iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)),
+        }
+    for group in _pages(logs, "describe_log_groups", "logGroups",
+                        logGroupNamePrefix=f"/aws/lambda/{prefix}"):
+        arn = group["arn"].removesuffix(":*")
+        out["log_groups"][group["logGroupName"]] = {
+            "retention": group.get("retentionInDays"),
+            "tags": logs.list_tags_for_resource(resourceArn=arn).get("tags", {}),
+        }
+    for topic in _pages(sns, "list_topics", "Topics"):
+        arn = topic["TopicArn"]
+        name = arn.rsplit(":", 1)[-1]
+        if not name.startswith(prefix):
+            continue
+        subs = _pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arn)
+        out["topics"][name] = {
+            "tags": _tags(sns.list_tags_for_resource(ResourceArn=arn)["Tags"]),
+            "subscriptions": sorted((s["Protocol"], s["Endpoint"]) for s in subs),
+        }
+    return out
+
+
+def is_empty(snap: Snapshot) -> bool:
+    return not any(snap.values())
+
+
+# -- faults ----------------------------------------------------------------------------------
+def error_body(protocol: str, code: str, message: str) -> tuple[dict[str, str], bytes]:
+    """Headers and body of an AWS error response in the service's own wire protocol."""
+    if protocol in ("query", "ec2"):
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                f"<Message>{message}</Message></Error><RequestId>fault</RequestId>"
+                "</ErrorResponse>")
+        return {"Content-Type": "text/xml"}, body.encode()
+    if protocol == "rest-json":
+        return ({"Content-Type": "application/json", "x-amzn-ErrorType": code},
+                json.dumps({"message": message}).encode())
+    return ({"Content-Type": "application/x-amz-json-1.1"},
+            json.dumps({"__type": code, "message": message}).encode())
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Iterable[bytes]:
+        yield self.body
+
+
+def aws_response(url: str, status: int, headers: dict[str, str], body: bytes) -> AWSResponse:
+    return AWSResponse(url, status, headers, _Raw(body))
+
+
+class FailNth:
+    """`before-call` hook: fail the n-th mutating call with a non-retryable AccessDenied.
+
+    Non-retryable by construction: botocore's retry loop is below `before-call`, and
+    AccessDenied is not in any retry mode's list anyway. Records what it failed.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.seen = 0
+        self.failed: tuple[str, dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+        if not is_mutating(model.name):
+            return None
+        with self._lock:
+            self.seen += 1
+            if self.seen != self.n:
+                return None
+            self.failed = (model.name, dict(params))
+        protocol = model.service_model.protocol
+        code = "AccessDenied" if protocol == "query" else "AccessDeniedException"
+        headers, body = error_body(protocol, code, f"injected fault #{self.n}")
+        parsed = {"Error": {"Code": code, "Message": f"injected fault #{self.n}"},
+                  "ResponseMetadata": {"HTTPStatusCode": 403}}
+        return aws_response("https://fault.invalid", 403, headers, body), parsed
+
+
+THROTTLE_CODES = {"json": ("ThrottlingException", 400),
+                  "rest-json": ("TooManyRequestsException", 429),
+                  "query": ("Throttling", 400)}
+
+
+class ThrottleEvery:
+    """`before-send` hook (inside botocore's retry loop): answer every k-th HTTP attempt
+    with the service's throttling error, so botocore's retry mode really has to retry."""
+
+    def __init__(self, every: int = 3) -> None:
+        self.every = every
+        self.attempts = 0
+        self.throttled: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Any, **kwargs: Any) -> Any:
+        event_name = str(kwargs.get("event_name", ""))
+        with self._lock:
+            self.attempts += 1
+            if self.attempts % self.every:
+                return None
+            self.throttled.append(event_name)
+        # Every before-send handler runs (botocore keeps the first response), so moto's
+        # in-process stubber would still execute the call: point the request elsewhere so
+        # a throttled attempt, as in AWS, does nothing.
+        request.url = "https://throttled.invalid/"
+        service = event_name.split(".")[1] if "." in event_name else ""
+        protocol = _PROTOCOLS.get(service, "json")
+        code, status = THROTTLE_CODES[protocol]
+        headers, body = error_body(protocol, code, "Rate exceeded")
+        return aws_response(request.url, status, headers, body)
+
+
+_PROTOCOLS: dict[str, str] = {}
+
+
+def install_before_send(clients: ClientFactory, hook: Callable[..., Any],
+                        services: Iterable[str] = ("events", "lambda", "iam", "logs", "sns",
+                                                   "sts")) -> None:
+    """Put `hook` first on `before-send` of each client (ahead of moto's own stubber)."""
+    for service in services:
+        client = clients.client(service)
+        _PROTOCOLS[client.meta.service_model.service_id.hyphenize()] = (
+            client.meta.service_model.protocol)
+        client.meta.events.register_first("before-send", hook)
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+def ebdemo(config: Any, *args: str, output: str = "json") -> Result:
+    return CliRunner().invoke(main, ["--config", str(config), "--output", output, *args])
+
+
+def one_error_line(result: Result) -> str:
+    """The single stderr line of a failed command (no traceback, nothing else)."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ") and "Traceback" not in result.output
+    return lines[0]
+
+
+def differences(actual: Any, expected: Any, path: str = "") -> list[str]:
+    """Where two snapshots differ, as readable paths (for assertion messages)."""
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        out: list[str] = []
+        for key in sorted(set(actual) | set(expected), key=str):
+            if key not in actual:
+                out.append(f"{path}/{key}: missing")
+            elif key not in expected:
+                out.append(f"{path}/{key}: unexpected")
+            else:
+                out += differences(actual[key], expected[key], f"{path}/{key}")
+        return out
+    return [] if actual == expected else [f"{path}: {actual!r} != {expected!r}"]
