@@ -335,6 +335,11 @@ class Environment:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
+        ours = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        if self.fn.runtime != ours:
+            self.runtime.warn_once(
+                f"{self.fn.name} declares {self.fn.runtime}; the emulator runs it on {ours}"
+            )
         code_dir = self.runtime.code_dir(self.fn)
         self.server = _RuntimeAPIServer(self)
         threading.Thread(
@@ -729,6 +734,7 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         self._code_lock = threading.Lock()
         self._processes: set[subprocess.Popen[bytes]] = set()
+        self._warned: set[str] = set()
 
     def invoke(self, fn: FunctionSnapshot, payload: bytes) -> Future[InvocationResult]:
         """Queue one invocation; the future resolves when its REPORT line is written."""
@@ -841,6 +847,14 @@ class LambdaRuntime:
         for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
             env.pop(key, None)
         return env
+
+    def warn_once(self, message: str) -> None:
+        """A note for the emulator's log, printed once."""
+        with self._lock:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        print(f"ebdemo emulator: warning: {message}", file=sys.stderr, flush=True)
 
     def write_logs(self, fn: FunctionSnapshot, stream: str, events: list[tuple[int, str]]) -> None:
         try:

@@ -188,7 +188,7 @@ def _make_moto_server(port: int, emulator: EmulatorServer) -> Any:
                 self._server_ready_event.set()
                 return
             self._server_ready_event.set()
-            self._server.serve_forever()
+            self._server.serve_forever(poll_interval=0.1)
 
     return _Server(HOST, port, verbose=False)
 
