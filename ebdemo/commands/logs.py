@@ -67,8 +67,8 @@ def command(
     from ebdemo.aws.exercise import fetch_logs, follow_logs
 
     if follow:
-        if not app.json:
-            render.info(f"Following {', '.join(chosen)} (Ctrl-C to stop)…")
+        # on stderr even with --output json: a long-running command says it is listening
+        render.info(f"Following {', '.join(chosen)} (Ctrl-C to stop)…")
         printer.emit(follow_logs(factory, groups, start_ms=start_ms, filter_pattern=filter_pattern))
     else:
         found = fetch_logs(

@@ -224,13 +224,13 @@ def test_logs_follow_shows_new_lines_once_and_stops_on_ctrl_c(ebdemo, emulator):
     follow = Background(
         emulator, "--output", "json", "logs", "--follow", "consumer", "--no-lambda-lines"
     )
-    time.sleep(1.5)  # let the first poll pass, so the event is new to the follower
+    follow.wait_for(follow.err, "Following")  # its start time is fixed: what follows is new
     sent = _json(ebdemo("--output", "json", "send", "-t", "follow-me", "--count", "3"))
     ids = [e["id"] for e in sent["events"]]
     lines: list[str] = []
     for event_id in ids:
         lines += follow.wait_for(follow.out, event_id, timeout=20)
-    time.sleep(1.5)  # a few more polls: nothing may be printed twice
+    time.sleep(1.2)  # two more polls at least: nothing may be printed twice
     assert follow.interrupt() == 130
     lines += _drain(follow.out)
     messages = [json.loads(line)["message"] for line in lines]
