@@ -9,14 +9,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.request
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ebdemo.aws.clients import EMULATOR_CREDENTIALS, ClientFactory
@@ -141,3 +144,24 @@ def project(tmp_path: Path) -> Callable[..., Project]:
         return Project(tmp_path, config)
 
     return make
+
+
+# -- resources ebdemo does not own ------------------------------------------------------------
+def make_foreign_function(clients: ClientFactory, name: str, tags: dict[str, str]) -> None:
+    """An untagged (or otherwise tagged) function ebdemo must never touch."""
+    iam = clients.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    try:
+        arn = iam.create_role(RoleName="foreign-role",
+                              AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    except ClientError:
+        arn = iam.get_role(RoleName="foreign-role")["Role"]["Arn"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(e, c):\n    return 1\n")
+    clients.client("lambda").create_function(
+        FunctionName=name, Role=arn, Handler="index.handler", Runtime="python3.12",
+        Code={"ZipFile": buffer.getvalue()}, Tags=tags,
+    )

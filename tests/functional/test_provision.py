@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import make_foreign_function
 
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.errors import AwsError
@@ -71,28 +72,6 @@ def leftovers(clients: ClientFactory, stack: str = STACK) -> list[str]:
         if {"Key": "ebdemo:stack", "Value": stack} in tags:
             found.append(f"topic {topic['TopicArn']}")
     return sorted(found)
-
-
-def make_foreign_function(clients: ClientFactory, name: str, tags: dict[str, str]) -> None:
-    import io
-    import zipfile
-
-    iam = clients.client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole"}]}
-    try:
-        arn = iam.create_role(RoleName="foreign-role",
-                              AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    except ClientError:
-        arn = iam.get_role(RoleName="foreign-role")["Role"]["Arn"]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(e, c):\n    return 1\n")
-    clients.client("lambda").create_function(
-        FunctionName=name, Role=arn, Handler="index.handler", Runtime="python3.12",
-        Code={"ZipFile": buffer.getvalue()}, Tags=tags,
-    )
 
 
 def rule_names(clients: ClientFactory, bus: str) -> set[str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
+from conftest import make_foreign_function
 
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.cli import main
@@ -31,8 +32,13 @@ def test_cli_up_noop_edit_down_over_http(project, moto_endpoint, server_clients)
     first = ok_json(run(p, moto_endpoint, "up"))
     assert first["changed"] and first["counts"]["create"] == len(first["resources"]) == 24
     assert {r["result"] for r in first["resources"]} >= {"created"}
+    # foreign things: a rule on the stack's own bus, one on the default bus, a function
+    # whose name carries the stack prefix — none tagged for the stack
+    events.put_rule(Name="t1-foreign", EventBusName="t1-events",
+                    EventPattern=json.dumps({"source": ["x"]}))
     events.put_rule(Name="t1-foreign", EventBusName="default",
                     EventPattern=json.dumps({"source": ["x"]}))
+    make_foreign_function(server_clients, "t1-legacy", tags={})
 
     again = ok_json(run(p, moto_endpoint, "up"))
     assert again["changed"] is False
@@ -70,11 +76,22 @@ def test_cli_up_noop_edit_down_over_http(project, moto_endpoint, server_clients)
 
     gone = ok_json(run(p, moto_endpoint, "down", "--yes"))
     assert {r["action"] for r in gone["resources"]} == {"delete"}
-    assert {r["result"] for r in gone["resources"]} == {"deleted"}
+    results = {(r["kind"], r["result"]) for r in gone["resources"]}
+    # deleting a bus deletes its rules: the bus stays while somebody else's rule is on it
+    assert ("bus", "kept: 1 rule(s) not owned by this stack are on it") in results
+    assert {result for kind, result in results if kind != "bus"} == {"deleted"}
     after = ok_json(run(p, moto_endpoint, "status"))
-    assert {r["status"] for r in after["resources"]} == {"missing"}
+    assert {(r["resource"], r["status"]) for r in after["resources"]
+            if r["status"] != "missing"} == {("t1-events", "present")}
+    assert {r["Name"] for r in events.list_rules(EventBusName="t1-events")["Rules"]} == \
+        {"t1-foreign"}
     assert "t1-foreign" in {r["Name"] for r in events.list_rules()["Rules"]}
-    assert server_clients.client("lambda").list_functions()["Functions"] == []
+    functions = server_clients.client("lambda").list_functions()["Functions"]
+    assert [f["FunctionName"] for f in functions] == ["t1-legacy"]
+
+    events.delete_rule(Name="t1-foreign", EventBusName="t1-events")
+    last = ok_json(run(p, moto_endpoint, "down", "--yes"))
+    assert [(r["kind"], r["result"]) for r in last["resources"]] == [("bus", "deleted")]
 
 
 def test_cli_text_output_and_down_needs_yes(project, moto_endpoint):
