@@ -172,9 +172,9 @@ class ProvisioningGateway:
     def discover(self, buses: Iterable[str], topics: Iterable[str] = ()) -> dict[Key, Observed]:
         """Everything of interest in the account, keyed like the desired resources.
 
-        `buses` are the buses whose rules to scan (the config's bus, even `default`); the
-        buses the tag index says the stack owns are scanned too, so rules left on a former
-        bus are found. `topics` are the config's topic names: when the index knows them,
+        `buses` are the buses whose rules to scan (the config's bus); the default bus and
+        the buses the tag index says the stack owns are scanned too, so rules left on a
+        former bus are found. `topics` are the config's topic names: when the index knows them,
         listing every topic of the account is skipped.
         """
         index_pool = ThreadPoolExecutor(max_workers=1)
@@ -254,7 +254,8 @@ class ProvisioningGateway:
             arn.split(":event-bus/", 1)[1]: arn for arn in self._index_now()
             if ":event-bus/" in arn
         }
-        names = buses | {n for n in indexed if n.startswith(self.prefix)}
+        # The default bus always: the stack's rules stay findable after `bus:` changes.
+        names = buses | {DEFAULT_BUS} | {n for n in indexed if n.startswith(self.prefix)}
 
         def one(name: str) -> list[Observed]:
             rules = self._list_rules(name)

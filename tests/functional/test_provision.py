@@ -448,3 +448,24 @@ def test_create_never_adopts_a_foreign_resource_made_after_discovery(clients, pr
         deployment.apply()
     tags = clients.client("logs").list_tags_log_group(logGroupName="/aws/lambda/t1-consumer")
     assert tags["tags"] == {}
+
+
+def test_moving_the_stack_to_another_bus_removes_it_from_the_former_one(clients, project):
+    p = project(bus="default")
+    up(p.topology(), clients)
+    for bus, former in (("events", "default"), ("other", "t1-events")):
+        p.config["bus"] = bus
+        p.write()
+        results = up(p.topology(), clients)
+        deleted = {r.step.resource.ident for r in results if r.step.action == "delete"}
+        assert f"{former}/t1-order" in deleted
+        # moto tags rules by name alone, so while the same name exists on the former bus
+        # the new rule's fingerprint tag lands there; one more `up` re-tags (AWS is exact)
+        clients.call_log.clear()
+        up(p.topology(), clients)
+        assert set(mutating(clients)) <= {"events:TagResource"}
+        assert plan_of(p.topology(), clients).is_noop
+    assert rule_names(clients, "t1-other") == {"t1-all-demo-events", "t1-purchase", "t1-order"}
+    assert rule_names(clients, "default") == set()
+    buses = {b["Name"] for b in clients.client("events").list_event_buses()["EventBuses"]}
+    assert buses == {"default", "t1-other"}
