@@ -323,7 +323,7 @@ def fail_call(clients: ClientFactory, *, nth_mutating: int | None = None,
     return failed
 
 
-@pytest.mark.parametrize("k", [1, 4, 11, 17, 24, 31, 38, 45])
+@pytest.mark.parametrize("k", [1, 11, 24, 38])  # a sample; the fault suite tries every k
 def test_up_interrupted_at_the_kth_mutating_call_converges(clients, project, k):
     p = project()
     failed = fail_call(clients, nth_mutating=k)
@@ -337,7 +337,7 @@ def test_up_interrupted_at_the_kth_mutating_call_converges(clients, project, k):
     assert leftovers(clients) == []
 
 
-@pytest.mark.parametrize("k", [1, 6, 14, 22])
+@pytest.mark.parametrize("k", [1, 14])
 def test_down_interrupted_at_the_kth_mutating_call_converges(clients, project, k):
     p = project()
     up(p.topology(), clients)
