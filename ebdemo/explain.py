@@ -185,7 +185,7 @@ def explain_pattern(
     note = None
     if ok != matched:
         # Only an array of objects under `exists: false`, or under an object path the pattern
-        # tests both inside and outside a `$or`, gets here (see ebdemo.patterns._FlatMatcher).
+        # tests both inside and outside a `$or`, gets here (ebdemo.patterns.matcher._FlatMatcher).
         note = (
             "the verdict follows EventBridge's array-consistency rule (all the fields of one "
             "sub-pattern from one array element, absence checked across elements); the "

@@ -180,7 +180,7 @@ def test_closures_agree_with_event_ruler_array_consistent_algorithm():
     # event-ruler README, "JSON Array Matching" (rulesForJSONEvent): matches never combine
     # fields from different elements of one array. The flat sub-rule search is that algorithm;
     # every compiled pattern must give its answer, whichever way it is matched.
-    from ebdemo.patterns import _FlatMatcher, _flatten_fields
+    from ebdemo.patterns.matcher import _FlatMatcher, _flatten_fields
 
     rng = random.Random(77)
     compared = differing_paths = 0
