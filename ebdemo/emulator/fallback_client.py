@@ -125,7 +125,9 @@ def _log_error(error: dict[str, Any]) -> None:
         "Traceback (most recent call last):",
     ]
     for element in error["stackTrace"]:
-        lines.extend(element.splitlines())
+        for line in element.splitlines():
+            stripped = line.lstrip(" ")  # awslambdaric indents with no-break spaces
+            lines.append("\u00a0" * (len(line) - len(stripped)) + stripped)
     sys.stdout.write("\r".join(lines) + "\n")
     sys.stdout.flush()
 

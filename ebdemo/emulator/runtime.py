@@ -279,6 +279,12 @@ class _RuntimeAPIServer(http.server.ThreadingHTTPServer):
         self.environment = environment
         super().__init__(("127.0.0.1", 0), _RuntimeAPIHandler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A runtime killed (timeout, crash, reap) mid-request leaves a dead socket: expected.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 # --------------------------------------------------------------------------------------------
 # one execution environment
