@@ -469,3 +469,26 @@ def test_moving_the_stack_to_another_bus_removes_it_from_the_former_one(clients,
     assert rule_names(clients, "default") == set()
     buses = {b["Name"] for b in clients.client("events").list_event_buses()["EventBuses"]}
     assert buses == {"default", "t1-other"}
+
+
+def test_iam_documents_are_compared_whether_aws_returns_them_decoded_or_url_encoded():
+    """boto3 decodes IAM policy documents; other clients and endpoints may hand back the
+    URL-encoded text AWS sends. Both must compare equal to the desired document."""
+    from urllib.parse import quote
+
+    from ebdemo.aws.gateway import ProvisioningGateway
+    from ebdemo.resources import LAMBDA_TRUST, Role, canonical_json
+
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:r:1:t"}]}
+    desired = Role("t1-x-role", policy=canonical_json(policy))
+    gateway = ProvisioningGateway(ClientFactory(region="us-east-1"), STACK)
+    for encode in (lambda d: d, lambda d: quote(json.dumps(d, indent=2))):
+        observed = gateway._role_observation({
+            "RoleName": "t1-x-role", "Arn": "arn:aws:iam::1:role/t1-x-role",
+            "Tags": [{"Key": "ebdemo:stack", "Value": STACK}],
+            "AssumeRolePolicyDocument": encode(dict(LAMBDA_TRUST)),
+            "RolePolicyList": [{"PolicyName": "ebdemo", "PolicyDocument": encode(policy)}],
+            "AttachedManagedPolicies": [],
+        })
+        assert observed.attributes == desired.attributes()
