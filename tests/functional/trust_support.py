@@ -273,3 +273,34 @@ def differences(actual: Any, expected: Any, path: str = "") -> list[str]:
                 out += differences(actual[key], expected[key], f"{path}/{key}")
         return out
     return [] if actual == expected else [f"{path}: {actual!r} != {expected!r}"]
+
+
+# -- moto fidelity -----------------------------------------------------------------------------
+_policy_lock = threading.Lock()
+
+
+def reject_duplicate_statement_ids(monkeypatch: Any) -> None:
+    """Make moto's Lambda AddPermission refuse an existing statement id, as AWS does
+    (ResourceConflictException "The statement id (…) provided already exists"); moto 5.2.5
+    appends a duplicate instead, which would hide how ebdemo handles the conflict."""
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.policy import Policy
+
+    original = Policy.add_statement
+
+    class StatementIdExists(LambdaClientError):
+        code = 409
+
+        def __init__(self, sid: str) -> None:
+            super().__init__("ResourceConflictException",
+                             f"The statement id ({sid}) provided already exists. Please "
+                             "provide a new statement id, or remove the existing statement.")
+
+    def add_statement(self: Any, raw: str, qualifier: str | None = None) -> Any:
+        sid = json.loads(raw).get("StatementId")
+        with _policy_lock:
+            if sid and any(s.get("Sid") == sid for s in self.statements):
+                raise StatementIdExists(sid)
+            return original(self, raw, qualifier)
+
+    monkeypatch.setattr(Policy, "add_statement", add_statement)
