@@ -141,6 +141,7 @@ def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Fin
         findings.append(Finding(
             "error", "rule-disabled", where,
             f"the rule is {rule.state}: matching events are silently dropped",
+            "run `ebdemo up`, or: "
             f"aws events enable-rule --name {name} --event-bus-name {topology.bus_name}",
         ))
     if not rule.targets:
@@ -219,7 +220,8 @@ def _check_function(topology: Topology, facts: StackFacts, logical: str) -> list
             "error", "function-failed", where,
             f"the function is in the Failed state ({fn.state_reason or 'no reason given'}): "
             "every invocation fails",
-            "fix the cause above, then run `ebdemo up` (it redeploys the function)",
+            "fix the cause above, then recreate the function: "
+            f"aws lambda delete-function --function-name {name} && ebdemo up",
         ))
     elif (fn.state or "").lower() in {"pending", "inactive"}:
         findings.append(Finding(
@@ -232,7 +234,8 @@ def _check_function(topology: Topology, facts: StackFacts, logical: str) -> list
             "error", "function-update-failed", where,
             f"its last update failed ({fn.last_update_reason or 'no reason given'}): it runs "
             "older code or configuration than the config",
-            "fix the cause above, then run `ebdemo up`",
+            "fix the cause above, then recreate the function: "
+            f"aws lambda delete-function --function-name {name} && ebdemo up",
         ))
     findings += _check_role(topology, facts, logical, fn)
     return findings

@@ -12,6 +12,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -233,3 +234,90 @@ def test_cli_exit_codes_and_json(monkeypatch):
         assert text.exit_code == 1
         assert "cli-process-purchase" in text.stdout and "fix: " in text.stdout
         assert "Traceback" not in text.output
+
+
+# -- on a stack deployed by `up`: each breakage is found, and the advised fix works ----------
+def _break_permission(clients: ClientFactory, stack: str) -> None:
+    clients.client("lambda").remove_permission(
+        FunctionName=f"{stack}-process-purchase", StatementId=f"ebdemo-{stack}-purchase")
+
+
+def _break_source_arn(clients: ClientFactory, stack: str) -> None:
+    lam = clients.client("lambda")
+    _break_permission(clients, stack)
+    lam.add_permission(
+        FunctionName=f"{stack}-process-purchase", StatementId=f"ebdemo-{stack}-purchase",
+        Action="lambda:InvokeFunction", Principal="events.amazonaws.com",
+        SourceArn=f"arn:aws:events:us-east-1:{DEFAULT_ACCOUNT_ID}:rule/{stack}-events/old")
+
+
+def _break_rule_state(clients: ClientFactory, stack: str) -> None:
+    clients.client("events").disable_rule(Name=f"{stack}-order", EventBusName=f"{stack}-events")
+
+
+def _break_targets(clients: ClientFactory, stack: str) -> None:
+    clients.client("events").remove_targets(Rule=f"{stack}-order",
+                                            EventBusName=f"{stack}-events",
+                                            Ids=[f"{stack}-process-order"])
+
+
+def _break_trust(clients: ClientFactory, stack: str) -> None:
+    wrong = json.loads(json.dumps(TRUST))
+    wrong["Statement"][0]["Principal"]["Service"] = "ec2.amazonaws.com"
+    clients.client("iam").update_assume_role_policy(RoleName=f"{stack}-consumer-role",
+                                                    PolicyDocument=json.dumps(wrong))
+
+
+def _break_role_policy(clients: ClientFactory, stack: str) -> None:
+    clients.client("iam").delete_role_policy(RoleName=f"{stack}-producer-role",
+                                             PolicyName="ebdemo")
+
+
+def _break_role_swap(clients: ClientFactory, stack: str) -> None:
+    iam, lam = clients.client("iam"), clients.client("lambda")
+    arn = iam.create_role(RoleName="someone-elses-role",
+                          AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    lam.update_function_configuration(FunctionName=f"{stack}-consumer", Role=arn)
+
+
+BREAKAGES = {
+    "permission-missing": _break_permission,
+    "permission-wrong-source": _break_source_arn,
+    "rule-disabled": _break_rule_state,
+    "target-missing": _break_targets,
+    "role-untrusted": _break_trust,
+    "role-cannot-put-events": _break_role_policy,
+    "role-wrong": _break_role_swap,
+}
+
+
+@pytest.mark.parametrize("code", BREAKAGES)
+def test_doctor_finds_each_breakage_of_an_up_stack_and_up_repairs_it(code, project,
+                                                                      monkeypatch):
+    from conftest import REGION as CONFTEST_REGION
+
+    from ebdemo.app import App
+    from ebdemo.cli import main
+
+    p = project()
+    stack = p.config["stack"]
+    with mock_aws():
+        factory = ClientFactory(region=CONFTEST_REGION, credentials={
+            "aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
+        monkeypatch.setattr(App, "clients", lambda app: factory)
+        from click.testing import CliRunner
+
+        def run(*args: str) -> Any:
+            return CliRunner().invoke(main, ["--config", str(p.path), "--output", "json",
+                                             *args])
+
+        assert run("up", "--yes").exit_code == 0
+        assert json.loads(run("doctor").stdout)["findings"] == []
+        BREAKAGES[code](factory, stack)
+        broken = run("doctor")
+        assert broken.exit_code == 1, broken.output
+        assert code in [f["code"] for f in json.loads(broken.stdout)["findings"]]
+        repaired = run("up", "--yes")
+        assert repaired.exit_code == 0, repaired.output
+        healed = run("doctor")
+        assert healed.exit_code == 0, healed.stdout
