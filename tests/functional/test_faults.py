@@ -37,6 +37,7 @@ from trust_support import (
     install_before_send,
     is_empty,
     one_error_line,
+    reject_duplicate_statement_ids,
     snapshot,
 )
 
@@ -73,7 +74,7 @@ class Harness:
         """Run a command with fresh clients (as a new process would), optionally faulted."""
         self.clients = _factory()
         if fault is not None:
-            self.clients.add_hook(fault)
+            fault.install(self.clients)
         result = ebdemo(self.project.path, *args)
         result.call_log = self.clients.call_log  # type: ignore[attr-defined]
         return result
@@ -138,6 +139,7 @@ def account() -> Iterator[None]:
 
 @pytest.fixture
 def harness(account, tmp_path, monkeypatch) -> Harness:
+    reject_duplicate_statement_ids(monkeypatch)
     h = Harness(tmp_path, monkeypatch)
     assert is_empty(h.snap()), "a previous test left resources behind"
     return h
@@ -187,6 +189,24 @@ def test_up_interrupted_at_every_call(harness, k_up):
     _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
     harness.ok("up", "--yes")
     assert not differences(harness.snap(), ref["snapshot"])
+    harness.ok("down", "--yes")
+    assert is_empty(harness.snap())
+
+
+def test_up_failing_after_each_call_took_effect(harness, k_up):
+    """The call happened, the run did not learn it: the next `up` adopts its own work."""
+    fault = FailNth(k_up, after=True)
+    _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
+    harness.ok("up", "--yes")
+    assert not differences(harness.snap(), reference()["snapshot"])
+    harness.ok("down", "--yes")
+    assert is_empty(harness.snap())
+
+
+def test_down_failing_after_each_call_took_effect(harness, k_down):
+    harness.ok("up", "--yes")
+    fault = FailNth(k_down, after=True)
+    _assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
     harness.ok("down", "--yes")
     assert is_empty(harness.snap())
 

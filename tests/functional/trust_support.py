@@ -171,20 +171,41 @@ def aws_response(url: str, status: int, headers: dict[str, str], body: bytes) ->
     return AWSResponse(url, status, headers, _Raw(body))
 
 
-class FailNth:
-    """`before-call` hook: fail the n-th mutating call with a non-retryable AccessDenied.
+SERVICES = ("events", "lambda", "iam", "logs", "sns", "sts")
 
-    Non-retryable by construction: botocore's retry loop is below `before-call`, and
-    AccessDenied is not in any retry mode's list anyway. Records what it failed.
+
+class FailNth:
+    """Fail the n-th mutating call with a non-retryable AccessDenied.
+
+    `after=False`: the call never reaches AWS (a `before-call` hook answers it; botocore's
+    retry loop is below `before-call`, and AccessDenied is retried by no retry mode).
+    `after=True`: the call *does* take effect and only then fails (an `after-call` hook
+    raises), like a response lost after the server acted: the worst case for any tool
+    that records state, since the resource exists but the run stopped before knowing it.
+    Records the operation and parameters it failed.
     """
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, *, after: bool = False) -> None:
         self.n = n
+        self.after = after
         self.seen = 0
         self.failed: tuple[str, dict[str, Any]] | None = None
+        self._pending: int | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+    def install(self, clients: ClientFactory) -> None:
+        clients.add_hook(self._before)
+        if self.after:
+            for service in SERVICES:
+                clients.client(service).meta.events.register("after-call", self._after)
+
+    def _error(self, model: Any) -> tuple[str, str]:
+        code = "AccessDenied" if model.service_model.protocol == "query" else \
+            "AccessDeniedException"
+        return code, f"injected fault #{self.n}" + (" (after it took effect)" if self.after
+                                                    else "")
+
+    def _before(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
         if not is_mutating(model.name):
             return None
         with self._lock:
@@ -192,12 +213,24 @@ class FailNth:
             if self.seen != self.n:
                 return None
             self.failed = (model.name, dict(params))
-        protocol = model.service_model.protocol
-        code = "AccessDenied" if protocol == "query" else "AccessDeniedException"
-        headers, body = error_body(protocol, code, f"injected fault #{self.n}")
-        parsed = {"Error": {"Code": code, "Message": f"injected fault #{self.n}"},
+            if self.after:
+                self._pending = threading.get_ident()
+                return None
+        code, message = self._error(model)
+        headers, body = error_body(model.service_model.protocol, code, message)
+        parsed = {"Error": {"Code": code, "Message": message},
                   "ResponseMetadata": {"HTTPStatusCode": 403}}
         return aws_response("https://fault.invalid", 403, headers, body), parsed
+
+    def _after(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            if self._pending != threading.get_ident() or self.failed is None \
+                    or model.name != self.failed[0]:
+                return
+            self._pending = None
+        code, message = self._error(model)
+        raise ClientError({"Error": {"Code": code, "Message": message},
+                           "ResponseMetadata": {"HTTPStatusCode": 403}}, model.name)
 
 
 THROTTLE_CODES = {"json": ("ThrottlingException", 400),
@@ -237,8 +270,7 @@ _PROTOCOLS: dict[str, str] = {}
 
 
 def install_before_send(clients: ClientFactory, hook: Callable[..., Any],
-                        services: Iterable[str] = ("events", "lambda", "iam", "logs", "sns",
-                                                   "sts")) -> None:
+                        services: Iterable[str] = SERVICES) -> None:
     """Put `hook` first on `before-send` of each client (ahead of moto's own stubber)."""
     for service in services:
         client = clients.client(service)
