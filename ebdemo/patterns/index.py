@@ -171,7 +171,9 @@ class PatternSet:
             try:
                 self.patterns[name] = compile_pattern(rules[name])
             except InvalidPatternError as exc:
-                raise InvalidPatternError(f"rule {name}: {exc.reason}", exc.path) from None
+                exc.rule = name
+                exc.message = f"rule {name}: {exc.message}"
+                raise
         self._checks = [self.patterns[n]._check for n in self.names]
         self._build_index()
 

@@ -36,6 +36,7 @@ class InvalidPatternError(EbdemoError, ValueError):
     (field names, `"$or"` and the index of the `$or` branch); `.reason` is the bare message."""
 
     exit_code = 2
+    rule: str | None = None  # set by PatternSet: the rule whose pattern this is
 
     def __init__(self, reason: str, path: Iterable[str | int] = ()) -> None:
         self.path: PathT = tuple(path)

@@ -162,8 +162,9 @@ def test_each_pattern_is_compiled_once_and_exposed():
 def test_an_invalid_rule_is_named():
     with pytest.raises(InvalidPatternError) as caught:
         PatternSet({"good": {"source": ["s"]}, "bad": {"source": "s"}})
-    assert "rule bad" in str(caught.value)
+    assert str(caught.value).startswith("rule bad: source: ")
     assert caught.value.path == ("source",)
+    assert caught.value.rule == "bad"
 
 
 def _deep_pattern(rng: random.Random, depth: int = 0) -> dict:
