@@ -37,7 +37,9 @@ from trust_support import (
     install_before_send,
     is_empty,
     one_error_line,
+    reader,
     reject_duplicate_statement_ids,
+    release,
     snapshot,
 )
 
@@ -71,11 +73,16 @@ class Harness:
             monkeypatch.setattr(provision, "ProvisioningGateway", _sequential_gateway)
 
     def run(self, *args: str, fault: FailNth | None = None) -> Any:
-        """Run a command with fresh clients (as a new process would), optionally faulted."""
+        """Run a command with a fresh factory (as a new process would), optionally faulted."""
         self.clients = _factory()
-        if fault is not None:
-            fault.install(self.clients)
-        result = ebdemo(self.project.path, *args)
+        try:
+            if fault is not None:
+                fault.install(self.clients)
+            result = ebdemo(self.project.path, *args)
+        finally:
+            if fault is not None:
+                fault.uninstall(self.clients)
+            release(self.clients)
         result.call_log = self.clients.call_log  # type: ignore[attr-defined]
         return result
 
@@ -85,7 +92,7 @@ class Harness:
         return result
 
     def snap(self) -> dict[str, Any]:
-        return snapshot(_factory(), STACK)
+        return snapshot(reader(), STACK)
 
 
 def _reference(root: Path) -> dict[str, Any]:
@@ -256,10 +263,9 @@ def test_throttling_on_a_third_of_attempts_is_absorbed(harness, monkeypatch):
     monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount",
                         lambda self, context: 0)
     throttle = ThrottleEvery(3)
-    run = harness.run
 
     def throttled(*args: str, **kwargs: Any) -> Any:
-        harness.clients = _factory()
+        harness.clients = factory(shared=False)  # its own clients: the hook dies with them
         install_before_send(harness.clients, throttle)
         result = ebdemo(harness.project.path, *args)
         result.call_log = harness.clients.call_log  # type: ignore[attr-defined]
@@ -277,4 +283,3 @@ def test_throttling_on_a_third_of_attempts_is_absorbed(harness, monkeypatch):
     assert len(throttle.throttled) >= throttle.attempts // 3 > 30
     print(f"\nthrottled {len(throttle.throttled)} of {throttle.attempts} HTTP attempts, "
           f"all absorbed by retries")
-    del run

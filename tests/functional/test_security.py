@@ -39,7 +39,7 @@ REGION = "us-east-1"
 @pytest.fixture
 def deployed(clients, tmp_path, monkeypatch) -> tuple[Project, ClientFactory]:
     project = Project(tmp_path, default_topology(stack=STACK))
-    monkeypatch.setattr(App, "clients", lambda app: factory())
+    monkeypatch.setattr(App, "clients", lambda app: factory(shared=False))
     result = ebdemo(project.path, "up", "--yes")
     assert result.exit_code == 0, result.output
     return project, clients
@@ -168,7 +168,7 @@ def test_up_never_adopts_and_down_never_deletes_a_same_named_resource(clients, t
                                                                        monkeypatch):
     """An untagged function with exactly the name `up` would give one of its own."""
     project = Project(tmp_path, default_topology(stack=STACK))
-    monkeypatch.setattr(App, "clients", lambda app: factory())
+    monkeypatch.setattr(App, "clients", lambda app: factory(shared=False))
     make_foreign_function(clients, f"{STACK}-producer", {})
     before = snapshot(clients, STACK)["functions"][f"{STACK}-producer"]
     result = ebdemo(project.path, "up", "--yes")
@@ -184,7 +184,7 @@ def test_up_never_adopts_and_down_never_deletes_a_same_named_resource(clients, t
 def test_default_bus_stack_leaves_the_default_bus_and_its_foreign_rules(clients, tmp_path,
                                                                        monkeypatch):
     project = Project(tmp_path, default_topology(stack=STACK, bus="default"))
-    monkeypatch.setattr(App, "clients", lambda app: factory())
+    monkeypatch.setattr(App, "clients", lambda app: factory(shared=False))
     events = clients.client("events")
     events.put_rule(Name="someone-elses-rule", EventPattern=json.dumps({"source": ["x"]}))
     assert ebdemo(project.path, "up", "--yes").exit_code == 0

@@ -29,17 +29,65 @@ REGION = "us-east-1"
 _sessions: dict[str, boto3.Session] = {}
 
 
-def factory(*, shared: bool = True) -> ClientFactory:
-    """A fresh ClientFactory (own clients, hooks and call log), as a new process has.
+class _PooledSession:
+    """Stands in for a boto3 Session: one long-lived client per service.
 
-    `shared` reuses one boto3 session, whose loaded service models make creating clients
-    ~10x cheaper; concurrent runs pass `shared=False` (sessions are not thread-safe).
+    Creating botocore clients is most of the cost of a short CLI run under moto (about
+    50 ms of a 75 ms no-op `up`); tests that run the CLI hundreds of times share them.
+    """
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.session = session
+        self.clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        with self._lock:
+            if service not in self.clients:
+                self.clients[service] = self.session.client(service, **kwargs)
+            return self.clients[service]
+
+
+_pools: dict[str, _PooledSession] = {}
+
+
+def _session() -> boto3.Session:
+    if REGION not in _sessions:
+        _sessions[REGION] = boto3.Session(region_name=REGION, **EMULATOR_CREDENTIALS)
+    return _sessions[REGION]
+
+
+def factory(*, shared: bool = True) -> ClientFactory:
+    """A fresh ClientFactory (own call log and hooks), as a new process has.
+
+    `shared` builds it over pooled clients — call `release()` when the run is over, so its
+    counting and fault hooks leave those clients; `shared=False` gives independent clients
+    (for concurrent runs: sessions are not thread-safe).
     """
     if not shared:
         return ClientFactory(region=REGION, credentials=EMULATOR_CREDENTIALS)
-    if REGION not in _sessions:
-        _sessions[REGION] = boto3.Session(region_name=REGION, **EMULATOR_CREDENTIALS)
-    return ClientFactory(region=REGION, session=_sessions[REGION])
+    if REGION not in _pools:
+        _pools[REGION] = _PooledSession(_session())
+    return ClientFactory(region=REGION, session=_pools[REGION])  # type: ignore[arg-type]
+
+
+def release(clients: ClientFactory) -> None:
+    """Unhook a shared factory from the pooled clients (its call log stays readable)."""
+    for client in clients._clients.values():
+        client.meta.events.unregister("before-call", clients._count)
+        for hook in clients._hooks:
+            client.meta.events.unregister("before-call", hook)
+
+
+_reader: list[ClientFactory] = []
+
+
+def reader() -> ClientFactory:
+    """Plain clients for reading the account (snapshots), never hooked."""
+    if not _reader:
+        _reader.append(ClientFactory(region=REGION, session=_session()))
+    _reader[0].call_log.clear()
+    return _reader[0]
 
 
 # -- snapshot --------------------------------------------------------------------------------
@@ -198,6 +246,10 @@ class FailNth:
         if self.after:
             for service in SERVICES:
                 clients.client(service).meta.events.register("after-call", self._after)
+
+    def uninstall(self, clients: ClientFactory) -> None:
+        for service in SERVICES if self.after else ():
+            clients.client(service).meta.events.unregister("after-call", self._after)
 
     def _error(self, model: Any) -> tuple[str, str]:
         code = "AccessDenied" if model.service_model.protocol == "query" else \
