@@ -111,6 +111,12 @@ def has_errors(findings: Iterable[Finding]) -> bool:
 
 def diagnose(topology: Topology, facts: StackFacts) -> list[Finding]:
     """Every problem found, errors and warnings, in topology order (bus, rules, functions)."""
+    if _nothing_deployed(topology, facts):
+        return [Finding(
+            "error", "stack-not-deployed", f"stack {topology.stack}",
+            f"nothing of the stack exists in account {facts.account}, region {facts.region}",
+            "run `ebdemo up` (or check --target, --region and --stack)",
+        )]
     findings: list[Finding] = []
     if not topology.uses_default_bus and not facts.bus_exists:
         findings.append(Finding(
@@ -124,6 +130,17 @@ def diagnose(topology: Topology, facts: StackFacts) -> list[Finding]:
         findings += _check_function(topology, facts, spec.name)
     findings += _check_topic(topology, facts)
     return findings
+
+
+def _nothing_deployed(topology: Topology, facts: StackFacts) -> bool:
+    return (
+        (topology.uses_default_bus or not facts.bus_exists)
+        and not any(facts.rules.get(topology.rule_name(r.name)) for r in topology.rules)
+        and not any(facts.functions.get(topology.function_name(f.name))
+                    for f in topology.functions)
+        and not any(facts.roles.get(topology.role_name(f.name)) for f in topology.functions)
+        and facts.topic is None
+    )
 
 
 def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Finding]:

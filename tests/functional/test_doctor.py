@@ -321,3 +321,21 @@ def test_doctor_finds_each_breakage_of_an_up_stack_and_up_repairs_it(code, proje
         assert repaired.exit_code == 0, repaired.output
         healed = run("doctor")
         assert healed.exit_code == 0, healed.stdout
+
+
+def test_doctor_on_an_account_without_the_stack(project, monkeypatch):
+    from click.testing import CliRunner
+
+    from ebdemo.app import App
+    from ebdemo.cli import main
+
+    p = project()
+    with mock_aws():
+        factory = ClientFactory(region="us-east-1", credentials={
+            "aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
+        monkeypatch.setattr(App, "clients", lambda app: factory)
+        result = CliRunner().invoke(main, ["--config", str(p.path), "doctor"])
+    assert result.exit_code == 1
+    assert "stack t1: nothing of the stack exists" in result.stdout
+    assert "run `ebdemo up`" in result.stdout
+    assert factory.call_log.mutating == []

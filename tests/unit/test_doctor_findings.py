@@ -240,3 +240,19 @@ def test_subscription_pending_or_missing():
     none = replace(facts.topic, subscriptions=())
     assert codes(diagnose(topo, replace(facts, topic=none))) == ["subscription-missing"]
     assert codes(diagnose(topo, replace(facts, topic=None))) == ["topic-missing"]
+
+
+@pytest.mark.parametrize("bus", ["bus", "default"])
+def test_a_stack_that_is_not_deployed_is_one_finding(bus):
+    topo = topology(bus)
+    nothing = StackFacts(ACCOUNT, REGION, bus == "default",
+                         {topo.rule_name(r.name): None for r in topo.rules},
+                         {topo.function_name(f.name): None for f in topo.functions},
+                         {topo.role_name(f.name): None for f in topo.functions}, None)
+    [finding] = diagnose(topo, nothing)
+    assert (finding.code, finding.resource) == ("stack-not-deployed", "stack demo")
+    assert ACCOUNT in finding.problem and REGION in finding.problem
+    # One thing left is enough to diagnose the rest one by one.
+    facts = healthy(topo)
+    partial = replace(nothing, topic=facts.topic)
+    assert "stack-not-deployed" not in codes(diagnose(topo, partial))
