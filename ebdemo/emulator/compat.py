@@ -78,6 +78,7 @@ HOOKED: dict[str, tuple[str, ...]] = {
         "system_attributes=None",
         "validate_group_id=True",
     ),
+    "moto.sqs.models:Queue.wait_for_messages": ("self", "timeout"),
     "moto.logs.models:LogsBackend.ensure_log_group": ("self", "log_group_name"),
     "moto.logs.models:LogsBackend.create_log_stream": (
         "self",

@@ -9,6 +9,7 @@
 - `Rule.send_to_targets`: moto's other callers go through our delivery too.
 - `sns Subscription.publish`: Lambda and email subscriptions are ours.
 - `MotoAPIBackend.reset`: `POST /moto-api/reset` also ends every runtime and the outbox.
+- `sqs Queue.wait_for_messages`: SQS long polling waits without the backend lock.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from ebdemo.emulator.compat import check_moto, resolve
 from ebdemo.emulator.dataplane import DataPlane, function_snapshot
+from ebdemo.emulator.locking import backend_lock
 
 
 def install(plane: DataPlane) -> Callable[[], None]:
@@ -117,6 +119,14 @@ def install(plane: DataPlane) -> Callable[[], None]:
             message = sub._parse_message_structure(message, sub.protocol)
         plane.sns_deliver(sub, message, message_id, subject, message_attributes)
 
+    original_wait = None
+
+    def wait_for_messages(queue: Any, timeout: int) -> None:
+        # SQS long polling (ReceiveMessage WaitTimeSeconds) sleeps inside the request: without
+        # the lock, or the message it waits for could never be sent.
+        with backend_lock.released():
+            original_wait(queue, timeout)
+
     original_reset = None
 
     def reset(api_backend: Any) -> None:
@@ -133,6 +143,7 @@ def install(plane: DataPlane) -> Callable[[], None]:
     original_publish = patch("moto.sns.models:Subscription.publish", subscription_publish)
     plane.original_subscription_publish = original_publish
     original_reset = patch("moto.moto_api._internal.models:MotoAPIBackend.reset", reset)
+    original_wait = patch("moto.sqs.models:Queue.wait_for_messages", wait_for_messages)
 
     def uninstall() -> None:
         for owner, attr, original in originals.values():

@@ -40,6 +40,7 @@ INIT_TIMEOUT_SECONDS = 10.0
 DEFAULT_CONCURRENCY = 2
 DEFAULT_IDLE_SECONDS = 600.0
 LOG_RESULT_BYTES = 4096
+LOG_FLUSH_SECONDS = 0.5
 FALLBACK_CLIENT = Path(__file__).with_name("fallback_client.py")
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -334,6 +335,7 @@ class Environment:
         self._reported_init = False
         self.broken = False
         self._last_memory_mb = 0
+        self._last_stamp = 0
         self.last_used = time.monotonic()
         self.proc: subprocess.Popen[bytes] | None = None
         self.output: OutputCollector | None = None
@@ -459,6 +461,7 @@ class Environment:
                 timeout=INIT_TIMEOUT_SECONDS,
             )
             picked = inv.picked_up_at
+        written: list[tuple[int, str]] = []  # this invocation's lines already in CloudWatch
         outcome: str
         if picked is None:
             outcome = (
@@ -467,18 +470,27 @@ class Environment:
                 else ("exit" if self._exit_code is not None else "init_timeout")
             )
         else:
-            remaining = inv.timeout - (time.monotonic() - picked)
-            with self._cv:
-                self._cv.wait_for(
-                    lambda: inv.result_body is not None or self._exit_code is not None,
-                    timeout=max(remaining, 0),
-                )
-                if inv.result_body is not None:
-                    outcome = "result"
-                elif self._exit_code is not None:
-                    outcome = "exit"
-                else:
-                    outcome = "timeout"
+            # START goes out at once and output every LOG_FLUSH_SECONDS, so `logs --follow`
+            # sees a long handler progress, as in AWS.
+            self._emit(written, [*self._unreported_init_lines(), self._start_line(inv, start_ms)])
+            deadline = picked + inv.timeout
+            while True:
+                with self._cv:
+                    finished = self._cv.wait_for(
+                        lambda: inv.result_body is not None or self._exit_code is not None,
+                        timeout=max(0.0, min(deadline - time.monotonic(), LOG_FLUSH_SECONDS)),
+                    )
+                if finished or time.monotonic() >= deadline:
+                    break
+                if self.output is not None:
+                    self.output.drain()
+                    self._emit(written, self.output.take())
+            if inv.result_body is not None:
+                outcome = "result"
+            elif self._exit_code is not None:
+                outcome = "exit"
+            else:
+                outcome = "timeout"
         end = time.monotonic()
         memory_mb = self._max_memory_mb() or self._last_memory_mb
         self._last_memory_mb = memory_mb
@@ -490,7 +502,26 @@ class Environment:
         with self._cv:
             self._current = None
         self.last_used = time.monotonic()
-        return self._finish(inv, outcome, cold, start_ms, picked, end, memory_mb, lines)
+        return self._finish(inv, outcome, cold, start_ms, picked, end, memory_mb, lines, written)
+
+    def _unreported_init_lines(self) -> list[tuple[int, str]]:
+        lines = [] if self._reported_init else list(self._init_lines or [])
+        return lines
+
+    def _start_line(self, inv: _Invocation, start_ms: int) -> tuple[int, str]:
+        stamp = inv.picked_up_ms or start_ms
+        return stamp, f"START RequestId: {inv.request_id} Version: {self.fn.version}\n"
+
+    def _emit(self, written: list[tuple[int, str]], events: list[tuple[int, str]]) -> None:
+        """Write a batch to this environment's stream, in chronological order."""
+        if not events:
+            return
+        batch = []
+        for stamp, message in events:
+            self._last_stamp = max(self._last_stamp, stamp)
+            batch.append((self._last_stamp, message))
+        self.runtime.write_logs(self.fn, self.stream, batch)
+        written.extend(batch)
 
     def _finish(
         self,
@@ -502,11 +533,11 @@ class Environment:
         end: float,
         memory_mb: int,
         lines: list[tuple[int, str]],
+        written: list[tuple[int, str]],
     ) -> InvocationResult:
         rid = inv.request_id
-        events: list[tuple[int, str]] = []
-        if not self._reported_init and self._init_lines:
-            events.extend(self._init_lines)
+        started = bool(written)
+        events: list[tuple[int, str]] = [] if started else self._unreported_init_lines()
         init_ms = self._init_ms if (cold or not self._reported_init) else None
         self._reported_init = True
         status = "success"
@@ -550,8 +581,8 @@ class Environment:
             ).encode()
             function_error, status = "Unhandled", "error"
             extra_report = "Status: error\tError Type: Runtime.ExitError\t"
-        start_stamp = inv.picked_up_ms or start_ms
-        events.append((start_stamp, f"START RequestId: {rid} Version: {self.fn.version}\n"))
+        if not started:
+            events.append(self._start_line(inv, start_ms))
         events.extend(lines)
         duration = (end - picked) * 1000 if picked is not None else 0.0
         events.append((_now_ms(), f"END RequestId: {rid}\n"))
@@ -563,9 +594,8 @@ class Environment:
         if init_ms is not None:
             report += f"Init Duration: {init_ms:.2f} ms\t"
         events.append((_now_ms(), report + extra_report + "\n"))
-        events = _monotonic(events)
-        self.runtime.write_logs(self.fn, self.stream, events)
-        text = "".join(message for _, message in events).encode()
+        self._emit(written, events)
+        text = "".join(message for _, message in written).encode()
         tail = text[-LOG_RESULT_BYTES:].decode("utf-8", errors="ignore")
         return InvocationResult(rid, payload, function_error, tail, status)
 
@@ -594,15 +624,6 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name.removeprefix("SIG").lower()
     except ValueError:
         return str(number)
-
-
-def _monotonic(events: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """CloudWatch wants each batch in chronological order."""
-    out, last = [], 0
-    for stamp, message in events:
-        last = max(last, stamp)
-        out.append((last, message))
-    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -160,7 +160,10 @@ def test_invoke_event_type_returns_202_and_runs_in_background(emulator, sample):
     )
     assert response["StatusCode"] == 202
     assert response["Payload"].read() == b""
-    # Returned before the handler (sleeping 2 s) finished: its REPORT is not there yet.
+    # Returned before the handler (sleeping 2 s) finished: its REPORT is not there yet,
+    # while what it printed before sleeping already is (logs flow while a handler runs).
+    assert invocation_logging(emulator.log_events(sample.group("echo")), marker) == []
+    emulator.wait_for_log(sample.group("echo"), lambda ms: any(marker in m for m in ms))
     assert invocation_logging(emulator.log_events(sample.group("echo")), marker) == []
     report = emulator.wait_for_report(sample.group("echo"), marker)[-1]
     assert float(re.search(r"Duration: ([\d.]+) ms", report).group(1)) >= 2000
@@ -402,3 +405,38 @@ def test_sns_fan_out_to_sqs_and_email_json(emulator, sample):
     assert body["Type"] == "Notification" and body["TopicArn"] == topic
     assert body["Message"] == "stock low" and body["Subject"] == "alert"
     assert body["MessageAttributes"] == {"sku": {"Type": "String", "Value": "A1"}}
+
+
+def test_sqs_long_polling_does_not_freeze_the_emulator(emulator, sample):
+    import threading
+
+    events, sqs = emulator.client("events"), emulator.client("sqs")
+    queue_url = sqs.create_queue(QueueName="e2e-long-poll")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(
+        Name="e2e-long-poll",
+        EventBusName=sample.bus,
+        EventPattern=json.dumps({"source": ["io.entest.long-poll"]}),
+    )
+    events.put_targets(
+        Rule="e2e-long-poll", EventBusName=sample.bus, Targets=[{"Id": "queue", "Arn": queue_arn}]
+    )
+    # A client of its own: botocore clients are not meant to be shared across threads.
+    poller = emulator.clients.session.client(
+        "sqs", endpoint_url=emulator.endpoint, config=emulator.clients.config
+    )
+    got: list[dict] = []
+    waiting = threading.Thread(
+        target=lambda: got.extend(
+            poller.receive_message(QueueUrl=queue_url, WaitTimeSeconds=10).get("Messages", [])
+        )
+    )
+    began = time.monotonic()
+    waiting.start()
+    time.sleep(0.3)  # the receive is now waiting inside the emulator
+    event_id = put(emulator, sample, "x", {"poll": True}, source="io.entest.long-poll")
+    waiting.join(timeout=15)
+    assert [json.loads(m["Body"])["id"] for m in got] == [event_id]
+    assert time.monotonic() - began < 8, "the long poll held the emulator"
