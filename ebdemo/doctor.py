@@ -41,6 +41,7 @@ class RuleFacts:
     arn: str
     state: str  # ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS
     targets: tuple[TargetFacts, ...] = ()
+    failed_invocations: int | None = None  # AWS/Events FailedInvocations, last 24 h
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,15 @@ def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Fin
             ))
     for target in rule.targets:
         findings += _check_target(facts, rule, target)
+    if rule.failed_invocations:
+        findings.append(Finding(
+            "warning", "rule-failed-invocations", where,
+            f"{rule.failed_invocations} invocation(s) by this rule failed permanently in the "
+            "last 24 hours (EventBridge could not deliver: a refused permission, a deleted or "
+            "throttled function): those events were dropped",
+            "fix any error above, then check the targets with `ebdemo logs`; a dead-letter "
+            "queue on the target keeps such events",
+        ))
     return findings
 
 

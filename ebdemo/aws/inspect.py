@@ -2,9 +2,10 @@
 
 The boto3 edge of `ebdemo.doctor`: each rule's state and targets, each target function's
 configuration and resource policy, each function's role (trust policy, identity policies,
-attached managed policies) and the topic's subscriptions. Names come from the topology, the
-same derivation `up` uses; a resource that does not exist is recorded as None, never an
-error. Every call here is a read (Describe/Get/List), so doctor is safe on any account.
+attached managed policies), the topic's subscriptions and each rule's FailedInvocations
+metric. Names come from the topology, the same derivation `up` uses; a resource that does
+not exist is recorded as None, never an error. Every call here is a read (Describe, Get,
+List), so doctor is safe on any account.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -108,7 +110,31 @@ def _rule(clients: ClientFactory, name: str, bus: str) -> RuleFacts | None:
     return RuleFacts(
         name=name, arn=described["Arn"], state=described.get("State", "ENABLED"),
         targets=tuple(_call("ListTargetsByRule", where, targets) or ()),
+        failed_invocations=_failed_invocations(clients, name, bus),
     )
+
+
+def _failed_invocations(clients: ClientFactory, rule: str, bus: str) -> int | None:
+    """Sum of the rule's FailedInvocations over the last 24 h; None if it cannot be read.
+
+    EventBridge publishes it only when non-zero, with the dimensions RuleName (default bus)
+    or EventBusName + RuleName (a custom bus). Reading metrics is a nicety: a caller without
+    cloudwatch:GetMetricStatistics still gets every other check.
+    """
+    dimensions = [{"Name": "RuleName", "Value": rule}]
+    if bus != "default":
+        dimensions.insert(0, {"Name": "EventBusName", "Value": bus})
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        got = clients.client("cloudwatch").get_metric_statistics(
+            Namespace="AWS/Events", MetricName="FailedInvocations", Dimensions=dimensions,
+            StartTime=now - timedelta(hours=24), EndTime=now + timedelta(minutes=1),
+            Period=86400,
+            Statistics=["Sum"],
+        )
+    except ClientError:
+        return None
+    return int(sum(point.get("Sum", 0) for point in got.get("Datapoints", [])))
 
 
 def _function(clients: ClientFactory, name: str) -> FunctionFacts | None:

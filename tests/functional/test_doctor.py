@@ -339,3 +339,22 @@ def test_doctor_on_an_account_without_the_stack(project, monkeypatch):
     assert "stack t1: nothing of the stack exists" in result.stdout
     assert "run `ebdemo up`" in result.stdout
     assert factory.call_log.mutating == []
+
+
+def test_failed_invocations_metric(clients):
+    """Read with the custom-bus dimensions (EventBusName + RuleName) EventBridge uses."""
+    from datetime import UTC, datetime
+
+    cloudwatch = clients.client("cloudwatch")
+    cloudwatch.put_metric_data(Namespace="AWS/Events", MetricData=[{
+        "MetricName": "FailedInvocations", "Value": 4, "Unit": "Count",
+        "Timestamp": datetime.now(UTC),
+        "Dimensions": [{"Name": "EventBusName", "Value": "doc-bus"},
+                       {"Name": "RuleName", "Value": "doc-all"}]}])
+    cloudwatch.put_metric_data(Namespace="AWS/Events", MetricData=[{  # another rule's
+        "MetricName": "FailedInvocations", "Value": 9, "Unit": "Count",
+        "Dimensions": [{"Name": "EventBusName", "Value": "doc-bus"},
+                       {"Name": "RuleName", "Value": "someone-else"}]}])
+    [finding] = findings(clients)
+    assert (finding.code, finding.resource) == ("rule-failed-invocations", "rule doc-all")
+    assert finding.problem.startswith("4 invocation(s)")

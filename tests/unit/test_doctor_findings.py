@@ -256,3 +256,16 @@ def test_a_stack_that_is_not_deployed_is_one_finding(bus):
     facts = healthy(topo)
     partial = replace(nothing, topic=facts.topic)
     assert "stack-not-deployed" not in codes(diagnose(topo, partial))
+
+
+def test_failed_invocations_are_a_warning():
+    topo = topology()
+    facts = healthy(topo)
+    rule = replace(facts.rules["demo-all"], failed_invocations=3)
+    [finding] = diagnose(topo, replace(facts, rules={"demo-all": rule}))
+    assert (finding.code, finding.severity, finding.resource) == (
+        "rule-failed-invocations", "warning", "rule demo-all")
+    assert finding.problem.startswith("3 invocation(s)")
+    for unknown_or_none in (None, 0):
+        rule = replace(rule, failed_invocations=unknown_or_none)
+        assert diagnose(topo, replace(facts, rules={"demo-all": rule})) == []
