@@ -7,6 +7,16 @@ Public API (what the rest of ebdemo uses):
 - `EmulatorProcess(dir)`: a private emulator subprocess for tests and benchmarks;
 - `EmulatorServer(port)`: the emulator inside the current process (`python -m ebdemo.emulator`).
 Heavy modules (moto) load only when a server starts.
+
+Settings (environment variables of the emulator process):
+- `EBDEMO_HOME`: where `emulator.json` and `emulator.log` live (default `~/.cache/ebdemo`);
+- `EBDEMO_LAMBDA_CONCURRENCY`: warm environments per function (default 2; queue beyond);
+- `EBDEMO_LAMBDA_IDLE_SECONDS`: an idle environment is ended after this long (default 600);
+- `EBDEMO_RUNTIME_CLIENT`: `awslambdaric` (default where installed) or `fallback`;
+- `MOTO_IAM_LOAD_MANAGED_POLICIES=true`: AWS managed IAM policies (off: costs ~1 s, ebdemo
+  uses inline policies only).
+The emulator drops every `AWS_*` variable of its own environment: the user's credentials,
+profile and config never reach it nor the handlers it runs.
 """
 
 from __future__ import annotations
