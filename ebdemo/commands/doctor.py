@@ -42,7 +42,7 @@ def command(app: App) -> None:
             line = render.Text(f"{f.severity.upper():8}", style=_STYLE[f.severity])
             line.append(f"{f.resource}: {f.problem}")
             render.print_text(line)
-            render.print_text(f"         fix: {f.fix}", style="dim")
+            render.print_text(" " * 8 + f"fix: {f.fix}", style="dim")
         render.print_text(
             f"{errors} error(s), {len(findings) - errors} warning(s) in stack {topology.stack}."
         )
