@@ -278,9 +278,9 @@ def main() -> None:
     init, cold_run = statistics.median(init_ms), statistics.median(cold_run_ms)
     cold_p50 = statistics.median(cold) * ms
     print(
-        f"    of which the handler's own Init Duration p50 {init:.0f} ms (import boto3, client)"
-        f" and Duration p50 {cold_run:.0f} ms; emulator overhead "
-        f"~{cold_p50 - init - cold_run:.0f} ms (spawn, runtime client, routing, log read)"
+        f"    of which Init Duration p50 {init:.0f} ms (interpreter, runtime client, the handler's"
+        f" import boto3 and client) and Duration p50 {cold_run:.0f} ms; the rest "
+        f"~{cold_p50 - init - cold_run:.0f} ms (routing, delivery, log write and read)"
     )
     warm_p50 = statistics.median(warm)
     print(

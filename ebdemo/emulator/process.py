@@ -205,7 +205,7 @@ def start(port: int = 0) -> EmulatorInfo:
         proc = spawn(state_path(), log_file, port=port, env=_emulator_environment())
         info = wait_ready(proc, state_path(), log_file)
         data = info.to_dict()
-        _write_state_atomically(state_path(), data)
+        write_state(state_path(), data)
         return info
 
 
@@ -265,10 +265,12 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _write_state_atomically(path: Path, data: dict[str, Any]) -> None:
-    from ebdemo.emulator.server import write_state
-
-    write_state(path, data)
+def write_state(path: Path, data: dict[str, Any]) -> None:
+    """Atomic: a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
 
 
 def _log_tail(log_file: Path, lines: int = 20) -> str:

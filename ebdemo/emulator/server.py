@@ -27,6 +27,7 @@ from ebdemo import __version__
 from ebdemo.emulator.dataplane import DataPlane
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import OUTBOX_PATH, Outbox
+from ebdemo.emulator.process import write_state
 from ebdemo.emulator.runtime import FunctionSnapshot, LambdaRuntime
 from ebdemo.errors import EmulatorError
 
@@ -195,14 +196,6 @@ def _make_moto_server(port: int, emulator: EmulatorServer) -> Any:
 
 # --------------------------------------------------------------------------------------------
 # the foreground process
-
-
-def write_state(path: Path, data: dict[str, Any]) -> None:
-    """Atomic: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
 
 
 def isolate_from_user_aws_settings() -> None:
