@@ -7,7 +7,7 @@ polling logic is tested without AWS and without waiting.
 Follow mode never duplicates or drops a line between polls: each log group has its own
 cursor; every poll re-queries from a little before the newest timestamp seen in that group
 (`lookback_ms`, which also catches lines ingested late with an older timestamp) and skips
-the event ids it has already yielded in that window.
+the lines (by stream, event id, time and text) it has already yielded in that window.
 """
 
 from __future__ import annotations
@@ -95,6 +95,15 @@ class LogRecord:
     event_id: str
     message: str
 
+    @property
+    def identity(self) -> tuple[str, str, int, str]:
+        """What makes a line the same line when a later poll returns it again.
+
+        The event id alone would do on AWS, but is not unique across streams everywhere
+        (moto's counter is not thread-safe), so the stream, time and text are part of it.
+        """
+        return (self.stream, self.event_id, self.timestamp, self.message)
+
 
 def record_from_event(function: str, event: Mapping[str, Any]) -> LogRecord:
     """A record from one event of FilterLogEvents."""
@@ -127,7 +136,8 @@ class FollowCursor:
         self.start_ms = start_ms
         self.lookback_ms = lookback_ms
         self.newest = start_ms
-        self._seen: dict[str, int] = {}  # event id → timestamp, for the lookback window only
+        # identity → timestamp, for the lookback window only
+        self._seen: dict[tuple[str, str, int, str], int] = {}
 
     @property
     def query_start(self) -> int:
@@ -137,9 +147,9 @@ class FollowCursor:
         """The records not yielded before, in time order; advances the cursor."""
         fresh = []
         for record in sorted(records):
-            if record.timestamp < self.start_ms or record.event_id in self._seen:
+            if record.timestamp < self.start_ms or record.identity in self._seen:
                 continue
-            self._seen[record.event_id] = record.timestamp
+            self._seen[record.identity] = record.timestamp
             fresh.append(record)
             self.newest = max(self.newest, record.timestamp)
         floor = self.query_start

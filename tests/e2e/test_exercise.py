@@ -229,7 +229,16 @@ def test_logs_follow_shows_new_lines_once_and_stops_on_ctrl_c(ebdemo, emulator):
     ids = [e["id"] for e in sent["events"]]
     lines: list[str] = []
     for event_id in ids:
-        lines += follow.wait_for(follow.out, event_id, timeout=20)
+        try:
+            lines += follow.wait_for(follow.out, event_id, timeout=20)
+        except AssertionError as exc:
+            logged = [
+                m for m in emulator.log_messages(f"/aws/lambda/{STACK}-consumer") if event_id in m
+            ]
+            raise AssertionError(
+                f"{exc}\nfollowed so far: {lines}\nthe log group has: "
+                f"{logged}\nemulator: {emulator.process.log_text()[-2000:]}"
+            ) from None
     time.sleep(1.2)  # two more polls at least: nothing may be printed twice
     assert follow.interrupt() == 130
     lines += _drain(follow.out)

@@ -229,3 +229,13 @@ def test_parse_duration(text, seconds):
 def test_parse_duration_rejects(text):
     with pytest.raises(UsageError, match="--timeout"):
         parse_duration(text)
+
+
+def test_cursor_keeps_lines_of_other_streams_that_share_an_event_id():
+    # moto numbers log events with a class counter that is not thread-safe: two environments
+    # writing at once can get the same id. Both lines are real and must be shown, once each.
+    cursor = FollowCursor(0)
+    a = LogRecord(10, "consumer", "stream-a", "42", "received e1")
+    b = LogRecord(11, "consumer", "stream-b", "42", "received e2")
+    assert cursor.accept([a, b]) == [a, b]
+    assert cursor.accept([a, b]) == []
