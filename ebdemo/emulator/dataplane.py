@@ -205,8 +205,11 @@ class DataPlane:
         if moto_targets and self.original_send_to_targets is not None:
             legacy = copy.copy(rule)
             legacy.targets = moto_targets
-            moto_event = dict(event)
-            self.original_send_to_targets(legacy, moto_event, transform_input=transform)
+            moto_event = {**event, "ingestion-time": datetime.now(UTC).timestamp()}  # moto's
+            try:
+                self.original_send_to_targets(legacy, moto_event, transform_input=transform)
+            except Exception as exc:
+                self._fail("deliver", f"{rule.name} -> moto targets", repr(exc))
 
     def _to_lambda(self, arn: str, region: str, account: str, payload: str) -> None:
         from moto.awslambda.models import lambda_backends

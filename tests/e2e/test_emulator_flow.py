@@ -440,3 +440,60 @@ def test_sqs_long_polling_does_not_freeze_the_emulator(emulator, sample):
     waiting.join(timeout=15)
     assert [json.loads(m["Body"])["id"] for m in got] == [event_id]
     assert time.monotonic() - began < 8, "the long poll held the emulator"
+
+
+def test_moto_own_paths_run_code_too_archive_replay_and_sqs_event_source(emulator, sample):
+    """The hooks on moto's other callers: archive replay (Rule.send_to_targets) and an SQS
+    event source mapping (LambdaFunction._invoke_lambda)."""
+    from datetime import UTC, datetime, timedelta
+
+    events, sqs, lam = (emulator.client(s) for s in ("events", "sqs", "lambda"))
+    bus_arn = events.describe_event_bus(Name=sample.bus)["Arn"]
+    events.create_archive(
+        ArchiveName="e2e-archive",
+        EventSourceArn=bus_arn,
+        EventPattern=json.dumps({"source": ["io.entest.replay"]}),
+    )
+    events.put_rule(
+        Name="e2e-replayed",
+        EventBusName=sample.bus,
+        EventPattern=json.dumps({"source": ["io.entest.replay"]}),
+    )
+    events.put_targets(
+        Rule="e2e-replayed",
+        EventBusName=sample.bus,
+        Targets=[{"Id": "echo", "Arn": sample.arns["echo"]}],
+    )
+    began = datetime.now(UTC) - timedelta(minutes=1)
+    event_id = put(emulator, sample, "x", {"replay": 1}, source="io.entest.replay")
+    emulator.wait_for_report(sample.group("echo"), event_id)  # the original delivery
+    deadline = time.monotonic() + 10
+    while events.describe_archive(ArchiveName="e2e-archive")["EventCount"] < 1:
+        assert time.monotonic() < deadline, "the event never reached the archive"
+        time.sleep(0.05)
+    events.start_replay(
+        ReplayName="e2e-replay",
+        EventSourceArn=f"{bus_arn.rsplit(':', 1)[0]}:archive/e2e-archive",
+        EventStartTime=began,
+        EventEndTime=datetime.now(UTC) + timedelta(minutes=1),
+        Destination={"Arn": bus_arn},
+    )
+
+    def replayed(messages: list[str]) -> bool:
+        return any('"replay-name": "e2e-replay"' in m for m in messages)
+
+    emulator.wait_for_log(sample.group("echo"), replayed)
+
+    queue_url = sqs.create_queue(QueueName="e2e-esm")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    lam.create_event_source_mapping(
+        EventSourceArn=queue_arn, FunctionName=sample.name("echo"), BatchSize=1
+    )
+    marker = f"esm-{time.time_ns()}"
+    sqs.send_message(QueueUrl=queue_url, MessageBody=marker)
+    lines = emulator.wait_for_report(sample.group("echo"), marker)
+    record = json.loads(next(m for m in lines if m.startswith("ECHO ")).removeprefix("ECHO "))
+    assert record["Records"][0]["body"] == marker
+    assert record["Records"][0]["eventSource"] == "aws:sqs"
