@@ -283,3 +283,41 @@ def test_throttling_on_a_third_of_attempts_is_absorbed(harness, monkeypatch):
     assert len(throttle.throttled) >= throttle.attempts // 3 > 30
     print(f"\nthrottled {len(throttle.throttled)} of {throttle.attempts} HTTP attempts, "
           f"all absorbed by retries")
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
+@pytest.mark.parametrize("where", [0.25, 0.75])
+def test_faults_over_http_against_a_moto_server(moto_endpoint, tmp_path, monkeypatch, where,
+                                                 after):
+    """A sample of the sweep with real HTTP (`--endpoint-url`), as a user's tool sees it."""
+    reject_duplicate_statement_ids(monkeypatch)  # the server runs in this process
+    project = Project(tmp_path, default_topology(stack=STACK))
+    current: list[ClientFactory] = []
+
+    def clients(app: App) -> ClientFactory:
+        return current[-1]
+
+    monkeypatch.setattr(App, "clients", clients)
+    monkeypatch.setattr(provision, "ProvisioningGateway", _sequential_gateway)
+
+    def run(*args: str, fault: FailNth | None = None) -> Any:
+        current.append(ClientFactory(region=REGION, endpoint_url=moto_endpoint,
+                                     credentials={"aws_access_key_id": "testing",
+                                                  "aws_secret_access_key": "testing"}))
+        if fault is not None:
+            fault.install(current[-1])
+        return ebdemo(project.path, "--endpoint-url", moto_endpoint, *args)
+
+    def snap() -> dict[str, Any]:
+        return snapshot(ClientFactory(region=REGION, endpoint_url=moto_endpoint, credentials={
+            "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}), STACK)
+
+    ref = reference()
+    fault = FailNth(max(1, int(ref["n_up"] * where)), after=after)
+    _assert_fault_reported(run("up", "--yes", fault=fault), fault)
+    assert run("up", "--yes").exit_code == 0
+    assert not differences(snap(), ref["snapshot"])
+    fault = FailNth(max(1, int(ref["n_down"] * where)), after=after)
+    _assert_fault_reported(run("down", "--yes", fault=fault), fault)
+    assert run("down", "--yes").exit_code == 0
+    assert is_empty(snap())
