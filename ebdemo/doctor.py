@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from ebdemo.model import Topology
+from ebdemo.resources import partition
 
 Severity = Literal["error", "warning"]
 Statement = Mapping[str, Any]
@@ -305,9 +306,9 @@ def _check_role(
                 f"managed policy {arn} grants far more than the function needs",
                 f"aws iam detach-role-policy --role-name {role.name} --policy-arn {arn}",
             ))
-    region, account = facts.region, facts.account
+    region, account, part = facts.region, facts.account, partition(facts.region)
     if spec.puts_events:
-        bus_arn = f"arn:aws:events:{region}:{account}:event-bus/{topology.bus_name}"
+        bus_arn = f"arn:{part}:events:{region}:{account}:event-bus/{topology.bus_name}"
         if not _identity_allows(role, "events:PutEvents", bus_arn):
             findings.append(Finding(
                 "error", "role-cannot-put-events", f"role {role.name}",
@@ -316,7 +317,7 @@ def _check_role(
                 "run `ebdemo up` to restore the role's policy",
             ))
     if spec.publishes and topology.topic_name:
-        topic_arn = f"arn:aws:sns:{region}:{account}:{topology.topic_name}"
+        topic_arn = f"arn:{part}:sns:{region}:{account}:{topology.topic_name}"
         if not _identity_allows(role, "sns:Publish", topic_arn):
             findings.append(Finding(
                 "error", "role-cannot-publish", f"role {role.name}",

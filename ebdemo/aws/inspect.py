@@ -32,6 +32,7 @@ from ebdemo.doctor import (
 )
 from ebdemo.errors import AwsError
 from ebdemo.model import Topology
+from ebdemo.resources import partition
 
 T = TypeVar("T")
 NOT_FOUND = {"ResourceNotFoundException", "NoSuchEntity", "NotFound", "NotFoundException"}
@@ -63,7 +64,9 @@ def gather(clients: ClientFactory, topology: Topology) -> StackFacts:
 
     topic = None
     if topology.topic_name:
-        topic = _topic(clients, f"arn:aws:sns:{region}:{account}:{topology.topic_name}")
+        topic = _topic(
+            clients, f"arn:{partition(region)}:sns:{region}:{account}:{topology.topic_name}"
+        )
     return StackFacts(
         account=account, region=region, bus_exists=bus_exists, rules=rules,
         functions=functions, roles=roles, topic=topic,
@@ -177,7 +180,7 @@ def _role(clients: ClientFactory, name: str) -> RoleFacts | None:
     )) or []
     managed = tuple(p["PolicyArn"] for p in attached)
     for arn in managed:
-        if arn.startswith("arn:aws:iam::aws:policy/"):
+        if arn.split(":", 5)[4:5] == ["aws"]:  # arn:<partition>:iam::aws:policy/...
             continue  # AWS managed: judged by name, its document is not ours
         statements += _managed_statements(clients, arn, where)
     return RoleFacts(

@@ -269,3 +269,18 @@ def test_failed_invocations_are_a_warning():
     for unknown_or_none in (None, 0):
         rule = replace(rule, failed_invocations=unknown_or_none)
         assert diagnose(topo, replace(facts, rules={"demo-all": rule})) == []
+
+
+def test_role_permissions_are_checked_in_the_region_and_partition_of_the_stack():
+    topo = topology()
+    facts = replace(healthy(topo), region="cn-north-1")
+    # The statements still name eu-west-1 ARNs of the aws partition: wrong for this stack.
+    assert codes(diagnose(topo, facts)) == ["role-cannot-put-events", "role-cannot-publish"]
+    prefix = f"arn:aws-cn:%s:cn-north-1:{ACCOUNT}:"
+    roles = dict(facts.roles)
+    roles["demo-producer-role"] = replace(roles["demo-producer-role"], statements=(
+        {"Effect": "Allow", "Action": "events:PutEvents",
+         "Resource": prefix % "events" + "event-bus/demo-bus"},))
+    roles["demo-consumer-role"] = replace(roles["demo-consumer-role"], statements=(
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": prefix % "sns" + "demo-topic"},))
+    assert diagnose(topo, replace(facts, roles=roles)) == []
