@@ -55,7 +55,8 @@ RUNTIMES = (
 STACK_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"  # the intersection of every service's alphabet
 FUNCTION_NAME_RE = r"^[A-Za-z0-9_-]+$"  # Lambda ≤ 64; IAM role `<stack>-<fn>-role` ≤ 64
 RULE_NAME_RE = r"^[A-Za-z0-9._-]+$"  # EventBridge rule ≤ 64
-BUS_NAME_RE = r"^[A-Za-z0-9/._-]+$"  # EventBridge bus ≤ 256, not `aws.*`
+BUS_NAME_RE = r"^[A-Za-z0-9._-]+$"  # EventBridge custom bus ≤ 256, not `aws.*`, no '/'
+SOURCE_RE = r"^."  # PutEvents needs a non-empty Source
 TOPIC_NAME_RE = r"^[A-Za-z0-9_-]+$"  # SNS ≤ 256
 ROLE_NAME_RE = r"^[\w+=,.@-]+$"  # IAM role ≤ 64
 EMAIL_RE = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
@@ -172,7 +173,7 @@ SECTIONS: Mapping[str, Mapping[str, Key]] = MappingProxyType(
                 regex=BUS_NAME_RE,
                 max_length=BUS_NAME_MAX,
                 what="bus name",
-                hint="use letters, digits, '/', '.', '-' and '_'",
+                hint="use letters, digits, '.', '-' and '_' ('/' is for partner buses only)",
             ),
             Key(
                 "source",
@@ -180,6 +181,9 @@ SECTIONS: Mapping[str, Mapping[str, Key]] = MappingProxyType(
                 "Default event source for `ebdemo send`.",
                 default=DEFAULT_SOURCE,
                 max_length=256,
+                regex=SOURCE_RE,
+                what="event source",
+                hint="e.g. io.entest.demo",
             ),
             Key("topic", "section", "SNS topic the publishing functions notify.", section="topic"),
             Key(

@@ -8,7 +8,8 @@ Rules, in order of precedence, for each desired resource:
 - fingerprint tag missing or stale while live attributes match → `update` (a step that was
   interrupted before its last call, which writes the tag);
 - otherwise `noop`.
-Resources the stack owns but the config no longer has are deleted last, dependents first.
+Resources the stack owns but the config no longer has are deleted last, dependents first
+(except an unconfirmed email subscription, which SNS will not delete and drops by itself).
 """
 
 from __future__ import annotations
@@ -124,10 +125,22 @@ def make_plan(
         steps.append(_compare(resource, found))
 
     wanted = {r.key for r in desired}
-    extra = [o for o in actual.values() if o.owner == stack and o.key not in wanted]
+    extra = [
+        o for o in actual.values()
+        if o.owner == stack and o.key not in wanted and not _pending_subscription(o)
+    ]
     extra.sort(key=lambda o: (DELETE_RANK[o.kind], o.ident))
     steps.extend(Step("delete", o, delete_reason) for o in extra)
     return Plan(stack, tuple(steps), tuple(conflicts))
+
+
+def _pending_subscription(found: Observed) -> bool:
+    """An email subscription nobody confirmed has no ARN ("PendingConfirmation"): SNS
+    refuses to unsubscribe it and drops it by itself after three days (or with its topic).
+    Planning its delete would leave `up` forever one change away from a no-op, and
+    asking for --yes on every run."""
+    arn = found.ref.get("arn")
+    return found.kind == "subscription" and arn is not None and not str(arn).startswith("arn:")
 
 
 def _compare(resource: Resource, found: Observed) -> Step:

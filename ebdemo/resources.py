@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -440,5 +441,18 @@ def desired_resources(
 
 
 def statement_id(rule_name: str) -> str:
-    """The Lambda permission statement id for one rule (≤ 100 chars, AWS's alphabet)."""
-    return f"{STATEMENT_PREFIX}{rule_name}"[:100]
+    """The Lambda permission statement id for one rule (≤ 100 chars, AWS's alphabet).
+
+    AddPermission accepts only `[A-Za-z0-9_-]` while rule names may also hold `.`; such a
+    name is spelled with `_` plus a digest of the real name, so `a.b` and `a_b` (both legal
+    rules) never share a statement id. Names already in the alphabet keep their plain id.
+    """
+    sid = f"{STATEMENT_PREFIX}{rule_name}"
+    if not _STATEMENT_ID_RE.fullmatch(sid):
+        digest = hashlib.sha256(rule_name.encode()).hexdigest()[:8]
+        sid = f"{_STATEMENT_ID_BAD.sub('_', sid)[:91]}-{digest}"
+    return sid[:100]
+
+
+_STATEMENT_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
+_STATEMENT_ID_BAD = re.compile(r"[^A-Za-z0-9_-]")
