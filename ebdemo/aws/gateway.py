@@ -959,8 +959,15 @@ class ProvisioningGateway:
 
     # -- rule and targets -------------------------------------------------------------------
     def put_rule(self, rule: Rule) -> str:
+        """PutRule sets every attribute the fingerprint covers in one call, so a new rule
+        may carry its fingerprint from birth. TagResource follows for a rule that already
+        existed (PutRule leaves an existing rule's tags alone). Tagging at creation also
+        matters on moto (and so the local emulator): its TagResource finds a rule by name
+        alone, so with a same-named rule on the default bus (mid `bus:` switch) the tag
+        lands on that one and the new rule would stay unfingerprinted."""
+        tags = {**self._stack_tags, FINGERPRINT_TAG: rule.fingerprint()}
         with aws_errors("PutRule", rule.label):
-            self.events.put_rule(**_rule_args(rule), Tags=_tags_list(self._stack_tags))
+            self.events.put_rule(**_rule_args(rule), Tags=_tags_list(tags))
         self._tag_event_resource(rule.arn, rule.label, rule.fingerprint())
         return "created"
 
