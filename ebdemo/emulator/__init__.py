@@ -4,6 +4,8 @@ Public API (what the rest of ebdemo uses):
 - `ensure_running() -> str`: the endpoint of the shared background emulator, started on demand;
 - `start(port=0) -> EmulatorInfo`, `stop() -> bool`, `status() -> EmulatorInfo | None`;
 - `read_outbox(endpoint) -> list[dict]`: the emails SNS email subscriptions "sent";
+- `read_stats(endpoint) -> dict`: delivery counts, recent delivery failures (a missing
+  function, a bus that does not exist...) and the runtime processes' pids;
 - `EmulatorProcess(dir)`: a private emulator subprocess for tests and benchmarks;
 - `EmulatorServer(port)`: the emulator inside the current process (`python -m ebdemo.emulator`).
 Heavy modules (moto) load only when a server starts.
@@ -29,6 +31,7 @@ from ebdemo.emulator.process import (
     EmulatorProcess,
     ensure_running,
     log_path,
+    read_stats,
     start,
     state_path,
     status,
@@ -45,6 +48,7 @@ __all__ = [
     "ensure_running",
     "log_path",
     "read_outbox",
+    "read_stats",
     "start",
     "state_path",
     "status",

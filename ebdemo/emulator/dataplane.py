@@ -104,13 +104,9 @@ class DataPlane:
             if error:
                 results.append(error)
                 continue
-            bus_name = bus_name_of(entry.get("EventBusName"))
-            try:
-                bus = backend.describe_event_bus(bus_name)
-            except Exception:
-                # AWS answers with an EventId and drops the event (aws/aws-cli#9186): so do
-                # we, and say so in the emulator's failures.
-                bus = None
+            # A bus that does not exist fails the call (ResourceNotFoundException), as moto
+            # does; AWS instead answers with an EventId and drops the event (aws/aws-cli#9186).
+            bus = backend.describe_event_bus(bus_name_of(entry.get("EventBusName")))
             event = {
                 "version": "0",
                 "id": str(uuid.uuid4()),
@@ -124,9 +120,6 @@ class DataPlane:
             }
             results.append({"EventId": event["id"]})
             self._count("events.put")
-            if bus is None:
-                self._fail("route", event["id"], f"event bus {bus_name} does not exist: dropped")
-                continue
             self.dispatch(backend, bus, event)
         return results
 

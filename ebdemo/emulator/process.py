@@ -27,6 +27,7 @@ from ebdemo.errors import EmulatorError
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 HEALTH_PATH = "/_ebdemo/health"
+STATS_PATH = "/_ebdemo/stats"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,16 @@ def ping(endpoint: str, *, timeout: float = 1.0) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and "pid" in data else None
+
+
+def read_stats(endpoint: str, *, timeout: float = 5.0) -> dict[str, Any]:
+    """The emulator's delivery counters, recent delivery failures and runtime processes."""
+    url = endpoint.rstrip("/") + STATS_PATH
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return dict(json.loads(response.read()))
+    except (OSError, ValueError) as exc:
+        raise EmulatorError(f"cannot read the emulator's stats at {url}: {exc}") from exc
 
 
 def pid_alive(pid: int) -> bool:

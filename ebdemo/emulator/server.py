@@ -27,13 +27,11 @@ from ebdemo import __version__
 from ebdemo.emulator.dataplane import DataPlane
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import OUTBOX_PATH, Outbox
-from ebdemo.emulator.process import write_state
+from ebdemo.emulator.process import HEALTH_PATH, STATS_PATH, write_state
 from ebdemo.emulator.runtime import FunctionSnapshot, LambdaRuntime
 from ebdemo.errors import EmulatorError
 
 HOST = "127.0.0.1"
-HEALTH_PATH = "/_ebdemo/health"
-STATS_PATH = "/_ebdemo/stats"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 

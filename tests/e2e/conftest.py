@@ -17,10 +17,8 @@ Other e2e tests reuse `emulator` as is: `ebdemo --endpoint-url {emulator.endpoin
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,7 +28,7 @@ from typing import Any
 import pytest
 
 from ebdemo.aws.clients import ClientFactory
-from ebdemo.emulator import EmulatorProcess, read_outbox
+from ebdemo.emulator import EmulatorProcess, read_outbox, read_stats
 
 REGION = "us-east-1"
 
@@ -74,8 +72,7 @@ class E2EEmulator:
         return read_outbox(self.endpoint)
 
     def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(self.endpoint + "/_ebdemo/stats", timeout=5) as response:
-            return json.loads(response.read())
+        return read_stats(self.endpoint)
 
     def log_events(self, group: str) -> list[dict[str, Any]]:
         """Every event of a log group (all streams, by time); [] while it does not exist."""
