@@ -54,7 +54,8 @@ def install(plane: DataPlane) -> Callable[[], None]:
     ) -> bytes:
         fn = backend.get_function(function_name, qualifier)
         snapshot = function_snapshot(fn)
-        payload = body if isinstance(body, bytes) else (body or "{}").encode()
+        raw = body.encode() if isinstance(body, str) else bytes(body or b"")
+        payload = raw or b"{}"  # no Payload: the handler gets {}, as in AWS
         invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
         response_headers["X-Amz-Executed-Version"] = snapshot.version
         if invocation_type == "Event":

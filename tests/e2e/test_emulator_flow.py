@@ -181,6 +181,9 @@ def test_request_response_invoke_returns_payload_and_log_tail(emulator, sample):
     assert json.loads(response["Payload"].read()) == {"hello": "world"}
     tail = base64.b64decode(response["LogResult"]).decode()
     assert 'ECHO {"hello": "world"}' in tail and "REPORT RequestId:" in tail
+    # No payload at all: the handler gets {}, as in AWS.
+    empty = emulator.client("lambda").invoke(FunctionName=sample.name("echo"))
+    assert json.loads(empty["Payload"].read()) == {}
 
 
 def test_input_input_path_and_input_transformer(emulator, sample):
