@@ -70,7 +70,9 @@ def report(app: App, deployment: Deployment, results: list[StepResult], *, start
         render.print_json({
             "command": command,
             "stack": plan.stack,
-            "changed": bool(plan.changes),
+            # what happened, not what was planned: a bus kept for others' rules is a
+            # planned delete that changes nothing
+            "changed": bool(plan.changes) and calls["mutating"] > 0,
             "counts": plan.counts(),
             "resources": [r.as_dict() for r in results],
             "calls": calls,

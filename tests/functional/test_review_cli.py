@@ -14,8 +14,16 @@ from ebdemo.cli import main
 
 
 def run(project: Any, endpoint: str, *args: str) -> Result:
-    options = ["--config", str(project.path), "--target", "aws", "--endpoint-url", endpoint,
-               "--output", "json"]
+    options = [
+        "--config",
+        str(project.path),
+        "--target",
+        "aws",
+        "--endpoint-url",
+        endpoint,
+        "--output",
+        "json",
+    ]
     return CliRunner().invoke(main, [*options, *args])
 
 
@@ -41,8 +49,7 @@ def test_switching_bus_default_and_back_converges_in_one_up(project, moto_endpoi
         ]
 
 
-def test_a_dotted_rule_name_gets_a_statement_id_lambda_accepts(project, moto_endpoint,
-                                                               monkeypatch):
+def test_a_dotted_rule_name_gets_a_statement_id_lambda_accepts(project, moto_endpoint, monkeypatch):
     """Rule names may hold '.', Lambda statement ids may not; moto does not check, so the
     check AWS makes is added here."""
     original = ClientFactory.client
@@ -53,8 +60,12 @@ def test_a_dotted_rule_name_gets_a_statement_id_lambda_accepts(project, moto_end
         def check(params: dict[str, Any], **_: Any) -> None:
             if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", params["StatementId"]):
                 raise ClientError(
-                    {"Error": {"Code": "ValidationException",
-                               "Message": "statementId failed to satisfy constraint"}},
+                    {
+                        "Error": {
+                            "Code": "ValidationException",
+                            "Message": "statementId failed to satisfy constraint",
+                        }
+                    },
                     "AddPermission",
                 )
 
@@ -71,3 +82,21 @@ def test_a_dotted_rule_name_gets_a_statement_id_lambda_accepts(project, moto_end
     assert ok_json(run(p, moto_endpoint, "up", "--yes"))["calls"]["mutating"] == 0
     down = ok_json(run(p, moto_endpoint, "down", "--yes"))
     assert down["counts"]["delete"] == 24
+
+
+def test_a_second_down_that_only_keeps_a_shared_bus_reports_no_change(
+    project, moto_endpoint, server_clients
+):
+    p = project()
+    ok_json(run(p, moto_endpoint, "up", "--yes"))
+    server_clients.client("events").put_rule(
+        Name="foreign", EventBusName="t1-events", EventPattern=json.dumps({"source": ["x"]})
+    )
+    first = ok_json(run(p, moto_endpoint, "down", "--yes"))
+    assert first["changed"] is True
+    second = ok_json(run(p, moto_endpoint, "down", "--yes"))
+    assert second["calls"]["mutating"] == 0
+    assert [r["result"] for r in second["resources"]] == [
+        "kept: 1 rule(s) not owned by this stack are on it"
+    ]
+    assert second["changed"] is False

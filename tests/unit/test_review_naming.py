@@ -49,7 +49,10 @@ def test_an_empty_default_source_is_refused(tmp_path: Path) -> None:
 
 def _subscription(email: str, arn: str) -> Observed:
     return Observed(
-        "subscription", f"s-topic/email:{email}", email, "s",
+        "subscription",
+        f"s-topic/email:{email}",
+        email,
+        "s",
         attributes={"protocol": "email", "endpoint": email},
         ref={"arn": arn, "topic_arn": "arn:aws:sns:us-east-1:123456789012:s-topic"},
     )
