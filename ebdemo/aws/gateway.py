@@ -20,6 +20,7 @@ Every `ClientError` leaves this module as an `AwsError` naming the operation and
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -72,12 +73,22 @@ HINTS = {
 }
 
 
+MESSAGE_MAX = 300  # characters of an AWS error message shown on the one error line
+
+
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    """The error's message on one line: a proxy or a broken endpoint may answer with an
+    HTML page, which botocore hands over whole as the message."""
+    text = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    if "<" in text and re.search(r"</?[A-Za-z][^>]*>", text):
+        text = re.sub(r"<title>.*?</title>|<!doctype[^>]*>|<[^>]+>", " ", text,
+                      flags=re.IGNORECASE | re.DOTALL)
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
 
 
 def is_not_found(exc: ClientError) -> bool:
