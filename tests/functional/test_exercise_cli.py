@@ -340,3 +340,54 @@ def test_send_rate_paces_small_batches(run, clients):
     out = _json(run("--output", "json", "send", "-t", "x", "-n", "6", "--rate", "3/s"))
     assert out["accepted"] == 6 and out["calls"] == 2  # 3 entries per call, a second apart
     assert clients.call_log.by_operation()["events:PutEvents"] == 2
+
+
+def _stub_producer(clients, *bodies: tuple[dict[str, Any], str | None]):
+    """Answer the producer's invocations in order (moto cannot run Lambda code)."""
+    import io
+
+    from botocore.response import StreamingBody
+    from botocore.stub import ANY, Stubber
+
+    stubber = Stubber(clients.client("lambda"))
+    for body, function_error in bodies:
+        raw = json.dumps(body).encode()
+        response = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(raw), len(raw))}
+        if function_error:
+            response["FunctionError"] = function_error
+        stubber.add_response(
+            "invoke",
+            response,
+            {
+                "FunctionName": "t1-producer",
+                "InvocationType": "RequestResponse",
+                "LogType": "Tail",
+                "Payload": ANY,
+            },
+        )
+    stubber.activate()
+    return stubber
+
+
+def test_send_via_producer_reports_the_ids_it_put(run, clients):
+    eid = "11111111-2222-3333-4444-555555555555"
+    with _stub_producer(clients, ({"eventIds": [eid]}, None)):
+        out = _json(run("--output", "json", "send", "--via", "producer", "-t", "purchase"))
+    assert out["via"] == "producer" and out["accepted"] == 1
+    assert out["events"] == [
+        {
+            "index": 0,
+            "id": eid,
+            "rules": ["all-demo-events", "purchase"],
+            "targets": ["consumer", "process-purchase"],
+        }
+    ]
+
+
+def test_send_via_a_failing_producer_exits_1_with_its_error(run, clients):
+    error = {"errorMessage": "PutEvents rejected 1 entr(ies)", "errorType": "PutEventsFailed"}
+    with _stub_producer(clients, (error, "Unhandled")):
+        result = run("send", "--via", "producer", "-t", "order")
+    assert result.exit_code == 1
+    assert "Invoke function t1-producer: Unhandled" in result.stderr
+    assert "PutEventsFailed: PutEvents rejected 1 entr(ies)" in result.stderr
