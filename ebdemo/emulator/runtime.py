@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import threading
@@ -43,6 +45,12 @@ DUMMY_CREDENTIALS = {
 
 # --------------------------------------------------------------------------------------------
 # the pool of one function version
+
+
+def _environment_failure(inv: Invocation, exc: Exception) -> InvocationResult:
+    message = f"RequestId: {inv.request_id} Error: the emulator could not start the function: {exc}"
+    body = json.dumps({"errorType": "Runtime.Unknown", "errorMessage": message}).encode()
+    return InvocationResult(inv.request_id, body, "Unhandled", message + "\n", "error")
 
 
 class PoolClosedError(RuntimeError):
@@ -101,9 +109,11 @@ class FunctionPool:
                         self._envs.add(env)
                 try:
                     result = env.run(inv)
-                except Exception as exc:  # never leave a caller waiting forever
-                    env.kill()
-                    inv.future.set_exception(exc)
+                except Exception as exc:  # e.g. a zip that does not unpack: the caller gets
+                    env.kill()  # a function error, never a hung or retried request
+                    with self._lock:
+                        self._envs.discard(env)
+                    inv.future.set_result(_environment_failure(inv, exc))
                     continue
                 if env.broken:
                     with self._lock:
@@ -249,10 +259,14 @@ class LambdaRuntime:
             if not target.is_dir():
                 staging = target.with_name(target.name + f".{uuid.uuid4().hex}")
                 staging.mkdir(parents=True)
-                if fn.code:
-                    with zipfile.ZipFile(io.BytesIO(fn.code)) as archive:
-                        archive.extractall(staging)
-                os.replace(staging, target)
+                try:
+                    if fn.code:
+                        with zipfile.ZipFile(io.BytesIO(fn.code)) as archive:
+                            archive.extractall(staging)
+                    os.replace(staging, target)
+                except Exception:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise
         return target
 
     def handler_environment(

@@ -149,3 +149,17 @@ def test_in_process_server_reset_and_delete_end_runtimes():
             time.sleep(0.05)
         assert server.runtime.environment_count() == 0 and not server.runtime.processes()
         assert lam.list_functions()["Functions"] == []
+
+
+def test_a_function_that_cannot_start_is_a_function_error(tmp_path: Path):
+    runtime = LambdaRuntime(
+        endpoint="http://127.0.0.1:9", work_dir=tmp_path, log_sink=lambda *a: None
+    )
+    try:
+        broken = _snapshot(b"this is not a zip file", sha="broken")
+        result = runtime.invoke(broken, b"{}").result(timeout=20)
+        assert result.function_error == "Unhandled" and result.status == "error"
+        assert b"could not start the function" in result.payload
+        assert runtime.environment_count() == 0 and not runtime.processes()
+    finally:
+        runtime.shutdown()
