@@ -104,9 +104,13 @@ class DataPlane:
             if error:
                 results.append(error)
                 continue
-            # A bus that does not exist fails the call (ResourceNotFoundException), as moto
-            # does; AWS instead answers with an EventId and drops the event (aws/aws-cli#9186).
-            bus = backend.describe_event_bus(bus_name_of(entry.get("EventBusName")))
+            bus_name = bus_name_of(entry.get("EventBusName"))
+            try:
+                bus = backend.describe_event_bus(bus_name)
+            except Exception:
+                # AWS answers with an EventId and silently drops the event (aws/aws-cli#9186,
+                # localstack#8264): so do we, and record it in the emulator's failures.
+                bus = None
             event = {
                 "version": "0",
                 "id": str(uuid.uuid4()),
@@ -120,6 +124,9 @@ class DataPlane:
             }
             results.append({"EventId": event["id"]})
             self._count("events.put")
+            if bus is None:
+                self._fail("route", event["id"], f"event bus {bus_name} does not exist: dropped")
+                continue
             self.dispatch(backend, bus, event)
         return results
 

@@ -297,13 +297,15 @@ def test_put_events_validates_entries_like_aws(emulator, sample):
     assert response["FailedEntryCount"] == 1
     assert response["Entries"][0]["ErrorCode"] == "MalformedDetail"
     assert re.fullmatch(r"[0-9a-f-]{36}", response["Entries"][1]["EventId"])
-    # A bus that does not exist fails the call here (moto's behaviour; see the dataplane).
-    with pytest.raises(events.exceptions.ResourceNotFoundException):
-        events.put_events(
-            Entries=[
-                {"Source": SOURCE, "DetailType": "x", "Detail": "{}", "EventBusName": "e2e-nope"}
-            ]
-        )
+    # A bus that does not exist: AWS answers with an id and silently drops the event.
+    lost = events.put_events(
+        Entries=[
+            {"Source": SOURCE, "DetailType": "x", "Detail": "{}", "EventBusName": "e2e-no-such-bus"}
+        ]
+    )
+    assert lost["FailedEntryCount"] == 0 and "EventId" in lost["Entries"][0]
+    failures = emulator.stats()["failures"]
+    assert any(lost["Entries"][0]["EventId"] == f["what"] for f in failures)
     with pytest.raises(events.exceptions.ClientError, match="less than or equal to 10"):
         events.put_events(
             Entries=[{"Source": SOURCE, "DetailType": "x", "Detail": "{}"} for _ in range(11)]
