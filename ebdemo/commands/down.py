@@ -34,7 +34,17 @@ def command(app: App, yes: bool) -> None:
     if not app.json:
         print_plan(plan, title=f"down: stack {plan.stack}")
     confirm_deletes(plan, yes=yes, command="down")
+    _sweep_tail_leftovers(app)
     results = apply_with_progress(app, deployment, verb="down")
     report(app, deployment, results, started=started, command="down")
     if not app.json and not plan.deletes:
         render.info(f"Stack {plan.stack} owns nothing in this account: nothing to delete.")
+
+
+def _sweep_tail_leftovers(app: App) -> None:
+    """Remove what a killed `tail` left (its rule would keep the bus from being deleted)."""
+    from ebdemo.aws.exercise import sweep_tail_leftovers
+
+    swept = sweep_tail_leftovers(app.clients(), app.topology)
+    if swept:
+        render.info(f"Removed what an interrupted `ebdemo tail` left: {', '.join(swept)}.")
