@@ -140,6 +140,7 @@ class ProvisioningGateway:
         self.max_workers = max_workers
         self.account_seen: str | None = None  # from any ARN listed: saves an STS call
         self._index: Future[dict[str, dict[str, str]]] | None = None
+        self._index_failed = False  # no tag index: buses are listed instead
 
     # -- clients ----------------------------------------------------------------------------
     @property
@@ -238,6 +239,7 @@ class ProvisioningGateway:
                 for item in page.get("ResourceTagMappingList", []):
                     index[item["ResourceARN"]] = _tags_dict(item.get("Tags"))
         except ClientError:
+            self._index_failed = True
             return {}
         return index
 
@@ -267,6 +269,8 @@ class ProvisioningGateway:
         }
         # The default bus always: the stack's rules stay findable after `bus:` changes.
         names = buses | {DEFAULT_BUS} | {n for n in indexed if n.startswith(self.prefix)}
+        if self._index_failed:  # a former bus is found by its name prefix instead
+            names |= self._prefixed_buses()
 
         def one(name: str) -> list[Observed]:
             rules = self._list_rules(name)
@@ -286,6 +290,19 @@ class ProvisioningGateway:
             return out + self._rule_observations(name, rules)
 
         return [o for batch in self._pmap(one, sorted(names)) for o in batch]
+
+    def _prefixed_buses(self) -> set[str]:
+        names: set[str] = set()
+        token: str | None = None
+        with aws_errors("ListEventBuses", f"bus {self.prefix}*"):
+            while True:
+                page = self.events.list_event_buses(
+                    NamePrefix=self.prefix, **({"NextToken": token} if token else {})
+                )
+                names.update(b["Name"] for b in page.get("EventBuses", []))
+                token = page.get("NextToken")
+                if not token:
+                    return names
 
     def _bus_arn(self, name: str) -> str | None:
         with aws_errors("DescribeEventBus", f"bus {name}"):

@@ -100,3 +100,40 @@ def test_a_second_down_that_only_keeps_a_shared_bus_reports_no_change(
         "kept: 1 rule(s) not owned by this stack are on it"
     ]
     assert second["changed"] is False
+
+
+def test_a_former_bus_is_found_without_the_tag_index(project, moto_endpoint, monkeypatch):
+    """The tag index is only an accelerator: with tag:GetResources denied, a bus the config
+    no longer names must still be found, deleted by `up`, and nothing left by `down`."""
+    original = ClientFactory.client
+
+    def denying_client(self: ClientFactory, service: str) -> Any:
+        client = original(self, service)
+
+        def deny(**_: Any) -> None:
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "denied"}},
+                "GetResources",
+            )
+
+        client.meta.events.register(
+            "before-parameter-build.resource-groups-tagging-api.GetResources",
+            deny,
+            unique_id="review-deny",
+        )
+        return client
+
+    monkeypatch.setattr(ClientFactory, "client", denying_client)
+    p = project()
+    ok_json(run(p, moto_endpoint, "up", "--yes"))
+    p.config["bus"] = "events2"
+    p.write()
+    moved = ok_json(run(p, moto_endpoint, "up", "--yes"))
+    deleted = {r["resource"] for r in moved["resources"] if r["action"] == "delete"}
+    assert "t1-events" in deleted
+    monkeypatch.setattr(ClientFactory, "client", original)
+    events = ClientFactory(region="us-east-1", endpoint_url=moto_endpoint).client("events")
+    assert [b["Name"] for b in events.list_event_buses()["EventBuses"]] == [
+        "default",
+        "t1-events2",
+    ]
