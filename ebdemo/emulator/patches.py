@@ -10,6 +10,8 @@
 - `sns Subscription.publish`: Lambda and email subscriptions are ours.
 - `MotoAPIBackend.reset`: `POST /moto-api/reset` also ends every runtime and the outbox.
 - `sqs Queue.wait_for_messages`: SQS long polling waits without the backend lock.
+- `EventsHandler.test_event_pattern` / `EventsBackend.put_rule`: TestEventPattern answers and
+  PutRule validates with ebdemo's pattern engine (`pattern_api`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ebdemo.emulator import pattern_api
 from ebdemo.emulator.compat import check_moto, resolve
 from ebdemo.emulator.dataplane import DataPlane, function_snapshot
 from ebdemo.emulator.locking import backend_lock
@@ -134,6 +137,21 @@ def install(plane: DataPlane) -> Callable[[], None]:
         original_reset(api_backend)
         plane.reset()
 
+    def test_event_pattern(handler: Any) -> str:
+        return json.dumps(
+            pattern_api.test_event_pattern(
+                handler._get_param("EventPattern"), handler._get_param("Event")
+            )
+        )
+
+    original_put_rule = None
+
+    def put_rule(backend: Any, name: str, **kwargs: Any) -> Any:
+        pattern_api.check_pattern(kwargs.get("event_pattern"))
+        return original_put_rule(backend, name, **kwargs)
+
+    patch("moto.events.responses:EventsHandler.test_event_pattern", test_event_pattern)
+    original_put_rule = patch("moto.events.models:EventsBackend.put_rule", put_rule)
     patch("moto.awslambda.models:LambdaFunction._invoke_lambda", invoke_lambda)
     patch("moto.awslambda.models:LambdaBackend.invoke", backend_invoke)
     original_delete = patch("moto.awslambda.models:LambdaBackend.delete_function", delete_function)
