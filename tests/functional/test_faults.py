@@ -279,7 +279,8 @@ def test_throttling_on_a_third_of_attempts_is_absorbed(harness, monkeypatch):
     assert is_empty(harness.snap())
     assert up.call_log.mutating
     services = {name.split(".")[1] for name in throttle.throttled}
-    assert {"eventbridge", "lambda", "iam", "sns", "cloudwatch-logs"} <= services, services
+    assert {"eventbridge", "lambda", "iam", "sns", "cloudwatch-logs",
+            "resource-groups-tagging-api"} <= services, services
     assert len(throttle.throttled) >= throttle.attempts // 3 > 30
     print(f"\nthrottled {len(throttle.throttled)} of {throttle.attempts} HTTP attempts, "
           f"all absorbed by retries")

@@ -219,7 +219,8 @@ def aws_response(url: str, status: int, headers: dict[str, str], body: bytes) ->
     return AWSResponse(url, status, headers, _Raw(body))
 
 
-SERVICES = ("events", "lambda", "iam", "logs", "sns", "sts")
+SERVICES = ("events", "lambda", "iam", "logs", "sns", "sts", "sqs",
+            "resourcegroupstaggingapi")
 
 
 class FailNth:
@@ -252,7 +253,7 @@ class FailNth:
             clients.client(service).meta.events.unregister("after-call", self._after)
 
     def _error(self, model: Any) -> tuple[str, str]:
-        code = "AccessDenied" if model.service_model.protocol == "query" else \
+        code = "AccessDenied" if _model_protocol(model.service_model) == "query" else \
             "AccessDeniedException"
         return code, f"injected fault #{self.n}" + (" (after it took effect)" if self.after
                                                     else "")
@@ -269,7 +270,7 @@ class FailNth:
                 self._pending = threading.get_ident()
                 return None
         code, message = self._error(model)
-        headers, body = error_body(model.service_model.protocol, code, message)
+        headers, body = error_body(_model_protocol(model.service_model), code, message)
         parsed = {"Error": {"Code": code, "Message": message},
                   "ResponseMetadata": {"HTTPStatusCode": 403}}
         return aws_response("https://fault.invalid", 403, headers, body), parsed
@@ -321,13 +322,21 @@ class ThrottleEvery:
 _PROTOCOLS: dict[str, str] = {}
 
 
+def _model_protocol(service_model: Any) -> str:
+    """The wire protocol botocore really speaks (services may offer several)."""
+    return str(getattr(service_model, "resolved_protocol", None) or service_model.protocol)
+
+
+def _protocol(client: Any) -> str:
+    return _model_protocol(client.meta.service_model)
+
+
 def install_before_send(clients: ClientFactory, hook: Callable[..., Any],
                         services: Iterable[str] = SERVICES) -> None:
     """Put `hook` first on `before-send` of each client (ahead of moto's own stubber)."""
     for service in services:
         client = clients.client(service)
-        _PROTOCOLS[client.meta.service_model.service_id.hyphenize()] = (
-            client.meta.service_model.protocol)
+        _PROTOCOLS[client.meta.service_model.service_id.hyphenize()] = _protocol(client)
         client.meta.events.register_first("before-send", hook)
 
 
