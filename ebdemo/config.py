@@ -61,7 +61,7 @@ TOPIC_NAME_RE = r"^[A-Za-z0-9_-]+$"  # SNS ≤ 256
 ROLE_NAME_RE = r"^[\w+=,.@-]+$"  # IAM role ≤ 64
 EMAIL_RE = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 REGION_RE = r"^[a-z]{2}(-[a-z]+)+-\d+$"
-ENV_KEY_RE = r"^[A-Za-z][A-Za-z0-9_]*$"
+ENV_KEY_RE = r"^[A-Za-z][A-Za-z0-9_]+$"  # Lambda: a letter first, two characters at least
 HANDLER_RE = r"^[^\s]+\.[A-Za-z_][A-Za-z0-9_]*$"
 FUNCTION_NAME_MAX = ROLE_NAME_MAX = RULE_NAME_MAX = 64
 STACK_MAX = ROLE_NAME_MAX - len("-x-role")  # room for the shortest role name
@@ -765,7 +765,8 @@ class _Loader:
                 self.error(
                     entry.key,
                     key_path,
-                    "invalid variable name: use letters, digits and '_', starting with a letter",
+                    "invalid variable name: use letters, digits and '_', starting with a letter, "
+                    "at least two characters",
                 )
                 continue
             if name in RESERVED_ENV:

@@ -128,7 +128,7 @@ functions:
     timeout: 900
     memory: 10240
     description: does work
-    environment: {B: "2", A: one, EMPTY: ""}
+    environment: {BB: "2", AA: one, EMPTY: ""}
     puts_events: true
     publishes: true
 """
@@ -140,7 +140,7 @@ functions:
         10240,
         "does work",
     )
-    assert dict(fn.environment) == {"A": "one", "B": "2", "EMPTY": ""}
+    assert dict(fn.environment) == {"AA": "one", "BB": "2", "EMPTY": ""}
     assert list(fn.environment) == sorted(fn.environment)  # stable order
     assert fn.puts_events and fn.publishes
     assert topology.topic.emails == ("a@example.com", "b.c+d@mail.example.org")

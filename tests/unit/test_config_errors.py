@@ -542,7 +542,7 @@ CASES = [
     ),
     (
         "env-injected-source",
-        edit("    memory: 128", "    environment:\n      A: b\n      EVENT_SOURCE: x"),
+        edit("    memory: 128", "    environment:\n      AB: b\n      EVENT_SOURCE: x"),
         13,
         "functions.producer.environment.EVENT_SOURCE",
         "set by ebdemo",

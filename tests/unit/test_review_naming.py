@@ -63,3 +63,14 @@ def test_an_unconfirmed_subscription_is_not_planned_for_deletion() -> None:
     confirmed = _subscription("gone@example.com", "arn:aws:sns:us-east-1:123456789012:s-topic:1")
     plan = make_plan("s", (), {pending.key: pending, confirmed.key: confirmed})
     assert [s.resource.ident for s in plan.deletes] == [confirmed.ident]
+
+
+def test_a_one_letter_environment_variable_is_refused_as_lambda_does(tmp_path: Path) -> None:
+    """Lambda's key pattern is [a-zA-Z]([a-zA-Z0-9_])+: two characters at least."""
+    (tmp_path / "h.py").write_text("def handler(event, context):\n    return 1\n")
+    path = tmp_path / "config.yaml"
+    path.write_text("functions:\n  f1:\n    code: h.py\n    environment: {A: x, OK: y}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert (raised.value.line, raised.value.key) == (4, "functions.f1.environment.A")
+    assert "two characters" in raised.value.detail
