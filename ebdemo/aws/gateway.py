@@ -262,15 +262,17 @@ class ProvisioningGateway:
     # -- buses and rules --------------------------------------------------------------------
     def _discover_buses_and_rules(self, buses: set[str]) -> list[Observed]:
         """A bus exists iff ListRules on it succeeds; its ARN and tags come from the index
-        (or DescribeEventBus / ListTagsForResource when the index does not know it)."""
-        indexed = {
-            arn.split(":event-bus/", 1)[1]: arn for arn in self._index_now()
-            if ":event-bus/" in arn
-        }
-        # The default bus always: the stack's rules stay findable after `bus:` changes.
-        names = buses | {DEFAULT_BUS} | {n for n in indexed if n.startswith(self.prefix)}
-        if self._index_failed:  # a former bus is found by its name prefix instead
-            names |= self._prefixed_buses()
+        (or DescribeEventBus / ListTagsForResource when the index does not know it).
+
+        The config's bus and the default bus are listed at once; only the former buses
+        (from the index, or by name prefix without one) wait for the tag index.
+        """
+
+        def indexed() -> dict[str, str]:
+            return {
+                arn.split(":event-bus/", 1)[1]: arn for arn in self._index_now()
+                if ":event-bus/" in arn
+            }
 
         def one(name: str) -> list[Observed]:
             rules = self._list_rules(name)
@@ -278,7 +280,7 @@ class ProvisioningGateway:
                 return []
             out: list[Observed] = []
             if name != DEFAULT_BUS:
-                arn = indexed.get(name) or self._bus_arn(name)
+                arn = indexed().get(name) or self._bus_arn(name)
                 if arn is None:
                     return []
                 self._saw(arn)
@@ -289,7 +291,19 @@ class ProvisioningGateway:
                 ))
             return out + self._rule_observations(name, rules)
 
-        return [o for batch in self._pmap(one, sorted(names)) for o in batch]
+        # The default bus always: the stack's rules stay findable after `bus:` changes.
+        known = set(buses) | {DEFAULT_BUS}
+
+        def former() -> list[Observed]:
+            names = {n for n in indexed() if n.startswith(self.prefix)}
+            if self._index_failed:  # a former bus is found by its name prefix instead
+                names |= self._prefixed_buses()
+            return [o for batch in self._pmap(one, sorted(names - known)) for o in batch]
+
+        jobs: list[Callable[[], list[Observed]]] = [
+            *(lambda n=name: one(n) for name in sorted(known)), former,  # type: ignore[misc]
+        ]
+        return [o for batch in self._pmap(lambda job: job(), jobs) for o in batch]
 
     def _prefixed_buses(self) -> set[str]:
         names: set[str] = set()
@@ -342,6 +356,13 @@ class ProvisioningGateway:
         def one(rule: dict[str, Any]) -> list[Observed]:
             ident = f"{bus_name}/{rule['Name']}"
             self._saw(rule["Arn"])
+            targets_soon: Future[list[dict[str, Any]]] | None = None
+            if rule["Arn"] not in self._index_now():
+                # Tags need a call of their own: list the targets meanwhile (kept only
+                # if the rule turns out to be ours), off the no-op `up`'s critical path.
+                pool = ThreadPoolExecutor(max_workers=1)
+                targets_soon = pool.submit(self._list_targets, rule["Name"], bus_name)
+                pool.shutdown(wait=False)
             tags, indexed = self._tags(
                 rule["Arn"], lambda: self._event_tags(rule["Arn"], f"rule {ident}")
             )
@@ -359,15 +380,21 @@ class ProvisioningGateway:
                     ref={"bus": bus_name, "indexed": indexed},
                 )
             ]
-            if owner == self.stack:
-                targets = self._list_targets(rule["Name"], bus_name)
-                observed.append(
-                    Observed(
-                        "targets", ident, rule["Name"], owner,
-                        attributes={"targets": sorted([t["Id"], t["Arn"]] for t in targets)},
-                        ref={"bus": bus_name, "ids": tuple(t["Id"] for t in targets)},
-                    )
+            if owner != self.stack:
+                if targets_soon is not None:
+                    targets_soon.exception()  # not ours: whatever it found is dropped
+                return observed
+            targets = (
+                targets_soon.result() if targets_soon is not None
+                else self._list_targets(rule["Name"], bus_name)
+            )
+            observed.append(
+                Observed(
+                    "targets", ident, rule["Name"], owner,
+                    attributes={"targets": sorted([t["Id"], t["Arn"]] for t in targets)},
+                    ref={"bus": bus_name, "ids": tuple(t["Id"] for t in targets)},
                 )
+            )
             return observed
 
         return [o for batch in self._pmap(one, rules) for o in batch]

@@ -137,3 +137,36 @@ def test_a_former_bus_is_found_without_the_tag_index(project, moto_endpoint, mon
         "default",
         "t1-events2",
     ]
+
+
+def test_a_foreign_rule_whose_targets_cannot_be_read_does_not_stop_up_or_down(
+    project, moto_endpoint, server_clients, monkeypatch
+):
+    """Discovery lists a rule's targets while its tags are read; for a rule that turns out
+    not to be the stack's, whatever that listing met (here AccessDenied) is dropped."""
+    p = project()
+    ok_json(run(p, moto_endpoint, "up", "--yes"))
+    server_clients.client("events").put_rule(
+        Name="t1-foreign", EventBusName="t1-events", EventPattern=json.dumps({"source": ["x"]})
+    )
+    original = ClientFactory.client
+
+    def denying_client(self: ClientFactory, service: str) -> Any:
+        client = original(self, service)
+
+        def deny(params: dict[str, Any], **_: Any) -> None:
+            if params.get("Rule") == "t1-foreign":
+                raise ClientError(
+                    {"Error": {"Code": "AccessDeniedException", "Message": "not yours"}},
+                    "ListTargetsByRule",
+                )
+
+        client.meta.events.register(
+            "before-parameter-build.events.ListTargetsByRule", deny, unique_id="review-deny-lt"
+        )
+        return client
+
+    monkeypatch.setattr(ClientFactory, "client", denying_client)
+    assert ok_json(run(p, moto_endpoint, "up", "--yes"))["calls"]["mutating"] == 0
+    down = ok_json(run(p, moto_endpoint, "down", "--yes"))
+    assert down["counts"]["delete"] == 24
