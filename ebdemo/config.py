@@ -301,7 +301,9 @@ def load_config(path: str | Path, *, stack: str | None = None) -> Topology:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("file not found", file=str(path)) from None
+        raise ConfigError(
+            "file not found (name another one with --config FILE)", file=str(path)
+        ) from None
     except IsADirectoryError:
         raise ConfigError("is a directory, not a file", file=str(path)) from None
     except OSError as exc:

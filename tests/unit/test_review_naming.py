@@ -74,3 +74,10 @@ def test_a_one_letter_environment_variable_is_refused_as_lambda_does(tmp_path: P
         load_config(path)
     assert (raised.value.line, raised.value.key) == (4, "functions.f1.environment.A")
     assert "two characters" in raised.value.detail
+
+
+def test_a_missing_config_file_says_how_to_name_another(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path / "config.yaml")
+    assert raised.value.exit_code == 2
+    assert "file not found" in str(raised.value) and "--config" in str(raised.value)
