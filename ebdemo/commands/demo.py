@@ -232,11 +232,14 @@ def _print_notifications(app: App, notifications: Sequence[dict[str, Any]]) -> N
         if app.clients().is_emulator:
             render.info("No SNS email notifications (the topic has no email subscription).")
         return
-    render.print_table(
-        ["to", "subject", "event id"],
-        [[m["to"], m["subject"], _event_id(m["message"])] for m in notifications],
-        title="SNS notifications (the emulator's email outbox; `ebdemo local outbox` has them all)",
-    )
+    render.print_text(render.Text(
+        "SNS notifications (the emulator's email outbox; `ebdemo local outbox` shows them all):",
+        style="bold",
+    ))
+    width = max(len(m["subject"]) for m in notifications)
+    for m in notifications:
+        line = f"{m['to']}  {m['subject']:<{width}}  event {_event_id(m['message'])}"
+        render.print_text(render.Text(line))  # Text: a subject is data, never rich markup
 
 
 def _event_id(message: str) -> str:
