@@ -8,7 +8,7 @@ place, from the stack name and the logical name — that derivation is what lets
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -102,3 +102,10 @@ class Topology:
 
     def rules_targeting(self, logical_function: str) -> tuple[RuleSpec, ...]:
         return tuple(r for r in self.rules if logical_function in r.targets)
+
+    def targets_of(self, rule_names: Iterable[str]) -> list[str]:
+        """The functions these rules deliver to, each once, in rule order."""
+        out: list[str] = []
+        for name in rule_names:
+            out += [t for t in self.rule(name).targets if t not in out]
+        return out

@@ -20,7 +20,7 @@ from ebdemo import render
 from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.commands._provision import ACTION_STYLE
-from ebdemo.commands.send import _predict, _targets, _wait
+from ebdemo.commands.send import predict_matches, wait_for_deliveries
 from ebdemo.errors import DeliveryError, UsageError
 from ebdemo.events import SendReport, build_entries, check_sizes
 from ebdemo.logs import LogRecord, label_styles, parse_duration, to_ms
@@ -145,7 +145,7 @@ def _send(app: App, topology: Topology) -> Sent:
         first = next(iter(report.failures.values()))
         raise DeliveryError(f"PutEvents rejected {len(report.failures)} demo event(s): "
                             f"{first.code}: {first.message}")
-    matches = _predict(app, topology, entries, report)
+    matches = predict_matches(app, topology, entries, report)
     events = []
     for index, (detail_type, _) in enumerate(DEMO_EVENTS):
         rules = matches.get(index, [])
@@ -153,7 +153,7 @@ def _send(app: App, topology: Topology) -> Sent:
             "id": report.event_ids[index],
             "detail-type": detail_type,
             "rules": rules,
-            "targets": _targets(topology, rules),
+            "targets": topology.targets_of(rules),
         })
         _say(app, f"    {detail_type:<9} {report.event_ids[index]} → rules {', '.join(rules)}")
     return Sent(events, report, matches, sent_ms)
@@ -164,7 +164,7 @@ def _observe(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Wait for every delivery, then show the consumers' lines and the SNS notifications."""
     events, sent_ms = sent.events, sent.sent_ms
-    arrivals = _wait(app, topology, sent.report, sent.matches, sent_ms, timeout)
+    arrivals = wait_for_deliveries(app, topology, sent.report, sent.matches, sent_ms, timeout)
     missing = [a for a in arrivals if a.latency_ms is None]
     for event in events:
         event["deliveries"] = {

@@ -139,12 +139,12 @@ def command(
         report = _via_producer(app, topology, detail_obj, source, detail_type, count, rate_value)
     elapsed = time.monotonic() - began
 
-    matches = _predict(app, topology, entries, report)
+    matches = predict_matches(app, topology, entries, report)
     if not app.json:  # what was sent first; the wait that follows may take a while
         _print_sent(topology, via, report, matches, elapsed)
     deliveries: list[Arrival] = []
     if wait and report.event_ids:
-        deliveries = _wait(app, topology, report, matches, sent_ms, wait_seconds)
+        deliveries = wait_for_deliveries(app, topology, report, matches, sent_ms, wait_seconds)
     if app.json:
         _print_json(topology, via, source, detail_type, report, matches, deliveries, elapsed)
     elif deliveries:
@@ -192,10 +192,10 @@ def _via_producer(
     return report
 
 
-def _predict(
+def predict_matches(
     app: App, topology: Topology, entries: Sequence[dict[str, Any]], report: SendReport
 ) -> dict[int, list[str]]:
-    """The enabled rules each accepted event matches, from the local matcher."""
+    """The enabled rules each accepted event matches, from the local matcher (`demo` too)."""
     from ebdemo.patterns import PatternSet
 
     rules = PatternSet({r.name: dict(r.pattern) for r in topology.rules if r.enabled})
@@ -217,16 +217,7 @@ def _predict(
     }
 
 
-def _targets(topology: Topology, rule_names: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for name in rule_names:
-        for target in topology.rule(name).targets:
-            if target not in out:
-                out.append(target)
-    return out
-
-
-def _wait(
+def wait_for_deliveries(
     app: App,
     topology: Topology,
     report: SendReport,
@@ -236,7 +227,7 @@ def _wait(
 ) -> list[Arrival]:
     from ebdemo.aws.exercise import await_delivery
 
-    expected = {report.event_ids[i]: _targets(topology, rules) for i, rules in matches.items()}
+    expected = {report.event_ids[i]: topology.targets_of(rules) for i, rules in matches.items()}
     unrouted = [eid for eid, targets in expected.items() if not targets]
     if unrouted:
         render.warn(
@@ -280,7 +271,7 @@ def _print_json(
                     "index": i,
                     "id": report.event_ids[i],
                     "rules": matches.get(i, []),
-                    "targets": _targets(topology, matches.get(i, [])),
+                    "targets": topology.targets_of(matches.get(i, [])),
                 }
                 for i in sorted(report.event_ids)
             ],
