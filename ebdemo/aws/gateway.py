@@ -62,6 +62,7 @@ NOT_FOUND = frozenset(
 ALREADY_EXISTS = frozenset(
     {"ResourceAlreadyExistsException", "EntityAlreadyExists", "ResourceConflictException"}
 )
+ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 ROLE_NOT_READY = "cannot be assumed by Lambda"
 HINTS = {
     "AccessDenied": "check the IAM permissions of the credentials ebdemo runs with",
@@ -514,18 +515,65 @@ class ProvisioningGateway:
 
     # -- roles ------------------------------------------------------------------------------
     def _discover_roles(self) -> list[Observed]:
-        """All roles with their tags and policies in one paginated call (not 1 + 2 per role)."""
+        """All roles with their tags and policies in one paginated call (not 1 + 2 per role);
+        role by role when the credentials may not read the whole account's IAM at once."""
         out: list[Observed] = []
         with aws_errors("GetAccountAuthorizationDetails", f"role {self.prefix}*"):
-            pages = self.iam.get_paginator("get_account_authorization_details").paginate(
-                Filter=["Role"]
-            )
-            for page in pages:
-                for role in page.get("RoleDetailList", []):
+            try:
+                pages = self.iam.get_paginator("get_account_authorization_details").paginate(
+                    Filter=["Role"]
+                )
+                for page in pages:
+                    for role in page.get("RoleDetailList", []):
+                        self._saw(role["Arn"])
+                        if role["RoleName"].startswith(self.prefix):
+                            out.append(self._role_observation(role))
+            except ClientError as exc:
+                if _code(exc) not in ACCESS_DENIED:
+                    raise
+                return self._discover_roles_one_by_one()
+        return out
+
+    def _discover_roles_one_by_one(self) -> list[Observed]:
+        listed: list[str] = []
+        with aws_errors("ListRoles", f"role {self.prefix}*"):
+            for page in self.iam.get_paginator("list_roles").paginate():
+                for role in page.get("Roles", []):
                     self._saw(role["Arn"])
                     if role["RoleName"].startswith(self.prefix):
-                        out.append(self._role_observation(role))
-        return out
+                        listed.append(role["RoleName"])
+        return [o for o in self._pmap(self._observe_role, listed) if o is not None]
+
+    def _observe_role(self, name: str) -> Observed | None:
+        """One role in the shape GetAccountAuthorizationDetails gives (4 + n calls)."""
+        label = f"role {name}"
+        with aws_errors("GetRole", label):
+            try:
+                role = dict(self.iam.get_role(RoleName=name)["Role"])
+            except ClientError as exc:
+                if is_not_found(exc):  # deleted since it was listed
+                    return None
+                raise
+        if _tags_dict(role.get("Tags")).get(STACK_TAG) == self.stack:
+            with aws_errors("ListRolePolicies", label):
+                names = [
+                    n for page in self.iam.get_paginator("list_role_policies").paginate(
+                        RoleName=name
+                    ) for n in page.get("PolicyNames", [])
+                ]
+            with aws_errors("GetRolePolicy", label):
+                role["RolePolicyList"] = [
+                    {"PolicyName": n, "PolicyDocument": self.iam.get_role_policy(
+                        RoleName=name, PolicyName=n)["PolicyDocument"]}
+                    for n in names
+                ]
+            with aws_errors("ListAttachedRolePolicies", label):
+                role["AttachedManagedPolicies"] = [
+                    p for page in self.iam.get_paginator("list_attached_role_policies").paginate(
+                        RoleName=name
+                    ) for p in page.get("AttachedPolicies", [])
+                ]
+        return self._role_observation(role)
 
     def _role_observation(self, role: Mapping[str, Any]) -> Observed:
         name = role["RoleName"]

@@ -170,3 +170,52 @@ def test_a_foreign_rule_whose_targets_cannot_be_read_does_not_stop_up_or_down(
     assert ok_json(run(p, moto_endpoint, "up", "--yes"))["calls"]["mutating"] == 0
     down = ok_json(run(p, moto_endpoint, "down", "--yes"))
     assert down["counts"]["delete"] == 24
+
+
+def test_roles_are_read_one_by_one_without_account_wide_iam_reads(
+    project, moto_endpoint, server_clients, monkeypatch
+):
+    """iam:GetAccountAuthorizationDetails reads every policy of the account and is often
+    denied to deployers: up, drift, repair and down work without it."""
+    original = ClientFactory.client
+
+    def denying_client(self: ClientFactory, service: str) -> Any:
+        client = original(self, service)
+
+        def deny(**_: Any) -> None:
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "not for you"}},
+                "GetAccountAuthorizationDetails",
+            )
+
+        client.meta.events.register(
+            "before-parameter-build.iam.GetAccountAuthorizationDetails",
+            deny,
+            unique_id="review-deny-gaad",
+        )
+        return client
+
+    monkeypatch.setattr(ClientFactory, "client", denying_client)
+    p = project()
+    ok_json(run(p, moto_endpoint, "up", "--yes"))
+    assert ok_json(run(p, moto_endpoint, "up", "--yes"))["calls"]["mutating"] == 0
+    iam = server_clients.client("iam")
+    iam.put_role_policy(
+        RoleName="t1-consumer-role",
+        PolicyName="extra",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        ),
+    )
+    status = ok_json(run(p, moto_endpoint, "status"))
+    drifted = [r for r in status["resources"] if r["status"] == "drifted"]
+    assert [(r["resource"], r["detail"]) for r in drifted] == [
+        ("t1-consumer-role", "drifted: other_inline_policies")
+    ]
+    ok_json(run(p, moto_endpoint, "up", "--yes"))
+    assert iam.list_role_policies(RoleName="t1-consumer-role")["PolicyNames"] == ["ebdemo"]
+    assert ok_json(run(p, moto_endpoint, "down", "--yes"))["counts"]["delete"] == 24
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == []
