@@ -6,6 +6,7 @@ Kept free of click so commands, tests and benchmarks can build an `App` directly
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -56,6 +57,10 @@ class App:
     @property
     def resolved_region(self) -> str:
         if self.region:
+            from ebdemo.config import REGION_RE
+
+            if not re.match(REGION_RE, self.region):
+                raise UsageError(f"--region {self.region!r} is not an AWS region (e.g. us-east-1)")
             return self.region
         if self.resolved_target == "local":
             return self.topology.region or "us-east-1"

@@ -8,14 +8,22 @@ call whichever module makes it.
 from __future__ import annotations
 
 import re
+import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+
+from ebdemo.errors import EbdemoError, UsageError
+
+
+class EndpointUnreachable(EbdemoError):
+    """An explicit --endpoint-url that nothing answers on (exit 1)."""
 
 # Operations that only read. Everything else counts as mutating.
 _READ_OPERATION = re.compile(
@@ -26,6 +34,22 @@ EMULATOR_CREDENTIALS = {
     "aws_secret_access_key": "testing",
     "aws_session_token": "testing",
 }
+
+
+def check_endpoint_reachable(endpoint_url: str, *, timeout: float = 3.0) -> None:
+    """Fail in a second, not after botocore's ten backed-off retries (~30 s), when an
+    explicit endpoint (a moto server, the emulator) is not listening."""
+    parsed = urlsplit(endpoint_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UsageError(f"--endpoint-url {endpoint_url!r}: expected http(s)://HOST[:PORT]")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        socket.create_connection((parsed.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise EndpointUnreachable(
+            f"cannot connect to the endpoint {endpoint_url}: {exc.strerror or exc} "
+            "(is the server running?)"
+        ) from exc
 
 
 def is_mutating(operation: str) -> bool:
@@ -108,6 +132,8 @@ class ClientFactory:
 
     def client(self, service: str) -> Any:
         with self._lock:
+            if not self._clients and self.endpoint_url:
+                check_endpoint_reachable(self.endpoint_url)
             if service not in self._clients:
                 client = self.session.client(
                     service, endpoint_url=self.endpoint_url, config=self.config

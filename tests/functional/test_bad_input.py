@@ -125,6 +125,8 @@ def aws_calls(monkeypatch) -> list[str]:
         raise RuntimeError(f"AWS call {operation_name} attempted")
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", refuse)
+    # nothing listens on the fake endpoint: let clients be made, so the refusal sees the calls
+    monkeypatch.setattr("ebdemo.aws.clients.check_endpoint_reachable", lambda *a, **k: None)
     for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "EBDEMO_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
