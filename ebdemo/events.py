@@ -158,6 +158,7 @@ class Failure:
     index: int
     code: str
     message: str
+    final: bool = False  # no use sending it again (the whole call already failed after retries)
 
 
 @dataclass
@@ -199,6 +200,7 @@ def split_response(
                 index,
                 result.get("ErrorCode") or "MissingResult",
                 result.get("ErrorMessage") or "no result returned for this entry",
+                final=bool(result.get("Final")),
             )
     return accepted, failed
 
@@ -253,7 +255,7 @@ def deliver(
         pending = [
             i
             for i, failure in sorted(report.failures.items())
-            if failure.code not in PERMANENT_ERROR_CODES
+            if failure.code not in PERMANENT_ERROR_CODES and not failure.final
         ]
         if not pending:
             break

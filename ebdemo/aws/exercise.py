@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ebdemo.aws.clients import ClientFactory
+from ebdemo.aws.errors import error_code, error_message
 from ebdemo.errors import AwsError
 from ebdemo.events import PERMANENT_ERROR_CODES, Entry, RatePacer, SendReport, deliver
 from ebdemo.logs import (
@@ -40,14 +41,6 @@ SEND_WORKERS = 8
 LOG_WORKERS = 8
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "Error"))
-
-
-def _message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", exc))
-
-
 # -- send -------------------------------------------------------------------------------------
 def put_events(
     factory: ClientFactory,
@@ -61,9 +54,10 @@ def put_events(
 ) -> SendReport:
     """Put every entry, 10 per call, calls in parallel (or paced by `rate`), failed ones retried.
 
-    A call that fails as a whole with a transient error counts as a failure of each of its
-    entries (so they are retried like any other); one that cannot succeed (no such bus, no
-    permission) stops everything with an AwsError.
+    Entries the service rejects one by one (throttled, internal failure) are sent again; a
+    call that fails as a whole after botocore's own retries fails each of its entries for
+    good (retrying it again would multiply the wait); one that cannot succeed (no such bus,
+    no permission) stops everything with an AwsError.
     """
     client = factory.client("events")
     bus = str(entries[0].get("EventBusName", "default")) if entries else "default"
@@ -72,16 +66,15 @@ def put_events(
         try:
             return client.put_events(Entries=batch)
         except ClientError as exc:
-            code = _code(exc)
+            code = error_code(exc) or "Error"
             if code in PERMANENT_ERROR_CODES:
                 hint = "run `ebdemo up` first" if code == "ResourceNotFoundException" else None
                 raise AwsError(
-                    "PutEvents", f"bus {bus}", _message(exc), code=code, hint=hint
+                    "PutEvents", f"bus {bus}", error_message(exc), code=code, hint=hint
                 ) from exc
-            return {
-                "FailedEntryCount": len(batch),
-                "Entries": [{"ErrorCode": code, "ErrorMessage": _message(exc)}] * len(batch),
-            }
+            # botocore already retried this call with backoff: its entries failed for good
+            failure = {"ErrorCode": code, "ErrorMessage": error_message(exc), "Final": True}
+            return {"FailedEntryCount": len(batch), "Entries": [failure] * len(batch)}
 
     pacer = RatePacer(rate, sleep=sleep) if rate else None
     if pacer or workers <= 1:
@@ -126,7 +119,7 @@ def filter_log_group(
         for page in paginator.paginate(**params):
             records.extend(record_from_event(label, event) for event in page.get("events", []))
     except ClientError as exc:
-        if _code(exc) == "ResourceNotFoundException":  # the function never ran: no lines yet
+        if error_code(exc) == "ResourceNotFoundException":  # the function never ran: no lines yet
             return []
         raise
     return records
@@ -247,10 +240,10 @@ def invoke(
             Payload=payload,
         )
     except ClientError as exc:
-        code = _code(exc)
+        code = error_code(exc)
         hint = "run `ebdemo up` first" if code == "ResourceNotFoundException" else None
         raise AwsError(
-            "Invoke", f"function {function_name}", _message(exc), code=code, hint=hint
+            "Invoke", f"function {function_name}", error_message(exc), code=code, hint=hint
         ) from exc
     raw = response["Payload"].read().decode("utf-8", errors="replace")
     try:
@@ -337,10 +330,10 @@ class TailSession:
             )
             self.target_added = True
         except ClientError as exc:
-            code = _code(exc)
+            code = error_code(exc)
             hint = "run `ebdemo up` first" if code == "ResourceNotFoundException" else None
             raise AwsError(
-                exc.operation_name, self.name, _message(exc), code=code, hint=hint
+                exc.operation_name, self.name, error_message(exc), code=code, hint=hint
             ) from exc
 
     def queue_policy(self) -> dict[str, Any]:
@@ -413,8 +406,10 @@ class TailSession:
             try:
                 step()
             except ClientError as exc:
-                if "NotFound" not in _code(exc) and "NonExistent" not in _code(exc):
-                    problems.append(f"{operation} {self.name}: {_code(exc)}: {_message(exc)}")
+                if "NotFound" not in error_code(exc) and "NonExistent" not in error_code(exc):
+                    problems.append(
+                        f"{operation} {self.name}: {error_code(exc)}: {error_message(exc)}"
+                    )
         self.target_added = self.rule_created = False
         self.queue_url = None
         return problems
@@ -440,7 +435,7 @@ def sweep_tail_leftovers(factory: ClientFactory, topology: Topology) -> list[str
         pages = events.get_paginator("list_rules").paginate(EventBusName=bus, NamePrefix=prefix)
         rules = [rule for page in pages for rule in page.get("Rules", [])]
     except ClientError as exc:
-        if _code(exc) != "ResourceNotFoundException":
+        if error_code(exc) != "ResourceNotFoundException":
             raise
         rules = []
     for rule in rules:
@@ -463,6 +458,6 @@ def sweep_tail_leftovers(factory: ClientFactory, topology: Topology) -> list[str
                 sqs.delete_queue(QueueUrl=url)
                 removed.append(f"queue {url.rsplit('/', 1)[-1]}")
         except ClientError as exc:
-            if "NonExistent" not in _code(exc):
+            if "NonExistent" not in error_code(exc):
                 raise
     return removed

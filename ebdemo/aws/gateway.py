@@ -20,7 +20,6 @@ Every `ClientError` leaves this module as an `AwsError` naming the operation and
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,6 +30,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError, WaiterError
 
 from ebdemo.aws.clients import ClientFactory
+from ebdemo.aws.errors import error_code, error_message
 from ebdemo.errors import AwsError
 from ebdemo.model import DEFAULT_BUS
 from ebdemo.resources import (
@@ -74,26 +74,8 @@ HINTS = {
 }
 
 
-MESSAGE_MAX = 300  # characters of an AWS error message shown on the one error line
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _message(exc: ClientError) -> str:
-    """The error's message on one line: a proxy or a broken endpoint may answer with an
-    HTML page, which botocore hands over whole as the message."""
-    text = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-    if "<" in text and re.search(r"</?[A-Za-z][^>]*>", text):
-        text = re.sub(r"<title>.*?</title>|<!doctype[^>]*>|<[^>]+>", " ", text,
-                      flags=re.IGNORECASE | re.DOTALL)
-    text = " ".join(text.split())
-    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
-
-
 def is_not_found(exc: ClientError) -> bool:
-    return _code(exc) in NOT_FOUND
+    return error_code(exc) in NOT_FOUND
 
 
 @contextmanager
@@ -102,9 +84,9 @@ def aws_errors(operation: str, resource: str) -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
-        code = _code(exc)
+        code = error_code(exc)
         raise AwsError(
-            getattr(exc, "operation_name", None) or operation, resource, _message(exc),
+            getattr(exc, "operation_name", None) or operation, resource, error_message(exc),
             code=code or None, hint=HINTS.get(code),
         ) from exc
     except WaiterError as exc:
@@ -529,7 +511,7 @@ class ProvisioningGateway:
                         if role["RoleName"].startswith(self.prefix):
                             out.append(self._role_observation(role))
             except ClientError as exc:
-                if _code(exc) not in ACCESS_DENIED:
+                if error_code(exc) not in ACCESS_DENIED:
                     raise
                 return self._discover_roles_one_by_one()
         return out
@@ -708,7 +690,7 @@ class ProvisioningGateway:
             try:
                 self.events.create_event_bus(Name=bus.name, Tags=_tags_list(self._stack_tags))
             except ClientError as exc:
-                if _code(exc) not in ALREADY_EXISTS:
+                if error_code(exc) not in ALREADY_EXISTS:
                     raise
                 self._claim(bus.label, self._event_tags(bus.arn, bus.label).get(STACK_TAG))
         self._tag_event_resource(bus.arn, bus.label, bus.fingerprint())
@@ -737,7 +719,7 @@ class ProvisioningGateway:
                 except ClientError as exc:
                     if is_not_found(exc):
                         return "already gone"
-                    if "rule" in _message(exc).lower() and attempt < attempts - 1:
+                    if "rule" in error_message(exc).lower() and attempt < attempts - 1:
                         self.sleep(1.0)
                         continue
                     raise
@@ -772,7 +754,7 @@ class ProvisioningGateway:
             try:
                 self.sns.create_topic(Name=topic.name, Tags=_tags_list(self._stack_tags))
             except ClientError as exc:  # same name, other tags: somebody else's topic
-                if _code(exc) not in {"InvalidParameter", "InvalidParameterException"}:
+                if error_code(exc) not in {"InvalidParameter", "InvalidParameterException"}:
                     raise
                 tags = self.sns.list_tags_for_resource(ResourceArn=topic.arn)["Tags"]
                 self._claim(topic.label, _tags_dict(tags).get(STACK_TAG))
@@ -827,7 +809,7 @@ class ProvisioningGateway:
             try:
                 self.logs.create_log_group(logGroupName=group.name, tags=self._stack_tags)
             except ClientError as exc:
-                if _code(exc) not in ALREADY_EXISTS:
+                if error_code(exc) not in ALREADY_EXISTS:
                     raise
                 self._claim(group.label, self._log_tags(group.arn, group.name).get(STACK_TAG))
         self._set_retention(group)
@@ -873,7 +855,7 @@ class ProvisioningGateway:
                     Tags=_tags_list(self._stack_tags),
                 )
             except ClientError as exc:
-                if _code(exc) not in ALREADY_EXISTS:
+                if error_code(exc) not in ALREADY_EXISTS:
                     raise
                 tags = _tags_dict(self.iam.get_role(RoleName=role.name)["Role"].get("Tags"))
                 self._claim(role.label, tags.get(STACK_TAG))
@@ -944,7 +926,7 @@ class ProvisioningGateway:
             try:
                 self._retry_role_propagation(lambda: self.lambda_.create_function(**kwargs))
             except ClientError as exc:
-                if _code(exc) not in ALREADY_EXISTS:
+                if error_code(exc) not in ALREADY_EXISTS:
                     raise
                 # Made by an interrupted run (or a concurrent one): converge it instead.
                 found = self._observe_function(fn.name)
@@ -988,8 +970,8 @@ class ProvisioningGateway:
             except ClientError as exc:
                 last = attempt == self.role_propagation_attempts - 1
                 if (
-                    _code(exc) == "InvalidParameterValueException"
-                    and ROLE_NOT_READY in _message(exc)
+                    error_code(exc) == "InvalidParameterValueException"
+                    and ROLE_NOT_READY in error_message(exc)
                     and not last
                 ):
                     self.sleep(self.role_propagation_delay)
@@ -1022,9 +1004,9 @@ class ProvisioningGateway:
             try:
                 self._add_permission(perm)
             except ClientError as exc:
-                if _code(exc) not in ALREADY_EXISTS:
+                if error_code(exc) not in ALREADY_EXISTS:
                     raise
-                if "in progress" in _message(exc).lower():  # the function is being updated
+                if "in progress" in error_message(exc).lower():  # the function is being updated
                     self.lambda_.get_waiter("function_updated_v2").wait(
                         FunctionName=perm.function
                     )
@@ -1090,7 +1072,7 @@ class ProvisioningGateway:
             except ClientError as exc:
                 if is_not_found(exc):
                     return "deleted"
-                if "target" not in _message(exc).lower():
+                if "target" not in error_message(exc).lower():
                     raise
                 # Targets left by an interrupted run: remove them, then the rule.
                 ids = [t["Id"] for t in self._list_targets(observed.name, bus)]

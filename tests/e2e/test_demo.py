@@ -17,8 +17,17 @@ CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 def _run(emulator, *args: str, stack: str):
     return CliRunner().invoke(
         main,
-        ["--config", str(CONFIG), "--target", "local", "--endpoint-url", emulator.endpoint,
-         "--stack", stack, *args],
+        [
+            "--config",
+            str(CONFIG),
+            "--target",
+            "local",
+            "--endpoint-url",
+            emulator.endpoint,
+            "--stack",
+            stack,
+            *args,
+        ],
         catch_exceptions=False,
     )
 
@@ -38,9 +47,12 @@ def test_demo_runs_the_whole_chain_and_leaves_nothing(emulator):
     assert set(by_type["purchase"]["deliveries"]) == {"consumer", "process-purchase"}
     assert set(by_type["order"]["deliveries"]) == {"consumer", "process-order"}
     assert all(ms is not None for e in report["events"] for ms in e["deliveries"].values())
-    logged = {(line["function"], eid) for line in report["logs"]
-              for eid in (by_type["purchase"]["id"], by_type["order"]["id"])
-              if eid in line["message"]}
+    logged = {
+        (line["function"], eid)
+        for line in report["logs"]
+        for eid in (by_type["purchase"]["id"], by_type["order"]["id"])
+        if eid in line["message"]
+    }
     assert ("process-purchase", by_type["purchase"]["id"]) in logged
     assert ("process-order", by_type["order"]["id"]) in logged
     assert ("process-order", by_type["purchase"]["id"]) not in logged

@@ -361,3 +361,31 @@ def test_sweep_removes_what_a_killed_tail_left_and_nothing_else(clients):
         sweep_tail_leftovers(clients, Topology(stack="fx", bus="gone", functions=(), rules=()))
         == []
     )
+
+
+def test_put_events_reports_a_broken_endpoint_once_on_one_line(clients):
+    """A 500 with an HTML body (a proxy, a half-broken endpoint) fails each entry once,
+    with a one-line message, instead of being re-sent round after round."""
+    from botocore.exceptions import ClientError
+
+    from ebdemo.aws.exercise import put_events
+    from ebdemo.events import build_entries
+
+    attempts: list[str] = []
+
+    def html_500(model, **_):
+        attempts.append(model.name)
+        raise ClientError(
+            {"Error": {"Code": "InternalFailure",
+                       "Message": "<!doctype html>\n<html><title>500</title>\n<p>Broken</p>"}},
+            model.name,
+        )
+
+    clients.add_hook(html_500)
+    entries = build_entries(bus="b", source="s", detail_type="t", detail={}, count=3,
+                            resources=[])
+    report = put_events(clients, entries, sleep=lambda _: None)
+    assert attempts == ["PutEvents"]
+    assert report.failed == 3
+    message = report.failures[0].message
+    assert "\n" not in message and "Broken" in message and "<" not in message

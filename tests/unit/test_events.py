@@ -155,6 +155,21 @@ def test_deliver_reports_entries_that_never_succeed():
     assert len(sleeps) == 2
 
 
+def test_deliver_does_not_resend_entries_of_a_call_that_failed_as_a_whole():
+    """A whole-call failure arrives after botocore's own retries: sending again would only
+    multiply the wait (10 attempts x 5 rounds against a broken endpoint)."""
+    calls: list[int] = []
+
+    def broken(batch):
+        calls.append(len(batch))
+        failure = {"ErrorCode": "InternalFailure", "ErrorMessage": "boom", "Final": True}
+        return {"FailedEntryCount": len(batch), "Entries": [failure] * len(batch)}
+
+    report = deliver(_numbered(12), broken, sleep=lambda _: None)
+    assert calls == [10, 2]
+    assert report.failed == 12 and all(f.final for f in report.failures.values())
+
+
 def test_deliver_runs_calls_through_the_given_map():
     seen: list[int] = []
 
