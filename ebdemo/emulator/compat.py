@@ -51,6 +51,9 @@ HOOKED: dict[str, tuple[str, ...]] = {
         "tags=None",
     ),
     "moto.events.responses:EventsHandler.test_event_pattern": ("self",),
+    "moto.events.models:EventsBackend.tag_resource": ("self", "arn", "tags"),
+    "moto.events.models:EventsBackend.untag_resource": ("self", "arn", "tag_keys"),
+    "moto.events.models:EventsBackend.list_tags_for_resource": ("self", "arn"),
     "moto.events.models:EventsBackend.describe_event_bus": ("self", "name"),
     "moto.events.models:Rule.send_to_targets": (
         "self",

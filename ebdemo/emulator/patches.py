@@ -10,6 +10,8 @@
 - `sns Subscription.publish`: Lambda and email subscriptions are ours.
 - `MotoAPIBackend.reset`: `POST /moto-api/reset` also ends every runtime and the outbox.
 - `sqs Queue.wait_for_messages`: SQS long polling waits without the backend lock.
+- `EventsBackend.tag_resource` / `untag_resource` / `list_tags_for_resource`: by the exact
+  ARN, so same-named rules on two buses keep their own tags (moto goes by the name alone).
 - `EventsHandler.test_event_pattern` / `EventsBackend.put_rule`: TestEventPattern answers and
   PutRule validates with ebdemo's pattern engine (`pattern_api`).
 """
@@ -150,6 +152,34 @@ def install(plane: DataPlane) -> Callable[[], None]:
         pattern_api.check_pattern(kwargs.get("event_pattern"))
         return original_put_rule(backend, name, **kwargs)
 
+    def owns_arn(backend: Any, arn: str) -> bool:
+        return any(
+            bus.arn == arn or any(rule.arn == arn for rule in bus.rules.values())
+            for bus in backend.event_buses.values()
+        )
+
+    tagging: dict[str, Any] = {}
+
+    def tag_resource(backend: Any, arn: str, tags: Any) -> None:
+        if not owns_arn(backend, arn):
+            return tagging["tag"](backend, arn, tags)
+        backend.tagger.tag_resource(arn, backend.tagger.convert_dict_to_tags_input(tags))
+
+    def untag_resource(backend: Any, arn: str, tag_keys: list[str]) -> None:
+        if not owns_arn(backend, arn):
+            return tagging["untag"](backend, arn, tag_keys)
+        backend.tagger.untag_resource_using_names(arn, tag_keys)
+
+    def list_tags_for_resource(backend: Any, arn: str) -> Any:
+        if not owns_arn(backend, arn):
+            return tagging["list"](backend, arn)
+        return backend.tagger.list_tags_for_resource(arn)
+
+    tagging["tag"] = patch("moto.events.models:EventsBackend.tag_resource", tag_resource)
+    tagging["untag"] = patch("moto.events.models:EventsBackend.untag_resource", untag_resource)
+    tagging["list"] = patch(
+        "moto.events.models:EventsBackend.list_tags_for_resource", list_tags_for_resource
+    )
     patch("moto.events.responses:EventsHandler.test_event_pattern", test_event_pattern)
     original_put_rule = patch("moto.events.models:EventsBackend.put_rule", put_rule)
     patch("moto.awslambda.models:LambdaFunction._invoke_lambda", invoke_lambda)

@@ -67,3 +67,27 @@ def test_explain_remote_agrees_with_the_offline_engine_on_the_emulator(emulator)
     assert verdicts["purchase"][:2] == (True, True)
     assert verdicts["order"][:2] == (False, False)
     assert all(agrees for _, _, agrees in verdicts.values())
+
+
+def test_same_named_rules_on_two_buses_keep_their_own_tags(emulator):
+    """moto tags a rule by its name alone; the emulator goes by the exact ARN, as AWS."""
+    events = emulator.client("events")
+    events.create_event_bus(Name="tagbus-a")
+    default_arn = events.put_rule(Name="same-name", EventPattern='{"source":["a"]}')["RuleArn"]
+    custom_arn = events.put_rule(
+        Name="same-name", EventBusName="tagbus-a", EventPattern='{"source":["a"]}'
+    )["RuleArn"]
+    events.tag_resource(ResourceARN=custom_arn, Tags=[{"Key": "owner", "Value": "custom"}])
+    assert events.list_tags_for_resource(ResourceARN=default_arn)["Tags"] == []
+    assert events.list_tags_for_resource(ResourceARN=custom_arn)["Tags"] == [
+        {"Key": "owner", "Value": "custom"}
+    ]
+    events.untag_resource(ResourceARN=custom_arn, TagKeys=["owner"])
+    assert events.list_tags_for_resource(ResourceARN=custom_arn)["Tags"] == []
+    bus_arn = events.describe_event_bus(Name="tagbus-a")["Arn"]
+    events.tag_resource(ResourceARN=bus_arn, Tags=[{"Key": "k", "Value": "v"}])
+    tags = events.list_tags_for_resource(ResourceARN=bus_arn)["Tags"]
+    assert tags == [{"Key": "k", "Value": "v"}]
+    events.delete_rule(Name="same-name")
+    events.delete_rule(Name="same-name", EventBusName="tagbus-a")
+    events.delete_event_bus(Name="tagbus-a")
