@@ -21,6 +21,7 @@ def command(app: App) -> None:
     plan = read_stack(app).plan
     if app.json:
         render.print_json({
+            "command": "plan",
             "stack": plan.stack,
             "changed": bool(plan.changes),
             "counts": plan.counts(),

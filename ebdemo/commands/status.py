@@ -34,7 +34,9 @@ def command(app: App) -> None:
     ]
     summary = {name: sum(r["status"] == name for r in rows) for name in STYLE}
     if app.json:
-        render.print_json({"stack": plan.stack, "resources": rows, "summary": summary})
+        render.print_json(
+            {"command": "status", "stack": plan.stack, "resources": rows, "summary": summary}
+        )
         return
     render.print_table(
         ["kind", "resource", "status", "detail"],
