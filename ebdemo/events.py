@@ -143,6 +143,15 @@ class RatePacer:
         if start > now:
             self.sleep(start - now)
 
+    def finish(self) -> None:
+        """Wait out the last call's share of the second, so N events at R/s take N/R seconds
+        (25 at 5/s: 5 s, not the 4 s after which the fifth burst of five has gone out)."""
+        with self._lock:
+            end = self._next
+        now = self.clock()
+        if end is not None and end > now:
+            self.sleep(end - now)
+
     def batch_size(self) -> int:
         """Small batches at low rates, so pacing stays smooth: one call per second at most."""
         return max(1, min(MAX_ENTRIES_PER_CALL, math.floor(self.rate)))

@@ -78,7 +78,7 @@ def put_events(
 
     pacer = RatePacer(rate, sleep=sleep) if rate else None
     if pacer or workers <= 1:
-        return deliver(
+        report = deliver(
             entries,
             put_batch,
             max_attempts=max_attempts,
@@ -86,6 +86,9 @@ def put_events(
             pacer=pacer,
             on_batch=on_batch,
         )
+        if pacer:
+            pacer.finish()
+        return report
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="put-events") as pool:
         return deliver(
             entries,

@@ -189,6 +189,8 @@ def _via_producer(
 
     with ThreadPoolExecutor(max_workers=1 if pacer else min(8, count)) as pool:
         list(pool.map(call, range(count)))
+    if pacer:
+        pacer.finish()
     return report
 
 
