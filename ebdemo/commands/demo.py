@@ -34,7 +34,10 @@ DEMO_EVENTS = (
 
 
 @click.command("demo")
-@click.option("--keep", is_flag=True, help="Leave the stack up afterwards (default: take it down).")
+@click.option(
+    "--keep", is_flag=True,
+    help="Leave the stack up afterwards (default: take it down, unless it was up before).",
+)
 @click.option(
     "--timeout", default="60s", show_default=True,
     help="How long to wait for the consumers to log the events.",
@@ -57,6 +60,8 @@ def command(app: App, keep: bool, timeout: str) -> None:
     deployment = prepare(topology, app.clients())
     deployment.plan.check_conflicts()
     summary["up"] = _apply(app, deployment, "up")
+    # a stack that was up before the demo is the user's: the demo must not take it down
+    was_up = summary["up"]["noop"] + summary["up"]["update"] > 0
     try:
         _say(app, "[bold]2/4[/bold] send: an order and a purchase event")
         sent = _send(app, topology)
@@ -64,8 +69,9 @@ def command(app: App, keep: bool, timeout: str) -> None:
         _say(app, "[bold]3/4[/bold] wait: until every rule's targets have logged their event")
         summary["logs"], summary["notifications"] = _observe(app, topology, sent, wait_seconds)
     finally:
-        if keep:
-            _say(app, f"[bold]4/4[/bold] kept: stack {topology.stack} stays up "
+        if keep or was_up:
+            why = " was up before the demo, so it" if was_up and not keep else ""
+            _say(app, f"[bold]4/4[/bold] kept: stack {topology.stack}{why} stays up "
                       "(`ebdemo down --yes` removes it)")
             summary["down"] = None
         else:
