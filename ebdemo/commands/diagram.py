@@ -46,7 +46,8 @@ def command(app: App, fmt: str) -> None:
     if app.json:
         render.print_json({"format": "tree", "tree": root.to_dict()})
         return
-    render.print_text(_rich_tree(root))
+    # wrapped, never cropped: a long pattern piped to a file or a pager loses nothing
+    render.stdout.print(_rich_tree(root), soft_wrap=False)
 
 
 def _rich_tree(node: Node, parent: render.Tree | None = None) -> render.Tree:
