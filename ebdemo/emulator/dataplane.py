@@ -35,6 +35,7 @@ from ebdemo.emulator.transform import target_input
 from ebdemo.patterns import InvalidPatternError, PatternSet, compile_pattern
 
 MAX_ENTRIES = 10
+MAX_REQUEST_BYTES = 256 * 1024  # the sum of the entry sizes, as AWS counts them
 
 
 def iso_seconds(moment: datetime | float | None = None) -> str:
@@ -98,6 +99,10 @@ class DataPlane:
                 "1 validation error detected: Value '[PutEventsRequestEntry]' at 'entries' "
                 "failed to satisfy constraint: Member must have length less than or equal to 10"
             )
+        if sum(entry_size(entry) for entry in entries) > MAX_REQUEST_BYTES:
+            from moto.events.exceptions import ValidationException
+
+            raise ValidationException("Total size of the entries in the request is over the limit.")
         results: list[dict[str, Any]] = []
         for entry in entries:
             error = _entry_error(entry)
@@ -404,6 +409,15 @@ class DataPlane:
         self.runtime.shutdown()
 
 
+def entry_size(entry: Mapping[str, Any]) -> int:
+    """An entry's size as AWS's "Calculating PutEvents event entry size" defines it."""
+    size = 14 if entry.get("Time") is not None else 0
+    for key in ("Source", "DetailType", "Detail"):
+        size += len(str(entry.get(key) or "").encode())
+    size += sum(len(str(r).encode()) for r in entry.get("Resources") or [])
+    return size
+
+
 def _entry_error(entry: Mapping[str, Any]) -> dict[str, str] | None:
     for key, label in (("Source", "Source"), ("DetailType", "DetailType"), ("Detail", "Detail")):
         if not entry.get(key):
@@ -412,6 +426,11 @@ def _entry_error(entry: Mapping[str, Any]) -> dict[str, str] | None:
                 "ErrorMessage": f"Parameter {label} is not valid. Reason: {label} is a required "
                 "argument.",
             }
+    if str(entry["Source"]).startswith("aws."):  # reserved for AWS services
+        return {
+            "ErrorCode": "NotAuthorizedForSourceException",
+            "ErrorMessage": "Not authorized for the source.",
+        }
     try:
         detail = json.loads(entry["Detail"])
     except ValueError:

@@ -28,11 +28,30 @@ from ebdemo.emulator.compat import check_moto, resolve
 from ebdemo.emulator.dataplane import DataPlane, function_snapshot
 from ebdemo.emulator.locking import backend_lock
 
+MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's RequestResponse request limit
+
+
+def _request_too_large() -> type[Exception]:
+    from moto.core.exceptions import JsonRESTError
+
+    class RequestEntityTooLarge(JsonRESTError):
+        code = 413
+
+        def __init__(self, size: int) -> None:
+            super().__init__(
+                "RequestEntityTooLargeException",
+                f"Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes for the "
+                f"InvokeFunction operation (got {size})",
+            )
+
+    return RequestEntityTooLarge
+
 
 def install(plane: DataPlane) -> Callable[[], None]:
     """Apply every hook (after the version check); returns the function that undoes them."""
     check_moto()
     originals: dict[str, tuple[Any, str, Any]] = {}
+    RequestTooLarge = _request_too_large()
 
     def patch(target: str, replacement: Callable[..., Any]) -> Any:
         owner, attr, original = resolve(target)
@@ -62,6 +81,8 @@ def install(plane: DataPlane) -> Callable[[], None]:
         raw = body.encode() if isinstance(body, str) else bytes(body or b"")
         payload = raw or b"{}"  # no Payload: the handler gets {}, as in AWS
         invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+        if invocation_type != "Event" and len(raw) > MAX_SYNC_PAYLOAD_BYTES:
+            raise RequestTooLarge(len(raw))
         response_headers["X-Amz-Executed-Version"] = snapshot.version
         if invocation_type == "Event":
             plane.invoke_async(snapshot, payload)

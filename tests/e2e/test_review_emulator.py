@@ -1,0 +1,132 @@
+"""Review findings on the emulator, black-box over HTTP: each test failed before its fix."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.conftest import E2EEmulator
+from tests.e2e.topology import zip_source
+
+pytestmark = pytest.mark.e2e
+
+SOURCE = """
+import os, time
+
+
+def handler(event, context):
+    if isinstance(event, dict) and event.get("sleep"):
+        time.sleep(event["sleep"])
+    return os.environ.get("MARK")
+"""
+
+
+@pytest.fixture(scope="module")
+def make_function(emulator: E2EEmulator, sample) -> Callable[..., str]:
+    lam = emulator.client("lambda")
+
+    def make(**extra: object) -> str:
+        name = f"review-{uuid.uuid4().hex[:8]}"
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=sample.role_arn,
+            Handler="index.handler",
+            Code={"ZipFile": zip_source(SOURCE)},
+            Timeout=10,
+            **extra,
+        )
+        lam.get_waiter("function_active_v2").wait(FunctionName=name)
+        return name
+
+    return make
+
+
+def test_update_then_invoke_sees_new_environment_under_load(emulator, sample, make_function):
+    """update_function_configuration + waiter, then Invoke: the new environment, every time,
+    with sync invokes and EventBridge deliveries of the same function in flight."""
+    lam, events = emulator.client("lambda"), emulator.client("events")
+    name = make_function(Environment={"Variables": {"MARK": "start"}})
+    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    rule = f"{name}-rule"
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [name]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "1", "Arn": arn}])
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def background(call: Callable[[], object]) -> None:
+        try:
+            while not stop.is_set():
+                call()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(
+            target=background,
+            args=(lambda: lam.invoke(FunctionName=name, Payload=b'{"sleep": 0.05}'),),
+        ),
+        threading.Thread(
+            target=background,
+            args=(
+                lambda: events.put_events(
+                    Entries=[{"Source": name, "DetailType": "d", "Detail": '{"sleep": 0.02}'}]
+                ),
+            ),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for i in range(25):
+            lam.update_function_configuration(
+                FunctionName=name, Environment={"Variables": {"MARK": f"v{i}"}}
+            )
+            lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+            seen = json.loads(lam.invoke(FunctionName=name, Payload=b"{}")["Payload"].read())
+            assert seen == f"v{i}"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert not errors
+
+
+def test_sync_invoke_over_6_mb_is_refused(emulator, make_function):
+    name = make_function()
+    payload = json.dumps({"a": "x" * (6 * 1024 * 1024)}).encode()
+    with pytest.raises(ClientError) as caught:
+        emulator.client("lambda").invoke(FunctionName=name, Payload=payload)
+    error = caught.value.response
+    assert error["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
+def test_put_events_over_256_kb_is_refused_as_a_whole(emulator):
+    events = emulator.client("events")
+    detail = json.dumps({"a": "x" * (200 * 1024)})
+    with pytest.raises(ClientError) as caught:
+        events.put_events(Entries=[{"Source": "review", "DetailType": "d", "Detail": detail}] * 2)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "over the limit" in caught.value.response["Error"]["Message"]
+    # One such entry is within the limit.
+    ok = events.put_events(Entries=[{"Source": "review", "DetailType": "d", "Detail": detail}])
+    assert ok["FailedEntryCount"] == 0
+
+
+def test_put_events_refuses_aws_sources_per_entry(emulator):
+    response = emulator.client("events").put_events(
+        Entries=[
+            {"Source": "aws.s3", "DetailType": "d", "Detail": "{}"},
+            {"Source": "review", "DetailType": "d", "Detail": "{}"},
+        ]
+    )
+    assert response["FailedEntryCount"] == 1
+    refused, accepted = response["Entries"]
+    assert refused["ErrorCode"] == "NotAuthorizedForSourceException"
+    assert "EventId" in accepted
