@@ -22,6 +22,7 @@ from typing import Any
 
 from ebdemo.patterns import (
     Leaf,
+    Matcher,
     Node,
     Pattern,
     compile_pattern,
@@ -275,7 +276,11 @@ def _explain_nested(node: Node, value: Any, path: str) -> tuple[bool, list[Field
                 if score > best_score:
                     best, best_score = (ok, checks), score
             assert best is not None
-            return best
+            if len(elements) == 1:
+                return best
+            note = f"none of the {len(elements)} objects in {path} matches; the closest"
+            return best[0], [c if c.ok else replace(c, reason=f"{note}: {c.reason}")
+                             for c in best[1]]
     return _explain_node(node, {}, path)
 
 
@@ -323,12 +328,82 @@ def _explain_leaf(leaf: Leaf, value: Any, path: str) -> FieldCheck:
         why = (
             f"none of its {len(values)} values matches"
             if isinstance(value, list)
-            else "the value does not match"
+            else _misses(leaf, values[0])
         )
         hint = _type_hint(leaf, values)
         if hint:
             why += f" ({hint})"
     return FieldCheck(path, expected, present, actual, False, why)
+
+
+def _misses(leaf: Leaf, x: Any) -> str:
+    """Why one event value fails each of the leaf's matchers, in words (the first three)."""
+    reasons = [_miss(m, x) for m in leaf.matchers if m.kind != "exists"]
+    if not reasons:
+        return "the value does not match"
+    if all(m.kind == "exact" for m in leaf.matchers) and len(reasons) > 1:
+        return f"{_show(x)} is none of {', '.join(_show(m.spec) for m in leaf.matchers)}"
+    return "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+
+
+_NUMERIC_TESTS: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "=": lambda a, b: a == b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _miss(m: Matcher, x: Any) -> str:
+    """Why `x` fails the matcher `m`: the operator's own terms, not just "no match"."""
+    shown, spec = _show(x), m.spec
+    is_text = isinstance(x, str)
+    if m.kind == "exact":
+        return f"{shown} is not {_show(spec)}"
+    if m.kind in ("prefix", "suffix", "equals-ignore-case", "wildcard", "cidr") and not is_text:
+        return f"{shown} is not a string ({m.kind} only tests strings)"
+    if m.kind in ("prefix", "suffix"):
+        verb = "start" if m.kind == "prefix" else "end"
+        if isinstance(spec, dict):
+            return (
+                f"{shown} does not {verb} with {_show(spec.get('equals-ignore-case'))}, "
+                "even ignoring case"
+            )
+        return f"{shown} does not {verb} with {_show(spec)}"
+    if m.kind == "equals-ignore-case":
+        return f"{shown} is not {_show(spec)}, even ignoring case"
+    if m.kind == "wildcard":
+        return f"{shown} does not fit the wildcard {_show(spec)}"
+    if m.kind == "numeric":
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            return f"{shown} is not a JSON number (numeric never matches strings or booleans)"
+        for op, bound in zip(spec[::2], spec[1::2], strict=False):
+            test = _NUMERIC_TESTS.get(op)
+            if test and not test(x, bound):
+                return f"{shown} is not {op} {_show(bound)}"
+    if m.kind == "cidr":
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(x)
+        except ValueError:
+            return f"{shown} is not an IP address"
+        return f"{shown} is outside {spec}"
+    if m.kind == "anything-but":
+        if isinstance(spec, dict):
+            sub, operand = next(iter(spec.items()))
+            excluded = operand if isinstance(operand, list) else [operand]
+            what = {
+                "prefix": "starts with",
+                "suffix": "ends with",
+                "equals-ignore-case": "equals (ignoring case)",
+                "wildcard": "fits",
+            }.get(sub, sub)
+            return f"{shown} {what} one of the excluded {_show(excluded)}"
+        excluded = spec if isinstance(spec, list) else [spec]
+        return f"{shown} is excluded by anything-but {_show(excluded)}"
+    return f"{shown} does not match {m.describe()}"
 
 
 def _type_hint(leaf: Leaf, values: list[Any]) -> str | None:
