@@ -93,7 +93,9 @@ class FunctionPool:
                 except queue.Empty:
                     with self._lock:
                         self._idle -= 1
-                        if self._queue.empty() or self._closed:
+                        # Never leave with work queued: a submit that came as the wait ran
+                        # out counted on this worker (and a closed pool queues one None each).
+                        if self._queue.empty():
                             self._workers -= 1
                             return
                     continue
