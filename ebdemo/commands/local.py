@@ -43,7 +43,13 @@ def _status_document(info: Any) -> dict[str, Any]:
 
 
 @command.command("start")
-@click.option("--port", type=int, default=0, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="0 picks a free port.",
+)
 @pass_app
 @handle_errors
 def start_command(app: App, port: int) -> None:
