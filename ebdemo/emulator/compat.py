@@ -32,6 +32,13 @@ HOOKED: dict[str, tuple[str, ...]] = {
         "function_name",
         "qualifier=None",
     ),
+    "moto.awslambda.models:LambdaBackend.create_function": ("self", "spec"),
+    "moto.awslambda.models:LambdaBackend.update_function_configuration": (
+        "self",
+        "function_name",
+        "qualifier",
+        "body",
+    ),
     "moto.awslambda.models:LambdaBackend.get_function": (
         "self",
         "function_name_or_arn",

@@ -5,6 +5,8 @@
 - `LambdaBackend.invoke`: `Event` returns 202 at once and runs in the background; a
   failed RequestResponse carries `X-Amz-Function-Error: Unhandled` as in AWS.
 - `LambdaBackend.delete_function`: the function's warm environments end.
+- `LambdaBackend.create_function` / `update_function_configuration`: Lambda's reserved
+  environment variable keys are refused, as AWS refuses them.
 - `EventsBackend.put_events`: our validation, ids, routing and async delivery.
 - `Rule.send_to_targets`: moto's other callers go through our delivery too.
 - `sns Subscription.publish`: Lambda and email subscriptions are ours.
@@ -28,6 +30,29 @@ from ebdemo.emulator.compat import check_moto, resolve
 from ebdemo.emulator.dataplane import DataPlane, function_snapshot
 from ebdemo.emulator.locking import backend_lock
 
+# What Lambda sets itself and refuses in Environment.Variables (its "reserved keys").
+RESERVED_ENVIRONMENT_KEYS = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's RequestResponse request limit
 
 
@@ -98,6 +123,30 @@ def install(plane: DataPlane) -> Callable[[], None]:
         response_headers["Content-Length"] = str(len(result.payload))
         return result.payload
 
+    def check_environment(spec: Any) -> None:
+        variables = ((spec or {}).get("Environment") or {}).get("Variables") or {}
+        reserved = sorted(k for k in variables if k in RESERVED_ENVIRONMENT_KEYS)
+        if reserved:
+            from moto.awslambda.exceptions import InvalidParameterValueException
+
+            raise InvalidParameterValueException(
+                "Lambda was unable to configure your environment variables because the "
+                "environment variables you have provided contains reserved keys that are "
+                "currently not supported for modification. Reserved keys used in this request: "
+                + ", ".join(reserved)
+            )
+
+    def create_function(backend: Any, spec: dict[str, Any]) -> Any:
+        check_environment(spec)
+        return lambda_originals["create"](backend, spec)
+
+    def update_function_configuration(
+        backend: Any, function_name: str, qualifier: str, body: dict[str, Any]
+    ) -> Any:
+        check_environment(body)
+        return lambda_originals["update"](backend, function_name, qualifier, body)
+
+    lambda_originals: dict[str, Any] = {}
     original_delete = None
 
     def delete_function(backend: Any, function_name: str, qualifier: str | None = None) -> None:
@@ -204,6 +253,13 @@ def install(plane: DataPlane) -> Callable[[], None]:
     patch("moto.events.responses:EventsHandler.test_event_pattern", test_event_pattern)
     original_put_rule = patch("moto.events.models:EventsBackend.put_rule", put_rule)
     patch("moto.awslambda.models:LambdaFunction._invoke_lambda", invoke_lambda)
+    lambda_originals["create"] = patch(
+        "moto.awslambda.models:LambdaBackend.create_function", create_function
+    )
+    lambda_originals["update"] = patch(
+        "moto.awslambda.models:LambdaBackend.update_function_configuration",
+        update_function_configuration,
+    )
     patch("moto.awslambda.models:LambdaBackend.invoke", backend_invoke)
     original_delete = patch("moto.awslambda.models:LambdaBackend.delete_function", delete_function)
     patch("moto.events.models:EventsBackend.put_events", put_events)

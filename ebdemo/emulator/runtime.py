@@ -275,14 +275,19 @@ class LambdaRuntime:
         self, fn: FunctionSnapshot, code_dir: Path, stream: str, api_port: int
     ) -> dict[str, str]:
         """Built from scratch: never the user's AWS_* variables, profile or ~/.aws files."""
-        env = {k: v for k, v in fn.environment}
+        env = {
+            # Lambda's defaults, which the function's own variables may replace (AWS lets
+            # TZ, LANG, PATH and the like be set; only its reserved keys are refused).
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
+            **dict(fn.environment),
+        }
+        extra_path = env.get("PYTHONPATH")
         env.update(
             {
-                "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-                "LANG": "en_US.UTF-8",
-                "TZ": ":UTC",
-                "PYTHONPATH": str(code_dir),
-                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": str(code_dir) + (os.pathsep + extra_path if extra_path else ""),
                 "LAMBDA_TASK_ROOT": str(code_dir),
                 "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
                 "_HANDLER": fn.handler,

@@ -130,3 +130,53 @@ def test_put_events_refuses_aws_sources_per_entry(emulator):
     refused, accepted = response["Entries"]
     assert refused["ErrorCode"] == "NotAuthorizedForSourceException"
     assert "EventId" in accepted
+
+
+ENV_SOURCE = """
+import os
+
+
+def handler(event, context):
+    return {k: os.environ.get(k) for k in ("TZ", "LANG", "PYTHONPATH", "MARK")}
+"""
+
+
+def test_function_may_set_tz_and_lang(emulator, sample):
+    """AWS lets a function set TZ and LANG (they are not reserved); the handler sees them."""
+    lam = emulator.client("lambda")
+    name = f"review-env-{uuid.uuid4().hex[:8]}"
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=sample.role_arn,
+        Handler="index.handler",
+        Code={"ZipFile": zip_source(ENV_SOURCE)},
+        Environment={"Variables": {"TZ": "Europe/Paris", "LANG": "fr_FR.UTF-8", "MARK": "m"}},
+    )
+    seen = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
+    assert seen["TZ"] == "Europe/Paris" and seen["LANG"] == "fr_FR.UTF-8"
+    assert seen["MARK"] == "m" and seen["PYTHONPATH"]  # the code stays importable
+
+
+@pytest.mark.parametrize("key", ["AWS_REGION", "AWS_ACCESS_KEY_ID", "_HANDLER"])
+def test_reserved_environment_keys_are_refused(emulator, sample, make_function, key):
+    lam = emulator.client("lambda")
+    with pytest.raises(ClientError) as caught:
+        lam.create_function(
+            FunctionName=f"review-reserved-{uuid.uuid4().hex[:8]}",
+            Runtime="python3.11",
+            Role=sample.role_arn,
+            Handler="index.handler",
+            Code={"ZipFile": zip_source(SOURCE)},
+            Environment={"Variables": {key: "x"}},
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert key in caught.value.response["Error"]["Message"]
+    name = make_function()
+    with pytest.raises(ClientError) as caught:
+        lam.update_function_configuration(
+            FunctionName=name, Environment={"Variables": {key: "x", "MARK": "y"}}
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    config = lam.get_function_configuration(FunctionName=name)
+    assert "Environment" not in config or key not in config["Environment"]["Variables"]
