@@ -33,6 +33,7 @@ HOOKED: dict[str, tuple[str, ...]] = {
         "qualifier=None",
     ),
     "moto.awslambda.models:LambdaBackend.create_function": ("self", "spec"),
+    "moto.awslambda.responses:LambdaResponse.invoke": ("self",),
     "moto.awslambda.models:LambdaBackend.update_function_configuration": (
         "self",
         "function_name",

@@ -360,6 +360,9 @@ class DataPlane:
     # -- Lambda ------------------------------------------------------------------------------
     def invoke_async(self, fn: FunctionSnapshot, payload: bytes) -> None:
         """An Event invoke: queued on the function's pool; a failure is only logged, as in AWS."""
+        if fn.reserved_concurrency == 0:  # AWS throttles it, retries for hours, then drops it
+            self._fail("invoke", fn.name, "throttled (reserved concurrency 0): dropped")
+            return
         future = self.runtime.invoke(fn, payload)
         future.add_done_callback(lambda f: self._after_async(fn, f))
 

@@ -2,6 +2,8 @@
 
 - `LambdaFunction._invoke_lambda`: moto's single path to running code (Invoke, SQS event
   source mappings, log subscriptions, S3 notifications) now runs our runtime, not Docker.
+- `LambdaResponse.invoke`: the `Qualifier` of the request reaches `LambdaBackend.invoke`
+  (moto looks for `qualifier`, so a version or alias ran $LATEST).
 - `LambdaBackend.invoke`: `Event` returns 202 at once and runs in the background; a
   failed RequestResponse carries `X-Amz-Function-Error: Unhandled` as in AWS.
 - `LambdaBackend.delete_function`: the function's warm environments end.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -72,11 +75,31 @@ def _request_too_large() -> type[Exception]:
     return RequestEntityTooLarge
 
 
+def _throttled() -> type[Exception]:
+    from moto.core.exceptions import JsonRESTError
+
+    class TooManyRequests(JsonRESTError):
+        code = 429
+
+        def __init__(self) -> None:
+            super().__init__("TooManyRequestsException", "Rate Exceeded.")
+            self.description = json.dumps(
+                {
+                    "Type": "User",
+                    "message": "Rate Exceeded.",
+                    "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                }
+            )
+
+    return TooManyRequests
+
+
 def install(plane: DataPlane) -> Callable[[], None]:
     """Apply every hook (after the version check); returns the function that undoes them."""
     check_moto()
     originals: dict[str, tuple[Any, str, Any]] = {}
     RequestTooLarge = _request_too_large()
+    Throttled = _throttled()
 
     def patch(target: str, replacement: Callable[..., Any]) -> Any:
         owner, attr, original = resolve(target)
@@ -101,8 +124,11 @@ def install(plane: DataPlane) -> Callable[[], None]:
         headers: Any,
         response_headers: Any,
     ) -> bytes:
+        qualifier = qualifier or getattr(request_qualifier, "value", None)
         fn = backend.get_function(function_name, qualifier)
         snapshot = function_snapshot(fn)
+        if snapshot.reserved_concurrency == 0:  # a function throttled to zero runs nothing
+            raise Throttled()
         raw = body.encode() if isinstance(body, str) else bytes(body or b"")
         payload = raw or b"{}"  # no Payload: the handler gets {}, as in AWS
         invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
@@ -147,6 +173,18 @@ def install(plane: DataPlane) -> Callable[[], None]:
         return lambda_originals["update"](backend, function_name, qualifier, body)
 
     lambda_originals: dict[str, Any] = {}
+    # moto reads `?qualifier=` but the SDKs send `?Qualifier=`: Invoke of a version or an
+    # alias ran $LATEST. The response handler hands the real one to `backend_invoke`.
+    request_qualifier = threading.local()
+    original_response_invoke = None
+
+    def response_invoke(handler: Any) -> Any:
+        request_qualifier.value = handler._get_param("Qualifier")
+        try:
+            return original_response_invoke(handler)
+        finally:
+            request_qualifier.value = None
+
     original_delete = None
 
     def delete_function(backend: Any, function_name: str, qualifier: str | None = None) -> None:
@@ -261,6 +299,9 @@ def install(plane: DataPlane) -> Callable[[], None]:
         update_function_configuration,
     )
     patch("moto.awslambda.models:LambdaBackend.invoke", backend_invoke)
+    original_response_invoke = patch(
+        "moto.awslambda.responses:LambdaResponse.invoke", response_invoke
+    )
     original_delete = patch("moto.awslambda.models:LambdaBackend.delete_function", delete_function)
     patch("moto.events.models:EventsBackend.put_events", put_events)
     plane.original_send_to_targets = patch(

@@ -7,7 +7,9 @@ import threading
 import uuid
 from collections.abc import Callable
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import E2EEmulator
@@ -180,3 +182,43 @@ def test_reserved_environment_keys_are_refused(emulator, sample, make_function, 
     assert caught.value.response["Error"]["Code"] == "InvalidParameterValueException"
     config = lam.get_function_configuration(FunctionName=name)
     assert "Environment" not in config or key not in config["Environment"]["Variables"]
+
+
+def test_invoke_runs_the_version_or_alias_asked_for(emulator, make_function):
+    """Invoke with Qualifier ran $LATEST (moto reads `qualifier`, the SDK sends `Qualifier`)."""
+    lam = emulator.client("lambda")
+    name = make_function(Environment={"Variables": {"MARK": "one"}})
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"MARK": "two"}})
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    for qualifier, executed, mark in [
+        (None, "$LATEST", "two"),
+        (version, version, "one"),
+        ("live", version, "one"),
+        ("$LATEST", "$LATEST", "two"),
+    ]:
+        extra = {"Qualifier": qualifier} if qualifier else {}
+        response = lam.invoke(FunctionName=name, **extra)
+        assert response["ExecutedVersion"] == executed, qualifier
+        assert json.loads(response["Payload"].read()) == mark, qualifier
+
+
+def test_reserved_concurrency_zero_throttles(emulator, make_function):
+    lam = emulator.client("lambda")
+    name = make_function()
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    once = boto3.client(  # a throttle is retried with backoff: ask once
+        "lambda",
+        endpoint_url=emulator.endpoint,
+        region_name=emulator.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as caught:
+        once.invoke(FunctionName=name)
+    assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    lam.delete_function_concurrency(FunctionName=name)
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) is None
