@@ -54,12 +54,13 @@ def _status_document(info: Any) -> dict[str, Any]:
 @handle_errors
 def start_command(app: App, port: int) -> None:
     """Start the emulator in the background (or show the one already running)."""
-    from ebdemo.emulator import start, status
+    from ebdemo.emulator import read_state, start
 
-    already = status()
-    info = already or start(port)
+    before = read_state()
+    info = start(port)  # the running one if it answers, even slowly
+    already = before is not None and before.pid == info.pid
     if app.json:
-        render.print_json({**_status_document(info), "already_running": already is not None})
+        render.print_json({**_status_document(info), "already_running": already})
         return
     verb = "already running" if already else "started"
     render.print_text(f"Emulator {verb} at {info.endpoint} (pid {info.pid}).")

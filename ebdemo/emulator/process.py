@@ -25,6 +25,7 @@ from typing import Any
 from ebdemo.errors import EmulatorError
 
 START_TIMEOUT = 15.0
+BUSY_TIMEOUT = 15.0  # how long a live emulator may take to answer before it is replaced
 STOP_TIMEOUT = 10.0
 HEALTH_PATH = "/_ebdemo/health"
 STATS_PATH = "/_ebdemo/stats"
@@ -201,6 +202,20 @@ def wait_ready(
     raise EmulatorError(f"the emulator did not answer within {timeout:.0f} s{_log_tail(log_file)}")
 
 
+def _await_answer(info: EmulatorInfo, timeout: float) -> EmulatorInfo | None:
+    """A live emulator that is slow to answer (a burst, a loaded machine) is busy, not stale:
+    wait for it rather than kill it and lose every resource it holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not (pid_alive(info.pid) and _is_emulator(info.pid)):
+            return None
+        health = ping(info.endpoint, timeout=1.0)
+        if health is not None and int(health.get("pid", -1)) == info.pid:
+            return info
+        time.sleep(0.1)
+    return None
+
+
 def start(port: int = 0) -> EmulatorInfo:
     """Start the background emulator (or return the one already running)."""
     with _start_lock():
@@ -209,6 +224,9 @@ def start(port: int = 0) -> EmulatorInfo:
             return running
         stale = read_state()
         if stale is not None:
+            busy = _await_answer(stale, BUSY_TIMEOUT)
+            if busy is not None:
+                return busy
             _discard(stale)
         log_file = log_path()
         with contextlib.suppress(OSError):
