@@ -253,6 +253,7 @@ class Environment:
             self.kill()
         elif self.output is not None:
             self.output.drain()
+            self.output.flush_partial()
         lines = self.output.take() if self.output else []
         with self._cv:
             self._current = None

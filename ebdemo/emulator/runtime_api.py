@@ -91,6 +91,13 @@ class OutputCollector:
         with contextlib.suppress(OSError):
             self._stream.close()
 
+    def flush_partial(self) -> None:
+        """An invocation is over: its last line, even without a newline, is its own."""
+        with self._lock:
+            if self._partial:
+                self._lines.append((now_ms(), _log_message(self._partial)))
+                self._partial = b""
+
     def take(self) -> list[tuple[int, str]]:
         with self._lock:
             lines, self._lines = self._lines, []

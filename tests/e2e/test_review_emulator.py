@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import uuid
@@ -222,3 +223,33 @@ def test_reserved_concurrency_zero_throttles(emulator, make_function):
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     lam.delete_function_concurrency(FunctionName=name)
     assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) is None
+
+
+PARTIAL_SOURCE = """
+import sys
+
+
+def handler(event, context):
+    sys.stdout.write("no newline " + str(event["n"]))
+    return 1
+"""
+
+
+def test_output_without_a_final_newline_is_logged_with_its_invocation(emulator, sample):
+    lam = emulator.client("lambda")
+    name = f"review-partial-{uuid.uuid4().hex[:8]}"
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=sample.role_arn,
+        Handler="index.handler",
+        Code={"ZipFile": zip_source(PARTIAL_SOURCE)},
+    )
+    for n in range(2):  # cold, then warm
+        response = lam.invoke(FunctionName=name, Payload=json.dumps({"n": n}), LogType="Tail")
+        tail = base64.b64decode(response["LogResult"]).decode()
+        lines = tail.splitlines()
+        assert f"no newline {n}" in lines, tail
+        assert lines.index(f"no newline {n}") < next(
+            i for i, line in enumerate(lines) if line.startswith("END")
+        )
