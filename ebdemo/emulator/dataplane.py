@@ -229,7 +229,7 @@ class DataPlane:
         from moto.awslambda.models import lambda_backends
 
         fn = lambda_backends[account][region].get_function(arn)
-        self.invoke_async(function_snapshot(fn), payload.encode())
+        self.invoke_async(function_snapshot(fn), payload.encode(), arn)
 
     def _to_sns(self, arn: str, region: str, account: str, payload: str) -> None:
         from moto.sns.models import sns_backends
@@ -340,7 +340,9 @@ class DataPlane:
             except Exception as exc:  # SNS drops it; the publisher never hears of it
                 self._fail("deliver", f"{topic_arn} -> {subscription.endpoint}", repr(exc))
                 return
-            self.invoke_async(function_snapshot(fn), json.dumps(record).encode())
+            self.invoke_async(
+                function_snapshot(fn), json.dumps(record).encode(), subscription.endpoint
+            )
             self._count("delivered.sns-lambda")
         else:
             self.outbox.record_notification(
@@ -358,12 +360,14 @@ class DataPlane:
             self._count("delivered.email")
 
     # -- Lambda ------------------------------------------------------------------------------
-    def invoke_async(self, fn: FunctionSnapshot, payload: bytes) -> None:
+    def invoke_async(
+        self, fn: FunctionSnapshot, payload: bytes, invoked_arn: str | None = None
+    ) -> None:
         """An Event invoke: queued on the function's pool; a failure is only logged, as in AWS."""
         if fn.reserved_concurrency == 0:  # AWS throttles it, retries for hours, then drops it
             self._fail("invoke", fn.name, "throttled (reserved concurrency 0): dropped")
             return
-        future = self.runtime.invoke(fn, payload)
+        future = self.runtime.invoke(fn, payload, invoked_arn)
         future.add_done_callback(lambda f: self._after_async(fn, f))
 
     def _after_async(self, fn: FunctionSnapshot, future: Any) -> None:
@@ -374,9 +378,11 @@ class DataPlane:
         result: InvocationResult = future.result()
         self._count(f"invocations.{result.status}")
 
-    def invoke_sync(self, fn: FunctionSnapshot, payload: bytes) -> InvocationResult:
+    def invoke_sync(
+        self, fn: FunctionSnapshot, payload: bytes, invoked_arn: str | None = None
+    ) -> InvocationResult:
         """A RequestResponse invoke: the caller waits, without holding the backend lock."""
-        future = self.runtime.invoke(fn, payload)
+        future = self.runtime.invoke(fn, payload, invoked_arn)
         with backend_lock.released():
             result = future.result()
         self._count(f"invocations.{result.status}")

@@ -58,6 +58,7 @@ class Invocation:
     deadline_ms: int = 0
     result_body: bytes | None = None
     error_type: str | None = None
+    invoked_arn: str | None = None  # as the caller named it (an alias, a version): the context's
 
     def runtime_headers(self) -> dict[str, str]:
         root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
@@ -66,7 +67,7 @@ class Invocation:
             "Content-Type": "application/json",
             "Lambda-Runtime-Aws-Request-Id": self.request_id,
             "Lambda-Runtime-Deadline-Ms": str(self.deadline_ms),
-            "Lambda-Runtime-Invoked-Function-Arn": self.fn.arn,
+            "Lambda-Runtime-Invoked-Function-Arn": self.invoked_arn or self.fn.arn,
             "Lambda-Runtime-Trace-Id": trace,
         }
 

@@ -75,6 +75,19 @@ def _request_too_large() -> type[Exception]:
     return RequestEntityTooLarge
 
 
+def invoked_arn(function_arn: str, function_name: str, qualifier: str | None) -> str:
+    """The ARN the caller named, as the handler's `context.invoked_function_arn` shows it:
+    unqualified, or with the version or alias given in the name or as `Qualifier`."""
+    base = ":".join(function_arn.split(":")[:7])
+    parts = function_name.split(":")
+    if function_name.startswith("arn:"):
+        named = parts[7] if len(parts) > 7 else None
+    else:
+        named = parts[1] if len(parts) == 2 else None
+    chosen = named or qualifier
+    return f"{base}:{chosen}" if chosen else base
+
+
 def _throttled() -> type[Exception]:
     from moto.core.exceptions import JsonRESTError
 
@@ -135,14 +148,15 @@ def install(plane: DataPlane) -> Callable[[], None]:
         if invocation_type != "Event" and len(raw) > MAX_SYNC_PAYLOAD_BYTES:
             raise RequestTooLarge(len(raw))
         response_headers["X-Amz-Executed-Version"] = snapshot.version
+        invoked = invoked_arn(snapshot.arn, function_name, qualifier)
         if invocation_type == "Event":
-            plane.invoke_async(snapshot, payload)
+            plane.invoke_async(snapshot, payload, invoked)
             response_headers["Content-Length"] = "0"
             return b""
         if invocation_type == "DryRun":
             response_headers["Content-Length"] = "0"
             return b""
-        result = plane.invoke_sync(snapshot, payload)
+        result = plane.invoke_sync(snapshot, payload, invoked)
         if result.function_error:
             response_headers["x-amz-function-error"] = result.function_error
         response_headers["x-amz-log-result"] = base64.b64encode(result.log_tail.encode()).decode()

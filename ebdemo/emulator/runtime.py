@@ -190,9 +190,12 @@ class LambdaRuntime:
         self._processes: set[subprocess.Popen[bytes]] = set()
         self._warned: set[str] = set()
 
-    def invoke(self, fn: FunctionSnapshot, payload: bytes) -> Future[InvocationResult]:
+    def invoke(
+        self, fn: FunctionSnapshot, payload: bytes, invoked_arn: str | None = None
+    ) -> Future[InvocationResult]:
         """Queue one invocation; the future resolves when its REPORT line is written."""
         inv = Invocation(str(uuid.uuid4()), payload, fn, float(fn.timeout))
+        inv.invoked_arn = invoked_arn
         while True:
             try:
                 self._pool(fn).submit(inv)

@@ -253,3 +253,32 @@ def test_output_without_a_final_newline_is_logged_with_its_invocation(emulator, 
         assert lines.index(f"no newline {n}") < next(
             i for i, line in enumerate(lines) if line.startswith("END")
         )
+
+
+ARN_SOURCE = """
+def handler(event, context):
+    return context.invoked_function_arn
+"""
+
+
+def test_context_shows_the_arn_the_caller_invoked(emulator, sample):
+    lam = emulator.client("lambda")
+    name = f"review-arn-{uuid.uuid4().hex[:8]}"
+    arn = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=sample.role_arn,
+        Handler="index.handler",
+        Code={"ZipFile": zip_source(ARN_SOURCE)},
+    )["FunctionArn"]
+    version = lam.publish_version(FunctionName=name)["Version"]
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+    for function_name, qualifier, expected in [
+        (name, None, arn),
+        (name, "live", f"{arn}:live"),
+        (name, version, f"{arn}:{version}"),
+        (f"{arn}:live", None, f"{arn}:live"),
+    ]:
+        extra = {"Qualifier": qualifier} if qualifier else {}
+        response = lam.invoke(FunctionName=function_name, **extra)
+        assert json.loads(response["Payload"].read()) == expected
