@@ -24,3 +24,17 @@ def test_diagram_tree_wraps_a_long_pattern_instead_of_cropping_it(project):
     flat = "".join(line.strip().lstrip("│├└─ ") for line in result.stdout.splitlines())
     for value in values:
         assert value in flat
+
+
+def aws(project: Any, endpoint: str, *args: str) -> Result:
+    return cli(project, "--target", "aws", "--endpoint-url", endpoint, *args)
+
+
+def test_send_wait_with_nothing_routed_does_not_announce_a_wait(project, moto_endpoint):
+    """`Waiting up to 30s for 0 deliveries in the logs of no function…` was printed."""
+    p = project()
+    assert aws(p, moto_endpoint, "up", "--yes").exit_code == 0
+    result = aws(p, moto_endpoint, "send", "-t", "x", "--source", "nobody.routes.this", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "match no rule" in result.stderr
+    assert "Waiting" not in result.stderr
