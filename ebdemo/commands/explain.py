@@ -54,8 +54,15 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
         raw = entry
     topology = app.topology
     if rule_name is not None and rule_name not in {r.name for r in topology.rules}:
-        known = ", ".join(r.name for r in topology.rules) or "none"
-        raise UsageError(f"no rule named {rule_name!r} in {topology.path} (rules: {known})")
+        import difflib
+
+        names = [r.name for r in topology.rules]
+        close = difflib.get_close_matches(rule_name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(
+            f"no rule named {rule_name!r} in {topology.path}{hint} "
+            f"(rules: {', '.join(names) or 'none'})"
+        )
     event, filled = fill_envelope(
         raw,
         source=topology.source,

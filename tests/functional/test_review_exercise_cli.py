@@ -38,3 +38,10 @@ def test_send_wait_with_nothing_routed_does_not_announce_a_wait(project, moto_en
     assert result.exit_code == 0, result.output
     assert "match no rule" in result.stderr
     assert "Waiting" not in result.stderr
+
+
+def test_explain_unknown_rule_suggests_the_close_one(project):
+    """`logs` and `invoke` said "did you mean"; `explain --rule` did not."""
+    result = cli(project(), "explain", "--event", '{"source": "x"}', "--rule", "ordr")
+    assert result.exit_code == 2
+    assert "did you mean 'order'?" in result.stderr
