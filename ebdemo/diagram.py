@@ -124,7 +124,16 @@ def _node_id(prefix: str, name: str) -> str:
 def mermaid(topology: Topology) -> str:
     """A `flowchart LR` of the event's path, every label quoted and escaped."""
     lines = ["flowchart LR"]
-    fn_ids = {fn.name: _node_id("fn", fn.name) for fn in topology.functions}
+    fn_ids: dict[str, str] = {}
+    for i, fn in enumerate(topology.functions):
+        node_id = _node_id("fn", fn.name)
+        # `a-b` and `a_b` read the same once sanitised: one node would swallow the other
+        used = set(fn_ids.values()) | {_node_id("fn", other.name) for other in topology.functions
+                                       if other.name != fn.name}
+        candidate, n = node_id, i
+        while candidate in set(fn_ids.values()) or (candidate != node_id and candidate in used):
+            candidate, n = f"{node_id}_{n}", n + 1
+        fn_ids[fn.name] = candidate
     bus_id = "bus"
     topic_id = "topic"
 
