@@ -126,13 +126,16 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 @contextmanager
 def _ignoring_interrupts() -> Iterator[None]:
-    """A second Ctrl-C during cleanup must not leave the rule behind."""
+    """A second Ctrl-C (or a supervisor's repeated SIGTERM) during cleanup must not leave the
+    rule behind."""
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:
-        yield
-        return
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals stay as they are
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
