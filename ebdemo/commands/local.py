@@ -54,11 +54,10 @@ def _status_document(info: Any) -> dict[str, Any]:
 @handle_errors
 def start_command(app: App, port: int) -> None:
     """Start the emulator in the background (or show the one already running)."""
-    from ebdemo.emulator import read_state, start
+    from ebdemo.emulator import start_or_attach
 
-    before = read_state()
-    info = start(port)  # the running one if it answers, even slowly
-    already = before is not None and before.pid == info.pid
+    info, started = start_or_attach(port)  # the running one if it answers, even slowly
+    already = not started
     if app.json:
         render.print_json({**_status_document(info), "already_running": already})
         return

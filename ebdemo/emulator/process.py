@@ -218,15 +218,21 @@ def _await_answer(info: EmulatorInfo, timeout: float) -> EmulatorInfo | None:
 
 def start(port: int = 0) -> EmulatorInfo:
     """Start the background emulator (or return the one already running)."""
+    return start_or_attach(port)[0]
+
+
+def start_or_attach(port: int = 0) -> tuple[EmulatorInfo, bool]:
+    """The running emulator and False, or a new one and True (decided under the lock, so two
+    concurrent starts agree on who started it)."""
     with _start_lock():
         running = status()
         if running is not None:
-            return running
+            return running, False
         stale = read_state()
         if stale is not None:
             busy = _await_answer(stale, BUSY_TIMEOUT)
             if busy is not None:
-                return busy
+                return busy, False
             _discard(stale)
         log_file = log_path()
         with contextlib.suppress(OSError):
@@ -235,7 +241,7 @@ def start(port: int = 0) -> EmulatorInfo:
         info = wait_ready(proc, state_path(), log_file)
         data = info.to_dict()
         write_state(state_path(), data)
-        return info
+        return info, True
 
 
 def _emulator_environment() -> dict[str, str]:

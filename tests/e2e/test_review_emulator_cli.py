@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -44,3 +46,19 @@ def test_a_busy_emulator_is_waited_for_not_replaced(tmp_path, monkeypatch):
         os.kill(process.pid, signal.SIGCONT)
         stop()  # whatever the state file names now (a replacement, were this to fail)
         process.stop()
+
+
+def test_two_concurrent_starts_share_one_emulator_and_one_says_so(tmp_path):
+    env = {**emulator_environment(EBDEMO_HOME=str(tmp_path))}
+    command = [sys.executable, "-m", "ebdemo", "--output", "json", "local", "start"]
+    try:
+        procs = [
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
+        ]
+        documents = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+        assert documents[0]["pid"] == documents[1]["pid"]
+        assert sorted(d["already_running"] for d in documents) == [False, True]
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "ebdemo", "local", "stop"], env=env, timeout=60, check=False
+        )
