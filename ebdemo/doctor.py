@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from ebdemo.model import Topology
-from ebdemo.resources import partition
+from ebdemo.resources import partition, statement_id
 
 Severity = Literal["error", "warning"]
 Statement = Mapping[str, Any]
@@ -204,7 +204,8 @@ def _check_target(facts: StackFacts, rule: RuleFacts, target: TargetFacts) -> li
     exact = [g for g in grants if g.source_arns and rule.arn in g.source_arns]
     matching = [g for g in grants if g.allows_source(rule.arn)]
     add_permission = (
-        f"aws lambda add-permission --function-name {fn_name} --statement-id {rule.name} "
+        f"aws lambda add-permission --function-name {fn_name} "
+        f"--statement-id {statement_id(rule.name)} "
         f"--action lambda:InvokeFunction --principal {EVENTS_SERVICE} --source-arn {rule.arn}"
     )
     findings: list[Finding] = []

@@ -20,6 +20,7 @@ from ebdemo.doctor import (
     invoke_grants,
 )
 from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
+from ebdemo.resources import statement_id
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 TRUST = ({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
@@ -111,6 +112,8 @@ def test_missing_invoke_permission_is_an_error_that_names_the_fix():
         "permission-missing", "error", "function demo-consumer")
     assert "demo-all" in finding.problem
     assert "add-permission" in finding.fix and rule_arn(topo, "all") in finding.fix
+    # the statement id `up` itself would use, valid for AddPermission
+    assert f"--statement-id {statement_id(topo.rule_name('all'))} " in finding.fix
     assert has_errors([finding])
 
 
