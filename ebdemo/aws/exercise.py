@@ -42,6 +42,25 @@ LOG_WORKERS = 8
 
 
 # -- send -------------------------------------------------------------------------------------
+def check_bus(factory: ClientFactory, bus: str) -> None:
+    """Fail before sending when the bus is missing: PutEvents accepts events for a bus that
+    does not exist and drops them, so `send` would report ids and matching rules for nothing.
+    A caller not allowed to describe the bus is let through (the put itself will tell)."""
+    if bus == "default":
+        return
+    try:
+        factory.client("events").describe_event_bus(Name=bus)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            raise AwsError(
+                "DescribeEventBus",
+                f"bus {bus}",
+                error_message(exc),
+                code="ResourceNotFoundException",
+                hint="run `ebdemo up` first",
+            ) from exc
+
+
 def put_events(
     factory: ClientFactory,
     entries: Sequence[Entry],

@@ -126,6 +126,10 @@ def command(
     )
     check_sizes(entries)
     factory = app.clients()
+    if via == "bus":
+        from ebdemo.aws.exercise import check_bus
+
+        check_bus(factory, topology.bus_name)
     sent_ms = to_ms(datetime.now(UTC))
     began = time.monotonic()
     if via == "bus":

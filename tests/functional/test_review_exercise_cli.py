@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from click.testing import CliRunner, Result
@@ -45,3 +46,10 @@ def test_explain_unknown_rule_suggests_the_close_one(project):
     result = cli(project(), "explain", "--event", '{"source": "x"}', "--rule", "ordr")
     assert result.exit_code == 2
     assert "did you mean 'order'?" in result.stderr
+
+
+def test_send_to_the_default_bus_needs_no_describe(project, moto_endpoint):
+    p = project(bus="default")
+    result = aws(p, moto_endpoint, "--output", "json", "send", "-t", "x", "--source", "a.b")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accepted"] == 1
