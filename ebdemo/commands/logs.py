@@ -75,6 +75,16 @@ def command(
             factory, groups, dict.fromkeys(groups, start_ms), filter_pattern=filter_pattern
         )
         printer.emit(merge(found.values()))
+        if not printer.printed and not app.json:
+            # stdout stays empty (scripts see no lines); a person learns why, on stderr
+            since_text = datetime.fromtimestamp(start_ms / 1000, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+            render.info(
+                f"No log lines{' matching the filter' if filter_pattern else ''} since "
+                f"{since_text} for {', '.join(chosen)} (--since 1h looks further back; "
+                "`ebdemo send` or `ebdemo invoke` makes some)."
+            )
 
 
 class _Printer:
@@ -85,11 +95,13 @@ class _Printer:
         self.hide_platform = hide_platform
         self.styles = label_styles(names)
         self.width = max((len(n) for n in names), default=0)
+        self.printed = 0
 
     def emit(self, records: Iterable[LogRecord]) -> None:
         for record in records:
             if self.hide_platform and is_lambda_line(record.message):
                 continue
+            self.printed += 1
             if self.as_json:
                 render.print_json(to_json(record), lines=True)
                 continue

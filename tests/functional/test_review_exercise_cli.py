@@ -53,3 +53,14 @@ def test_send_to_the_default_bus_needs_no_describe(project, moto_endpoint):
     result = aws(p, moto_endpoint, "--output", "json", "send", "-t", "x", "--source", "a.b")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["accepted"] == 1
+
+
+def test_logs_with_no_lines_says_so_on_stderr_only(project, moto_endpoint):
+    """An empty answer printed nothing at all: was the stack up, the window too short?"""
+    p = project()
+    text = aws(p, moto_endpoint, "logs", "consumer", "--since", "5m")
+    assert text.exit_code == 0, text.output
+    assert text.stdout == ""
+    assert "No log lines since" in text.stderr and "consumer" in text.stderr
+    as_json = aws(p, moto_endpoint, "--output", "json", "logs")
+    assert as_json.exit_code == 0 and as_json.stdout == "" and as_json.stderr == ""
