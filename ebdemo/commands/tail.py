@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.commands._jsonarg import json_argument
 from ebdemo.errors import DeliveryError, UsageError
 from ebdemo.logs import parse_duration
+from ebdemo.model import Topology
 
 MATCH_EVERYTHING = {"source": [{"prefix": ""}]}
 RECEIVE_WAIT_SECONDS = 1  # long poll short enough that Ctrl-C and --timeout feel immediate
@@ -56,7 +58,23 @@ def command(app: App, pattern: str | None, count: int | None, timeout: str | Non
     except ValueError as exc:
         raise UsageError(f"--pattern: {exc}") from None
     deadline = time.monotonic() + parse_duration(timeout) if timeout else None
+    try:
+        seen = _stream(app, topology, wanted, count, deadline)
+    except Terminated as stop:
+        click.echo(f"Stopped by {signal.Signals(stop.signum).name}.", err=True)
+        sys.exit(128 + stop.signum)
+    if count is not None and seen < count:
+        raise DeliveryError(f"only {seen} of {count} event(s) arrived before the timeout")
 
+
+def _stream(
+    app: App,
+    topology: Topology,
+    wanted: dict[str, Any],
+    count: int | None,
+    deadline: float | None,
+) -> int:
+    """Open the rule and queue, print events until done, and always remove both."""
     from ebdemo.aws.exercise import TailSession
 
     seen = 0
@@ -81,8 +99,7 @@ def command(app: App, pattern: str | None, count: int | None, timeout: str | Non
                 problems = session.close()
             for problem in problems:
                 render.warn(f"could not remove {problem}; `ebdemo down` sweeps it")
-    if count is not None and seen < count:
-        raise DeliveryError(f"only {seen} of {count} event(s) arrived before the timeout")
+    return seen
 
 
 def _print(app: App, event: dict[str, Any]) -> None:
@@ -104,12 +121,21 @@ def _print(app: App, event: dict[str, Any]) -> None:
     )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM/SIGHUP: unwinds like Ctrl-C, but the exit status is 128 + the signal's number
+    (143 for SIGTERM), as shells and supervisors expect, not Ctrl-C's 130."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM/SIGHUP unwind like Ctrl-C, so the `finally` that removes the rule runs."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        raise Terminated(signum)
 
     previous = {}
     try:
