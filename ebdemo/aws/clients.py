@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from ebdemo.errors import EbdemoError, UsageError
@@ -119,8 +120,16 @@ class ClientFactory:
 
     @classmethod
     def for_emulator(cls, endpoint: str, region: str) -> ClientFactory:
-        """Clients for the embedded emulator: dummy credentials, never the user's."""
-        factory = cls(region=region, endpoint_url=endpoint, credentials=EMULATOR_CREDENTIALS)
+        """Clients for the embedded emulator: dummy credentials, never the user's.
+
+        The session ignores AWS_PROFILE too: a profile that exists only on another machine
+        (or not at all) must not break the local target.
+        """
+        no_profile = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+        session = boto3.Session(
+            botocore_session=no_profile, region_name=region, **EMULATOR_CREDENTIALS
+        )
+        factory = cls(region=region, endpoint_url=endpoint, session=session)
         factory.is_emulator = True
         return factory
 
@@ -129,6 +138,15 @@ class ClientFactory:
         self._hooks.append(hook)
         for client in self._clients.values():
             client.meta.events.register("before-call", hook)
+
+    def detach(self) -> None:
+        """Unregister this factory's counter and hooks from its clients, which then make
+        calls nobody counts (tests reuse one pool of clients across many factories)."""
+        with self._lock:
+            for client in self._clients.values():
+                client.meta.events.unregister("before-call", self._count)
+                for hook in self._hooks:
+                    client.meta.events.unregister("before-call", hook)
 
     def client(self, service: str) -> Any:
         with self._lock:

@@ -73,10 +73,7 @@ def factory(*, shared: bool = True) -> ClientFactory:
 
 def release(clients: ClientFactory) -> None:
     """Unhook a shared factory from the pooled clients (its call log stays readable)."""
-    for client in clients._clients.values():
-        client.meta.events.unregister("before-call", clients._count)
-        for hook in clients._hooks:
-            client.meta.events.unregister("before-call", hook)
+    clients.detach()
 
 
 _reader: list[ClientFactory] = []

@@ -66,3 +66,13 @@ def test_cli_rejects_a_region_that_is_not_one():
 )
 def test_calls_are_classified(operation, mutating):
     assert is_mutating(operation) is mutating
+
+
+def test_the_emulator_session_ignores_a_missing_aws_profile(monkeypatch):
+    from ebdemo.aws.clients import ClientFactory
+
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile-anywhere")
+    factory = ClientFactory.for_emulator("http://127.0.0.1:1", "us-east-1")
+    credentials = factory.session.get_credentials()
+    assert credentials.access_key == "testing"
+    assert factory.session.region_name == "us-east-1"
