@@ -28,34 +28,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ebdemo.config import RESERVED_ENV  # Lambda's reserved keys: one list, two users
 from ebdemo.emulator import pattern_api
 from ebdemo.emulator.compat import check_moto, resolve
 from ebdemo.emulator.dataplane import DataPlane, function_snapshot
 from ebdemo.emulator.locking import backend_lock
 
-# What Lambda sets itself and refuses in Environment.Variables (its "reserved keys").
-RESERVED_ENVIRONMENT_KEYS = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's RequestResponse request limit
 
 
@@ -165,7 +143,7 @@ def install(plane: DataPlane) -> Callable[[], None]:
 
     def check_environment(spec: Any) -> None:
         variables = ((spec or {}).get("Environment") or {}).get("Variables") or {}
-        reserved = sorted(k for k in variables if k in RESERVED_ENVIRONMENT_KEYS)
+        reserved = sorted(k for k in variables if k in RESERVED_ENV)
         if reserved:
             from moto.awslambda.exceptions import InvalidParameterValueException
 
