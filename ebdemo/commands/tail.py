@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from types import FrameType
 from typing import Any
 
@@ -131,37 +131,31 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def _handling(signals: tuple[int, ...], handler: Any) -> Iterator[None]:
+    """Install `handler` for `signals` for the block, then put the previous ones back."""
+    previous = {}
+    try:
+        for sig in signals:
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: signals stay as they are
+        pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _terminate_as_interrupt() -> AbstractContextManager[None]:
     """SIGTERM/SIGHUP unwind like Ctrl-C, so the `finally` that removes the rule runs."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise Terminated(signum)
 
-    previous = {}
-    try:
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            previous[sig] = signal.signal(sig, interrupt)
-    except ValueError:  # not the main thread: signals stay as they are
-        pass
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return _handling((signal.SIGTERM, signal.SIGHUP), interrupt)
 
 
-@contextmanager
-def _ignoring_interrupts() -> Iterator[None]:
+def _ignoring_interrupts() -> AbstractContextManager[None]:
     """A second Ctrl-C (or a supervisor's repeated SIGTERM) during cleanup must not leave the
     rule behind."""
-    previous = {}
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            previous[sig] = signal.signal(sig, signal.SIG_IGN)
-    except ValueError:  # not the main thread: signals stay as they are
-        pass
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return _handling((signal.SIGINT, signal.SIGTERM, signal.SIGHUP), signal.SIG_IGN)
