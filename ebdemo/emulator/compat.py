@@ -115,6 +115,23 @@ HOOKED: dict[str, tuple[str, ...]] = {
         "log_stream_name",
         "log_events",
     ),
+    "moto.logs.models:LogsBackend.filter_log_events": (
+        "self",
+        "log_group_name",
+        "log_stream_names",
+        "start_time",
+        "end_time",
+        "limit",
+        "next_token",
+        "filter_pattern",
+        "interleaved",
+    ),
+    "moto.logs.models:LogStream.filter_log_events": (
+        "self",
+        "start_time",
+        "end_time",
+        "filter_pattern",
+    ),
     "moto.moto_api._internal.models:MotoAPIBackend.reset": ("self",),
     "moto.moto_server.threaded_moto_server:ThreadedMotoServer.__init__": (
         "self",

@@ -18,6 +18,8 @@
   ARN, so same-named rules on two buses keep their own tags (moto goes by the name alone).
 - `EventsHandler.test_event_pattern` / `EventsBackend.put_rule`: TestEventPattern answers and
   PutRule validates with ebdemo's pattern engine (`pattern_api`).
+- `LogsBackend.filter_log_events` / `LogStream.filter_log_events`: FilterLogEvents applies
+  CloudWatch Logs filter pattern syntax (`log_filter`); a malformed pattern is refused.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ebdemo.config import RESERVED_ENV  # Lambda's reserved keys: one list, two users
-from ebdemo.emulator import pattern_api
+from ebdemo.emulator import log_filter, pattern_api
 from ebdemo.emulator.compat import check_moto, resolve
 from ebdemo.emulator.dataplane import DataPlane, function_snapshot
 from ebdemo.emulator.locking import backend_lock
@@ -303,6 +305,53 @@ def install(plane: DataPlane) -> Callable[[], None]:
     plane.original_subscription_publish = original_publish
     original_reset = patch("moto.moto_api._internal.models:MotoAPIBackend.reset", reset)
     original_wait = patch("moto.sqs.models:Queue.wait_for_messages", wait_for_messages)
+
+    def compiled_filter(filter_pattern: str | None) -> log_filter.Matcher:
+        from moto.logs.exceptions import InvalidParameterException
+
+        try:
+            return log_filter.compile_filter(filter_pattern or "")
+        except log_filter.FilterPatternError as exc:
+            raise InvalidParameterException(f"Invalid filter pattern: {exc}") from exc
+
+    def filter_log_events(
+        backend: Any,
+        log_group_name: str,
+        log_stream_names: list[str],
+        start_time: int,
+        end_time: int,
+        limit: int | None,
+        next_token: str | None,
+        filter_pattern: str,
+        interleaved: bool,
+    ) -> Any:
+        compiled_filter(filter_pattern)  # refused even when the group has no streams
+        return original_group_filter(
+            backend,
+            log_group_name,
+            log_stream_names,
+            start_time,
+            end_time,
+            limit,
+            next_token,
+            filter_pattern,
+            interleaved,
+        )
+
+    def stream_filter_log_events(
+        stream: Any, start_time: int, end_time: int, filter_pattern: str
+    ) -> list[dict[str, Any]]:
+        matches = compiled_filter(filter_pattern)
+        # moto's own matcher passes everything for "", so it keeps only the time window.
+        events = original_stream_filter(stream, start_time, end_time, "")
+        return [event for event in events if matches(event["message"])]
+
+    original_group_filter = patch(
+        "moto.logs.models:LogsBackend.filter_log_events", filter_log_events
+    )
+    original_stream_filter = patch(
+        "moto.logs.models:LogStream.filter_log_events", stream_filter_log_events
+    )
 
     def uninstall() -> None:
         for owner, attr, original in originals.values():
