@@ -353,9 +353,15 @@ class _JsonParser:
         else:
             raise FilterPatternError(f"expected a value after {op}, found {value.text!r}")
         wanted = op == "="
+        # `= "*"` is "the field exists", whatever its type (the CDK's FilterPattern.exists).
+        anything = value.kind != "regex" and set(value.text) == {"*"}
 
         def textual(doc: Any) -> bool:
             found = _resolve(doc, path)
+            if found is _MISSING:
+                return False
+            if anything:
+                return wanted
             return isinstance(found, str) and test(found) is wanted
 
         return textual

@@ -116,6 +116,11 @@ def test_unstructured_patterns(section, pattern, expected):
         (JSON, "{ $.nothing NOT EXISTS }", False),
         (JSON, "{ $.user.email NOT EXISTS }", False),
         (JSON, "{ $.absent = * }", False),  # comparisons need the field
+        (JSON, '{ $.latency = "*" }', True),  # `= "*"`: the field exists (any type)
+        (JSON, "{ $.nothing = * }", True),
+        (JSON, "{ $.user = * }", True),
+        (JSON, "{ $.latency != * }", False),
+        (JSON, '{ $.latency = "2*" }', False),  # other wildcards compare strings only
         (JSON, "{ $.absent != x }", False),
         (JSON, '{ $.user.email = "John.Doe@example.com" }', True),  # nested selectors
         (JSON, "{ $.users[0].id = 2 }", True),  # array indexes
