@@ -67,6 +67,8 @@ def messages(emulator: Any, group: str, pattern: str) -> list[str]:
         ('"plain text"', [LINES[3]]),
         ("%^END%", [LINES[4]]),
         ("RequestId -START", [LINES[4]]),
+        ("[level, request, id = r-*]", [LINES[4]]),  # space-delimited: exactly 3 fields
+        ("[level = START, ...]", [LINES[0]]),
     ],
 )
 def test_filter_log_events_selects_as_aws_does(emulator, group, pattern, expected):
@@ -85,7 +87,7 @@ def test_filter_applies_within_the_time_window_and_stream_selection(emulator, gr
     assert sorted(event["message"] for event in answer["events"]) == [LINES[4], LINES[0]]
 
 
-@pytest.mark.parametrize("pattern", ['{ $.message = "x"', '"unterminated', "[ip, user, ...]"])
+@pytest.mark.parametrize("pattern", ['{ $.message = "x"', '"unterminated', "[ip, ..., ...]"])
 def test_malformed_pattern_is_invalid_parameter(emulator, group, pattern):
     with pytest.raises(ClientError) as error:
         emulator.client("logs").filter_log_events(logGroupName=group, filterPattern=pattern)

@@ -184,9 +184,50 @@ def test_json_pattern_never_matches_a_line_that_is_not_a_json_object(line):
         (REGEX, "ERROR %unterminated"),
         (REGEX, "%a b%"),  # a space is not in the documented character set
         (REGEX, "{ $.a = %abc }"),
-        (SPACE, "[ip, user, ...]"),  # not supported locally: refused, never mis-matched
+        (SPACE, "[ip, ..., ...]"),  # one ellipsis at most
+        (SPACE, "[ip, user"),
+        (SPACE, "[]"),
+        (SPACE, "[ip, , user]"),
+        (SPACE, "[ip user]"),
+        (SPACE, "[ip = ]"),
+        (SPACE, "[status > abc]"),
+        (SPACE, "[a = 1 && b = 2]"),  # a column's conditions are on that column
+        (SPACE, "[a.b, c]"),
     ],
 )
 def test_malformed_or_unsupported_patterns_are_refused(section, pattern):
     with pytest.raises(FilterPatternError):
         compile_filter(pattern)
+
+
+APACHE = '127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 404 1534'
+COLUMNS = "ip, user, username, timestamp, request"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (f"[{COLUMNS}, status_code, bytes]", True),  # 7 fields: [..] and ".." are one each
+        (f"[{COLUMNS}, status_code = 404, bytes]", True),
+        (f"[{COLUMNS}, status_code = 4*, bytes > 1000]", True),
+        (f"[{COLUMNS}, status_code = 5*, bytes]", False),
+        (f"[{COLUMNS}, status_code != 404, bytes]", False),
+        (f'[{COLUMNS} = "GET *.gif*", status_code, bytes]', True),
+        ('[ip, user, username, timestamp = "10/Oct/2000*", ...]', True),
+        (f"[{COLUMNS}, status_code = 500 || status_code = 404, bytes]", True),
+        (f"[{COLUMNS}, status_code >= 400 && status_code < 404, bytes]", False),
+        (f"[{COLUMNS}, status_code, bytes <= 1534]", True),
+        (f"[{COLUMNS}, status_code, bytes, extra]", False),  # field count must agree
+        ("[ip, user]", False),
+        ("[..., status_code = 404, bytes]", True),  # ... stands for any number of fields
+        ("[ip = 127.0.0.*, ..., bytes]", True),
+        ("[ip, user = -, ..., status_code, bytes]", True),
+        ("[ip = 10.*, ...]", False),
+        ("[ip, username = frank, ...]", False),  # positional: frank is the third field
+        ("[..., username = %^fr.nk$%, timestamp, request, status_code, bytes]", True),
+        ("[ip, user, username > 3, ...]", False),  # numeric condition on a word
+    ],
+)
+def test_space_delimited_patterns(pattern, expected):
+    # SPACE section: positional fields, conditions, `...` and quoted/bracketed fields.
+    assert compile_filter(pattern)(APACHE) is expected
