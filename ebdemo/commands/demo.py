@@ -49,7 +49,9 @@ def command(app: App, keep: bool, timeout: str) -> None:
     topology = app.topology
     wait_seconds = parse_duration(timeout)
     for detail_type, _ in DEMO_EVENTS:
-        if not any(r.enabled for r in topology.rules if _matches_type(r.pattern, detail_type)):
+        if not any(
+            r.enabled for r in topology.rules if _routes(r.pattern, topology.source, detail_type)
+        ):
             raise UsageError(
                 f"{topology.path}: no enabled rule routes detail-type {detail_type!r}; "
                 "the demo needs the sample topology's order and purchase rules"
@@ -84,14 +86,12 @@ def command(app: App, keep: bool, timeout: str) -> None:
         render.print_text(f"Demo finished in {summary['seconds']}s.", style="bold green")
 
 
-def _matches_type(pattern: Any, detail_type: str) -> bool:
+def _routes(pattern: Any, source: str, detail_type: str) -> bool:
+    """Would this pattern take a demo event (sent with the config's `source:`)?"""
+    from ebdemo.explain import fill_envelope
     from ebdemo.patterns import matches
 
-    probe = {
-        "version": "0", "id": "demo", "detail-type": detail_type, "source": "io.entest.demo",
-        "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
-        "resources": [], "detail": {},
-    }
+    probe, _ = fill_envelope({"detail": {}}, source=source, detail_type=detail_type)
     return matches(dict(pattern), probe)
 
 
