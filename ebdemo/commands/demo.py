@@ -19,7 +19,7 @@ import click
 from ebdemo import render
 from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
-from ebdemo.commands._provision import ACTION_STYLE
+from ebdemo.commands._provision import ACTION_STYLE, apply_with_progress
 from ebdemo.commands.send import predict_matches, wait_for_deliveries
 from ebdemo.errors import DeliveryError, UsageError
 from ebdemo.events import SendReport, build_entries, check_sizes
@@ -110,8 +110,6 @@ def _say(app: App, message: str) -> None:
 
 
 def _apply(app: App, deployment: Deployment, verb: str) -> dict[str, int]:
-    from ebdemo.commands._provision import apply_with_progress
-
     results: list[StepResult] = apply_with_progress(app, deployment, verb=verb)
     changed = [r for r in results if r.step.action != "noop"]
     counts = deployment.plan.counts()
