@@ -16,123 +16,9 @@ from ebdemo.errors import EmulatorError
 
 MOTO_VERSION = "5.2.5"
 
-# "module:Qualified.name" -> its parameters, as `name` or `name=default`.
-HOOKED: dict[str, tuple[str, ...]] = {
-    "moto.awslambda.models:LambdaFunction._invoke_lambda": ("self", "event=None"),
-    "moto.awslambda.models:LambdaBackend.invoke": (
-        "self",
-        "function_name",
-        "qualifier",
-        "body",
-        "headers",
-        "response_headers",
-    ),
-    "moto.awslambda.models:LambdaBackend.delete_function": (
-        "self",
-        "function_name",
-        "qualifier=None",
-    ),
-    "moto.awslambda.models:LambdaBackend.create_function": ("self", "spec"),
-    "moto.awslambda.responses:LambdaResponse.invoke": ("self",),
-    "moto.awslambda.models:LambdaBackend.update_function_configuration": (
-        "self",
-        "function_name",
-        "qualifier",
-        "body",
-    ),
-    "moto.awslambda.models:LambdaBackend.get_function": (
-        "self",
-        "function_name_or_arn",
-        "qualifier=None",
-    ),
-    "moto.events.models:EventsBackend.put_events": ("self", "events"),
-    "moto.events.models:EventsBackend.put_rule": (
-        "self",
-        "name",
-        "description=None",
-        "event_bus_arn=None",
-        "event_pattern=None",
-        "role_arn=None",
-        "scheduled_expression=None",
-        "state=None",
-        "managed_by=None",
-        "tags=None",
-    ),
-    "moto.events.responses:EventsHandler.test_event_pattern": ("self",),
-    "moto.events.models:EventsBackend.tag_resource": ("self", "arn", "tags"),
-    "moto.events.models:EventsBackend.untag_resource": ("self", "arn", "tag_keys"),
-    "moto.events.models:EventsBackend.list_tags_for_resource": ("self", "arn"),
-    "moto.events.models:EventsBackend.describe_event_bus": ("self", "name"),
-    "moto.events.models:Rule.send_to_targets": (
-        "self",
-        "original_event",
-        "transform_input=True",
-    ),
-    "moto.events.models:EventPattern.dump": ("self",),
-    "moto.sns.models:Subscription.publish": (
-        "self",
-        "message",
-        "message_id",
-        "subject=None",
-        "message_attributes=None",
-        "group_id=None",
-        "deduplication_id=None",
-        "message_structure=None",
-    ),
-    "moto.sns.models:Subscription._parse_message_structure": ("self", "message", "protocol"),
-    "moto.sns.models:SNSBackend.publish": (
-        "self",
-        "message",
-        "arn",
-        "phone_number=None",
-        "subject=None",
-        "message_attributes=None",
-        "group_id=None",
-        "deduplication_id=None",
-        "message_structure=None",
-    ),
-    "moto.sqs.models:SQSBackend.send_message": (
-        "self",
-        "queue_name",
-        "message_body",
-        "message_attributes=None",
-        "delay_seconds=None",
-        "deduplication_id=None",
-        "group_id=None",
-        "system_attributes=None",
-        "validate_group_id=True",
-    ),
-    "moto.sqs.models:Queue.wait_for_messages": ("self", "timeout"),
-    "moto.logs.models:LogsBackend.ensure_log_group": ("self", "log_group_name"),
-    "moto.logs.models:LogsBackend.create_log_stream": (
-        "self",
-        "log_group_name",
-        "log_stream_name",
-    ),
-    "moto.logs.models:LogsBackend.put_log_events": (
-        "self",
-        "log_group_name",
-        "log_stream_name",
-        "log_events",
-    ),
-    "moto.logs.models:LogsBackend.filter_log_events": (
-        "self",
-        "log_group_name",
-        "log_stream_names",
-        "start_time",
-        "end_time",
-        "limit",
-        "next_token",
-        "filter_pattern",
-        "interleaved",
-    ),
-    "moto.logs.models:LogStream.filter_log_events": (
-        "self",
-        "start_time",
-        "end_time",
-        "filter_pattern",
-    ),
-    "moto.moto_api._internal.models:MotoAPIBackend.reset": ("self",),
+# "module:Qualified.name" -> its parameters, as `name` or `name=default`: the server's own
+# hooks here; every hook module of `ebdemo.emulator.hooks` declares its own table.
+SERVER_HOOKED: dict[str, tuple[str, ...]] = {
     "moto.moto_server.threaded_moto_server:ThreadedMotoServer.__init__": (
         "self",
         "ip_address='0.0.0.0'",
@@ -146,6 +32,16 @@ HOOKED: dict[str, tuple[str, ...]] = {
     ),
     "moto.moto_server.werkzeug_app:create_backend_app": ("service",),
 }
+
+
+def hooked() -> dict[str, tuple[str, ...]]:
+    """Every moto function the emulator touches, with the parameters it expects."""
+    from ebdemo.emulator.hooks import MODULES
+
+    table = dict(SERVER_HOOKED)
+    for module in MODULES:
+        table.update(module.HOOKED)
+    return table
 
 
 def resolve(target: str) -> tuple[Any, str, Any]:
@@ -175,7 +71,7 @@ def check_moto() -> None:
     problems = []
     if moto.__version__ != MOTO_VERSION:
         problems.append(f"moto {moto.__version__} is installed, the emulator needs {MOTO_VERSION}")
-    for target, expected in HOOKED.items():
+    for target, expected in hooked().items():
         try:
             _, _, func = resolve(target)
             found = describe_parameters(func)

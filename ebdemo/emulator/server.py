@@ -103,7 +103,7 @@ class EmulatorServer:
         self._moto: Any = None
 
     def start(self) -> EmulatorServer:
-        from ebdemo.emulator.patches import install
+        from ebdemo.emulator.hooks import install
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._uninstall = install(self.plane)
