@@ -26,6 +26,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ebdemo.errors import ConfigError
+from ebdemo.limits import RESERVED_ENV
 from ebdemo.model import DEFAULT_BUS, FunctionSpec, RuleSpec, TopicSpec, Topology
 
 __all__ = [
@@ -71,29 +72,6 @@ PATTERN_MAX_CHARS = 4096  # PutRule EventPattern
 PATTERN_MAX_DEPTH = 64
 LAMBDA_UNZIPPED_MAX = 250 * 2**20  # a deployment package, unzipped
 MAX_TARGETS_PER_RULE = 5  # EventBridge quota
-# Lambda sets these itself; a function may not override them.
-RESERVED_ENV = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
 # ebdemo (resources.py) injects these; a user value would silently lose against ours.
 INJECTED_ENV = {
     "EVENT_BUS_NAME": "puts_events",

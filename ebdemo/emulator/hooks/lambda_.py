@@ -18,8 +18,8 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ebdemo.config import RESERVED_ENV  # Lambda's reserved keys: one list, two users
 from ebdemo.emulator.dataplane import function_snapshot
+from ebdemo.limits import RESERVED_ENV  # Lambda's reserved keys: one list, two users
 
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
