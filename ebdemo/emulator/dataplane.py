@@ -23,7 +23,7 @@ import sys
 import threading
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -88,6 +88,9 @@ class DataPlane:
         self._stats_lock = threading.Lock()
         self.stats: Counter[str] = Counter()
         self.failures: deque[dict[str, Any]] = deque(maxlen=200)
+        # Time (issue 11): the server sets them; hooks reach them through the plane.
+        self.scheduler: Any = None  # emulator.scheduler.Scheduler
+        self.archives: Any = None  # emulator.archive.Archives: records what dispatch routes
 
     # -- PutEvents ---------------------------------------------------------------------------
     def put_events(self, backend: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -135,10 +138,24 @@ class DataPlane:
             self.dispatch(backend, bus, event)
         return results
 
-    def dispatch(self, backend: Any, bus: Any, event: dict[str, Any]) -> None:
-        """Route one event on one bus now; deliver to each matching rule's targets later."""
+    def dispatch(
+        self,
+        backend: Any,
+        bus: Any,
+        event: dict[str, Any],
+        *,
+        rules: Collection[str] | None = None,
+    ) -> None:
+        """Route one event on one bus now; deliver to each matching rule's targets later.
+
+        The bus's archives record it first; `rules` (rule ARNs) narrows the routing to those
+        rules, as a replay's `FilterArns` does."""
         ingestion = iso_seconds()
+        if self.archives is not None:
+            self.archives.record(backend, bus, event)
         for rule in self.matching_rules(backend, bus, event):
+            if rules is not None and rule.arn not in rules:
+                continue
             targets = [dict(t) for t in rule.targets]
             self._executor.submit(self._deliver_job, rule, targets, event, ingestion, True)
 
@@ -406,6 +423,9 @@ class DataPlane:
             return {"counts": dict(self.stats), "failures": list(self.failures)}
 
     def reset(self) -> None:
+        for part in (self.scheduler, self.archives):
+            if part is not None:
+                part.reset()
         self.runtime.reset()
         self.outbox.clear()
         self._pattern_sets.clear()
@@ -414,6 +434,9 @@ class DataPlane:
             self.failures.clear()
 
     def shutdown(self) -> None:
+        for part in (self.scheduler, self.archives):
+            if part is not None:
+                part.shutdown()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.runtime.shutdown()
 

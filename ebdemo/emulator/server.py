@@ -24,11 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from ebdemo import __version__
+from ebdemo.emulator import schedules_http
+from ebdemo.emulator.archive import Archives
+from ebdemo.emulator.clock import Clock, Timers, time_scale_from_env
 from ebdemo.emulator.dataplane import DataPlane
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import OUTBOX_PATH, Outbox
 from ebdemo.emulator.process import HEALTH_PATH, STATS_PATH, write_state
 from ebdemo.emulator.runtime import FunctionSnapshot, LambdaRuntime
+from ebdemo.emulator.scheduler import Scheduler
 from ebdemo.errors import EmulatorError
 
 HOST = "127.0.0.1"
@@ -61,7 +65,7 @@ class _Middleware:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_ebdemo/"):
-            return self._ours(path, start_response)
+            return self._ours(path, environ, start_response)
         with backend_lock.hold():
             result = self.app(environ, start_response)
             try:
@@ -71,8 +75,14 @@ class _Middleware:
                 if close is not None:
                     close()
 
-    def _ours(self, path: str, start_response: Callable[..., Any]) -> list[bytes]:
-        if path == HEALTH_PATH:
+    def _ours(
+        self, path: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        status = "200 OK"
+        answered = schedules_http.handle(self.server.scheduler, path, environ)
+        if answered is not None:
+            status, body = answered
+        elif path == HEALTH_PATH:
             body: Any = self.server.info()
         elif path == OUTBOX_PATH:
             body = {"messages": self.server.plane.outbox.messages()}
@@ -83,7 +93,7 @@ class _Middleware:
             return [b'{"message": "unknown ebdemo path"}']
         data = json.dumps(body).encode()
         start_response(
-            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
         )
         return [data]
 
@@ -99,6 +109,10 @@ class EmulatorServer:
         self.started_at = ""
         self.runtime = LambdaRuntime(endpoint="", work_dir=self.work_dir, log_sink=write_moto_logs)
         self.plane = DataPlane(self.runtime, Outbox())
+        self.timers = Timers(Clock(time_scale_from_env()))
+        self.scheduler = Scheduler(self.plane, self.timers)
+        self.plane.scheduler = self.scheduler
+        self.plane.archives = Archives(self.plane)
         self._uninstall: Callable[[], None] | None = None
         self._moto: Any = None
 
@@ -125,6 +139,7 @@ class EmulatorServer:
             self._moto.stop()
             self._moto = None
         self.plane.shutdown()
+        self.timers.shutdown()
         if self._uninstall is not None:
             self._uninstall()
             self._uninstall = None

@@ -15,14 +15,14 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ebdemo.emulator.compat import check_moto, resolve
-from ebdemo.emulator.hooks import api, events, lambda_, logs, sns, sqs
+from ebdemo.emulator.hooks import api, archives, events, lambda_, logs, schedules, sns, sqs
 
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
 
 Patch = Callable[[str, Callable[..., Any]], Any]
 
-MODULES: tuple[ModuleType, ...] = (lambda_, events, sns, sqs, logs, api)
+MODULES: tuple[ModuleType, ...] = (lambda_, events, schedules, archives, sns, sqs, logs, api)
 
 
 def install(plane: DataPlane) -> Callable[[], None]:
