@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
 
 _TINY = timedelta(microseconds=1)
+_GRACE = timedelta(seconds=1)  # a fire this late still happens; older ones (a stall) are skipped
 
 
 class ScheduleNotFound(LookupError):
@@ -210,7 +211,7 @@ class Scheduler:
         self._arm(entry)
 
     def _arm(self, entry: _Entry) -> None:
-        after = max(entry.handled_through or entry.anchor, datetime.now(UTC) - _TINY)
+        after = max(entry.handled_through or entry.anchor, datetime.now(UTC) - _GRACE)
         upcoming = self._upcoming(entry, after, 1)
         entry.next_due = upcoming[0] if upcoming else None
         entry.timer = None
