@@ -6,6 +6,10 @@ Public API (what the rest of ebdemo uses):
 - `read_outbox(endpoint) -> list[dict]`: the emails SNS email subscriptions "sent";
 - `read_stats(endpoint) -> dict`: delivery counts, recent delivery failures (a missing
   function, a bus that does not exist...) and the runtime processes' pids;
+- `read_schedules(endpoint, *, count=3) -> list[dict]` and `run_schedule(endpoint, name, *,
+  group=None, kind=None, region=None) -> dict`: the scheduled rules and Scheduler
+  schedules the emulator fires, with their next fire times, and firing one now
+  (`schedules_http` documents both answers);
 - `EmulatorProcess(dir)`: a private emulator subprocess for tests and benchmarks;
 - `EmulatorServer(port)`: the emulator inside the current process (`python -m ebdemo.emulator`).
 Heavy modules (moto) load only when a server starts.
@@ -14,6 +18,8 @@ Settings (environment variables of the emulator process):
 - `EBDEMO_HOME`: where `emulator.json` and `emulator.log` live (default `~/.cache/ebdemo`);
 - `EBDEMO_LAMBDA_CONCURRENCY`: warm environments per function (default 2; queue beyond);
 - `EBDEMO_LAMBDA_IDLE_SECONDS`: an idle environment is ended after this long (default 600);
+- `EBDEMO_TIME_SCALE`: multiplies AWS's delays, `rate()` intervals included (cron and
+  `at()` instants are not scaled; see `emulator/scheduler.py`);
 - `EBDEMO_RUNTIME_CLIENT`: `awslambdaric` (default where installed) or `fallback`;
 - `MOTO_IAM_LOAD_MANAGED_POLICIES=true`: AWS managed IAM policies (off: costs ~1 s, ebdemo
   uses inline policies only).
@@ -39,6 +45,7 @@ from ebdemo.emulator.process import (
     status,
     stop,
 )
+from ebdemo.emulator.schedules_http import read_schedules, run_schedule
 
 if TYPE_CHECKING:
     from ebdemo.emulator.server import EmulatorServer
@@ -50,8 +57,10 @@ __all__ = [
     "ensure_running",
     "log_path",
     "read_outbox",
+    "read_schedules",
     "read_state",
     "read_stats",
+    "run_schedule",
     "start",
     "start_or_attach",
     "state_path",

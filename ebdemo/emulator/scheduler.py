@@ -328,6 +328,8 @@ def _instant(value: Any) -> datetime | None:
     """moto keeps StartDate/EndDate as the request had them: epoch seconds or ISO text."""
     if value in (None, ""):
         return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, int | float):
         return datetime.fromtimestamp(float(value), UTC)
     try:

@@ -296,3 +296,17 @@ def test_filter_arns_replay_reaches_only_the_named_rule(emulator):
     late = emulator.client("sqs").receive_message(QueueUrl=urls["b"], WaitTimeSeconds=1)
     assert late.get("Messages", []) == [], "the replay reached a rule FilterArns left out"
     assert events.describe_archive(ArchiveName="e2e-filtered-archive")["EventCount"] == 1
+
+
+def test_universal_sqs_target_sends_the_request_it_is_given(emulator):
+    url, _ = _queue(emulator, "e2e-universal")
+    scheduler = emulator.client("scheduler")
+    scheduler.create_schedule(
+        Name="universal", ScheduleExpression="cron(0 4 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": "arn:aws:scheduler:::aws-sdk:sqs:sendMessage", "RoleArn": ROLE,
+                "Input": json.dumps({"QueueUrl": url,
+                                     "MessageBody": "run <aws.scheduler.execution-id>"})},
+    )
+    answer = run_schedule(emulator.endpoint, "universal")
+    assert _receive(emulator, url, 1) == [f"run {answer['execution_id']}"]
