@@ -245,7 +245,10 @@ class Scheduler:
                     return
                 fired = _state(live) == "ENABLED"
                 if fired:
-                    self._fire(entry, live, due)
+                    try:
+                        self._fire(entry, live, due)
+                    except Exception as exc:  # this fire failed; the next ones still happen
+                        self.plane._fail("schedule", arn, repr(exc))
                 with self._lock:
                     if self._entries.get(arn) is not entry or entry.generation != generation:
                         return
