@@ -71,6 +71,7 @@ def function_snapshot(fn: Any) -> FunctionSnapshot:
         environment=tuple(sorted((fn.environment_vars or {}).items())),
         reserved_concurrency=int(reserved) if reserved not in (None, "") else None,
         version=str(fn.version or "$LATEST"),
+        role=str(getattr(fn, "role", "") or ""),
         code=getattr(fn, "code_bytes", b"") or b"",
     )
 

@@ -26,6 +26,7 @@ class FunctionSnapshot:
     environment: tuple[tuple[str, str], ...] = ()
     version: str = "$LATEST"
     reserved_concurrency: int | None = None
+    role: str = ""  # the execution role's ARN: its credentials are the handler's
     code: bytes = field(default=b"", repr=False, compare=False)
 
     @property
@@ -43,6 +44,7 @@ class FunctionSnapshot:
                 self.memory,
                 self.environment,
                 self.reserved_concurrency,
+                self.role,
             ],
             sort_keys=True,
         )

@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -41,6 +42,8 @@ DUMMY_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+# A function's credentials: its execution role's session (the emulator's IAM), or the dummies.
+CredentialSource = Callable[[FunctionSnapshot], Mapping[str, str]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,8 +177,10 @@ class LambdaRuntime:
         log_sink: LogSink,
         concurrency: int | None = None,
         idle_seconds: float | None = None,
+        credentials: CredentialSource | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.credentials: CredentialSource = credentials or (lambda fn: DUMMY_CREDENTIALS)
         self.work_dir = Path(work_dir)
         self.log_sink = log_sink
         self.concurrency = concurrency or int(
@@ -307,7 +312,7 @@ class LambdaRuntime:
                 "AWS_ENDPOINT_URL": self.endpoint,
                 "AWS_CONFIG_FILE": os.devnull,
                 "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                **DUMMY_CREDENTIALS,
+                **self.credentials(fn),
             }
         )
         for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):

@@ -28,6 +28,8 @@ from ebdemo.emulator import schedules_http
 from ebdemo.emulator.archive import Archives
 from ebdemo.emulator.clock import Clock, Timers, time_scale_from_env
 from ebdemo.emulator.dataplane import DataPlane
+from ebdemo.emulator.iam.authorizer import Authorizer
+from ebdemo.emulator.iam.credentials import CredentialStore
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import OUTBOX_PATH, Outbox
 from ebdemo.emulator.process import HEALTH_PATH, STATS_PATH, write_state
@@ -66,6 +68,10 @@ class _Middleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_ebdemo/"):
             return self._ours(path, environ, start_response)
+        denied = self.server.authorizer.check(environ)  # IAM of handlers' role credentials
+        if denied is not None:
+            start_response(denied.status, denied.headers)
+            return [denied.body]
         with backend_lock.hold():
             result = self.app(environ, start_response)
             try:
@@ -107,7 +113,14 @@ class EmulatorServer:
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="ebdemo-emulator-"))
         self.endpoint = ""
         self.started_at = ""
-        self.runtime = LambdaRuntime(endpoint="", work_dir=self.work_dir, log_sink=write_moto_logs)
+        self.credentials = CredentialStore()
+        self.authorizer = Authorizer(self.credentials)
+        self.runtime = LambdaRuntime(
+            endpoint="",
+            work_dir=self.work_dir,
+            log_sink=write_moto_logs,
+            credentials=self.credentials.environment_for,
+        )
         self.plane = DataPlane(self.runtime, Outbox())
         self.timers = Timers(Clock(time_scale_from_env()))
         self.scheduler = Scheduler(self.plane, self.timers)
