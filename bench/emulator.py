@@ -10,7 +10,8 @@ same run:
 - a burst of N events to one function: delivered count, wall time, peak memory (VmHWM) of
   the emulator and of its runtime processes.
 The consumer is the sample's: it imports boto3 and publishes each event to an SNS topic with
-an email subscription, so the warm figure includes a real `sns.publish` back into the emulator.
+an email subscription, so the warm figure includes a real `sns.publish` back into the emulator,
+signed with the function's role credentials and so evaluated against the role's policy.
 """
 
 from __future__ import annotations
@@ -164,6 +165,17 @@ def main() -> None:
         role = iam.create_role(RoleName="bench", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         topic = sns.create_topic(Name="bench")["TopicArn"]
         sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="bench@example.com")
+        # the consumer's publish is evaluated against its role, as on AWS
+        iam.put_role_policy(
+            RoleName="bench",
+            PolicyName="publish",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic}],
+                }
+            ),
+        )
         events.create_event_bus(Name="bench")
         code = zipped(CONSUMER)
         names = [f"consumer-{i}" for i in range(args.cold)] + ["counter"]

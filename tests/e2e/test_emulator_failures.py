@@ -93,8 +93,13 @@ def test_handler_environment_has_no_user_credentials(emulator, sample):
     assert env["AWS_ENDPOINT_URL"] == emulator.endpoint
     assert env["AWS_CONFIG_FILE"] == env["AWS_SHARED_CREDENTIALS_FILE"]
     assert env["AWS_REGION"] == "us-east-1"
-    assert body["boto3"] == {"access_key": "testing", "profile": "default", "region": "us-east-1"}
     name = sample.name("env-dump")
+    # its execution role's session credentials (Lambda assumes the role, session = function)
+    identity = body["boto3"]
+    assert identity["access_key"] == env["AWS_ACCESS_KEY_ID"]
+    assert identity["access_key"].startswith("ASIA") and env["AWS_SESSION_TOKEN"]
+    assert (identity["profile"], identity["region"]) == ("default", "us-east-1")
+    assert identity["caller"] == f"arn:aws:sts::123456789012:assumed-role/e2e-role/{name}"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"

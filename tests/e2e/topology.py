@@ -3,7 +3,9 @@
 A custom bus; rule `all` (`source: io.entest.demo`) -> consumer, rule `purchase` ->
 process-purchase, rule `order` -> process-order; an SNS topic with an email subscription and
 an `audit` Lambda subscription; the consumer publishes each event to the topic. Plus the
-functions the failure tests need and a few rules of their own.
+functions the failure tests need and a few rules of their own. The functions share one
+execution role whose inline policy allows what they do on AWS (their logs, the consumer's
+`sns:Publish` on the topic): the emulator enforces it.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def _boto3_identity():
 
     session = boto3.Session()
     return {"access_key": session.get_credentials().access_key,
-            "profile": session.profile_name, "region": session.region_name}
+            "profile": session.profile_name, "region": session.region_name,
+            "caller": session.client("sts").get_caller_identity()["Arn"]}
 
 
 def env_dump(event, context):
@@ -148,6 +151,27 @@ def provision(clients: ClientFactory, prefix: str = PREFIX) -> Sample:
         RoleName=f"{prefix}-role", AssumeRolePolicyDocument=json.dumps(trust)
     )["Role"]["Arn"]
     topic_arn = sns.create_topic(Name=f"{prefix}-notifications")["TopicArn"]
+    # What the handlers need on AWS (the emulator enforces IAM for their role credentials):
+    # their own logs and the consumer's publish to the topic.
+    account = role_arn.split(":")[4]
+    iam.put_role_policy(
+        RoleName=f"{prefix}-role",
+        PolicyName="handlers",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream",
+                                   "logs:PutLogEvents"],
+                        "Resource": f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{prefix}-*",
+                    },
+                    {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn},
+                ],
+            }
+        ),
+    )
     bus = f"{prefix}-bus"
     events.create_event_bus(Name=bus)
     sample = Sample(bus=bus, topic_arn=topic_arn, role_arn=role_arn)

@@ -280,7 +280,9 @@ def test_emulator_is_loopback_only_and_handlers_never_see_user_credentials(tmp_p
         listening = _listening_addresses(emulator.pid)
     payload = json.loads(result.stdout)["payload"]
     assert payload["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "cred-producer"  # really the handler
-    assert payload["boto3_key"] == payload["env"]["AWS_ACCESS_KEY_ID"] == "testing"
+    # the function's own role session (ASIA...), never the user's key
+    assert payload["boto3_key"] == payload["env"]["AWS_ACCESS_KEY_ID"]
+    assert payload["boto3_key"].startswith("ASIA")
     assert not {"AWS_PROFILE", "AWS_DEFAULT_PROFILE"} & set(payload["env"])
     text = json.dumps(payload)
     for secret in user.values():
