@@ -27,12 +27,19 @@ BOUNDARY = "permissions boundary"
 
 @dataclass(frozen=True)
 class Caller:
-    """The principal of a request: an assumed-role session."""
+    """The principal of a request: an assumed-role session, or an AWS service delivering on
+    a resource's behalf (`Caller.of_service("events.amazonaws.com", account)`), which has no
+    identity policies: only a resource policy naming it can allow it."""
 
-    arn: str  # arn:aws:sts::<acct>:assumed-role/<role>/<session>
+    arn: str  # arn:aws:sts::<acct>:assumed-role/<role>/<session>, or the service principal
     account: str
     role_arn: str = ""  # arn:aws:iam::<acct>:role/<path><role>
     role_id: str = ""  # AROA...: resource policies show it once the role is deleted
+    service: str = ""  # "events.amazonaws.com" for a service principal
+
+    @classmethod
+    def of_service(cls, principal: str, account: str = "") -> Caller:
+        return cls(arn=principal, account=account, service=principal)
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,11 @@ class Decision:
 def _principal_match(principals: Mapping[str, tuple[str, ...]], caller: Caller) -> str:
     """ "session", "role", "account" or "" — how specifically the element names the caller."""
     best = ""
+    if caller.service:
+        named = {v.lower() for v in principals.get("Service", ())}
+        return (
+            "session" if caller.service.lower() in named or "*" in principals.get("AWS", ()) else ""
+        )
     for value in principals.get("AWS", ()):
         if value == "*" or value == caller.arn:
             return "session"
@@ -90,6 +102,8 @@ def _not_principal_excludes(principals: Mapping[str, tuple[str, ...]], caller: C
     names = set(principals.get("AWS", ()))
     if "*" in names:
         return True
+    if caller.service:
+        return caller.service.lower() in {v.lower() for v in principals.get("Service", ())}
     named = caller.arn in names or (caller.role_arn and caller.role_arn in names)
     account = caller.account in names or f"arn:aws:iam::{caller.account}:root" in names
     return bool(named and account)
@@ -154,6 +168,12 @@ def _resource_allow(
 
 def evaluate(caller: Caller, request: Request, policies: Policies) -> Decision:
     """Allowed or denied, and by which policy and statement."""
+    if caller.service:
+        deny = _first_deny((policies.resource,), request, caller)
+        if deny is not None:
+            return Decision(False, RESOURCE, deny, explicit=True)
+        level, granted = _resource_allow(policies.resource, request, caller)
+        return Decision(level == "session", RESOURCE, granted)
     for kind, group, who in (
         (IDENTITY, policies.identity, None),
         (RESOURCE, (policies.resource,), caller),
