@@ -47,6 +47,21 @@ def _managed_by_arn(account: str, arn: str) -> Any:
     return backend.managed_policies.get(arn)
 
 
+def _lambda_statement(statement: dict[str, Any]) -> dict[str, Any]:
+    """moto keeps AddPermission's `Principal` as given (a role ARN, an account id); Lambda
+    stores it as `{"AWS": <arn>}` / `{"AWS": "arn:aws:iam::<acct>:root"}`."""
+    principal = statement.get("Principal")
+    if not isinstance(principal, str) or principal == "*":
+        return statement
+    if principal.endswith(".amazonaws.com"):
+        principal_element: dict[str, str] = {"Service": principal}
+    elif principal.isdigit():
+        principal_element = {"AWS": f"arn:aws:iam::{principal}:root"}
+    else:
+        principal_element = {"AWS": principal}
+    return {**statement, "Principal": principal_element}
+
+
 def role_facts(account: str, role_id: str) -> RoleFacts | None:
     """The role with this unique id, or None when it no longer exists."""
     from moto.iam.models import iam_backends
@@ -84,7 +99,7 @@ def _document(service: str, region: str, owner: str, rest: str, arn: str, action
 
         name, _, qualifier = rest.removeprefix("function:").partition(":")
         fn = lambda_backends[owner][region].get_function(name, qualifier or None)
-        statements = fn.policy.statements
+        statements = [_lambda_statement(s) for s in fn.policy.statements]
         return json.dumps({"Statement": statements}) if statements else None
     if service == "sqs":
         from moto.sqs.models import sqs_backends
