@@ -247,3 +247,37 @@ def test_the_users_own_dummy_credentials_stay_unrestricted(emulator):
     )
     assert response["FailedEntryCount"] == 0
     emulator.client("iam").list_roles()
+
+
+def test_bus_bucket_and_trust_policies_grant_a_role_as_on_aws(emulator):
+    fn = Fn(emulator, "grants")
+    events, s3, iam = emulator.client("events"), emulator.client("s3"), emulator.client("iam")
+    bus = f"iam-gb-{uuid.uuid4().hex[:6]}"
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    entry = {"Source": "io.entest.iam", "DetailType": "t", "Detail": "{}", "EventBusName": bus}
+    assert "events:PutEvents" in denied(fn.call("events", "put_events", Entries=[entry]))
+    events.put_permission(EventBusName=bus, Policy=document(
+        {"Sid": "fn", "Effect": "Allow", "Principal": {"AWS": fn.role_arn},
+         "Action": "events:PutEvents", "Resource": bus_arn}))
+    assert fn.call("events", "put_events", Entries=[entry])["response"]["FailedEntryCount"] == 0
+
+    bucket = f"iam-gb-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=document(
+        {"Effect": "Allow", "Principal": {"AWS": fn.role_arn}, "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*"}))
+    assert "error" not in fn.call("s3", "put_object", Bucket=bucket, Key="k", Body="x")
+    assert f'"arn:aws:s3:::{bucket}/k"' in denied(
+        fn.call("s3", "get_object", Bucket=bucket, Key="k"))
+
+    # a role's trust policy is the resource policy of sts:AssumeRole
+    trusting = iam.create_role(RoleName=f"{fn.name}-t", AssumeRolePolicyDocument=document(
+        {"Effect": "Allow", "Principal": {"AWS": fn.role_arn}, "Action": "sts:AssumeRole"}))
+    assumed = fn.call("sts", "assume_role", RoleArn=trusting["Role"]["Arn"],
+                      RoleSessionName="hop")
+    assert assumed["response"]["AssumedRoleUser"]["Arn"].endswith(f"{fn.name}-t/hop"), assumed
+    other = iam.create_role(RoleName=f"{fn.name}-o", AssumeRolePolicyDocument=TRUST)
+    assert denied(fn.call("sts", "assume_role", RoleArn=other["Role"]["Arn"],
+                          RoleSessionName="hop")).endswith(
+        f"is not authorized to perform: sts:AssumeRole on resource: {other['Role']['Arn']} "
+        "because no identity-based policy allows the sts:AssumeRole action")

@@ -10,7 +10,7 @@ desired model:
   stack's prefix (one with the exact name `up` wants), resources of another stack, a foreign
   rule on the stack's own bus (which then keeps the bus), and never the default bus;
 - the emulator and the Lambda runtimes it starts listen on 127.0.0.1 only, and a handler
-  run through the CLI sees dummy credentials, never the user's keys or profile.
+  run through the CLI sees its role's session credentials, never the user's keys or profile.
 """
 
 from __future__ import annotations

@@ -62,13 +62,17 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 def decode(environ: dict[str, Any], signer: Signer, account: str) -> tuple[str, ApiCall]:
     """(protocol, call): `json`, `rest-json`, `query` or `s3`, and what authorizing needs."""
     service, method = signer.service, environ.get("REQUEST_METHOD", "GET")
-    query = {
-        k: v[0]
-        for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()
-    }
-    headers = {
-        k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")
-    }
+    raw_query = environ.get("QUERY_STRING", "")
+    query = (
+        {k: v[0] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
+        if raw_query
+        else {}
+    )
+    headers = (  # only S3 reads headers (copy source, ACLs); the others need X-Amz-Target
+        {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k[:5] == "HTTP_"}
+        if service == "s3"
+        else {}
+    )
     content_type = str(environ.get("CONTENT_TYPE") or "")
     if service == "s3":
         body = _read_body(environ) if method == "POST" and "delete" in query else b""
@@ -76,7 +80,7 @@ def decode(environ: dict[str, Any], signer: Signer, account: str) -> tuple[str, 
     else:
         body = _read_body(environ)
         protocol = ""
-    target = headers.get("x-amz-target", "")
+    target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
     params: dict[str, Any] = {}
     operation = ""
     if protocol == "s3":
