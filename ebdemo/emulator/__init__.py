@@ -5,7 +5,9 @@ Public API (what the rest of ebdemo uses):
 - `start(port=0) -> EmulatorInfo`, `stop() -> bool`, `status() -> EmulatorInfo | None`;
 - `read_outbox(endpoint) -> list[dict]`: the emails SNS email subscriptions "sent";
 - `read_stats(endpoint) -> dict`: delivery counts, recent delivery failures (a missing
-  function, a bus that does not exist...) and the runtime processes' pids;
+  function, a bus that does not exist...), the runtime processes' pids and the latest
+  AccessDenied refusals of handlers' calls (`access_denied`: function, principal, action,
+  resource, AWS's message);
 - `read_schedules(endpoint, *, count=3) -> list[dict]` and `run_schedule(endpoint, name, *,
   group=None, kind=None, region=None) -> dict`: the scheduled rules and Scheduler
   schedules the emulator fires, with their next fire times, and firing one now

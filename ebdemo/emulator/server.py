@@ -182,6 +182,7 @@ class EmulatorServer:
         stats = self.plane.snapshot_stats()
         stats["environments"] = self.runtime.environment_count()
         stats["runtime_pids"] = [p.pid for p in self.runtime.processes()]
+        stats["access_denied"] = self.authorizer.recent_denials()
         return stats
 
 

@@ -113,6 +113,10 @@ def test_put_events_without_permission_is_access_denied_then_allowed_by_a_new_st
         f"{bus_arn} because no identity-based policy allows the events:PutEvents action"
     )
 
+    refusal = emulator.stats()["access_denied"][-1]  # for doctor: the emulator remembers it
+    assert refusal["function"] == fn.arn and refusal["resource"] == bus_arn
+    assert refusal["action"] == "events:PutEvents" and refusal["message"] in denied(first)
+
     fn.allow("put", {"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus_arn})
     second = fn.call("events", "put_events", Entries=[entry])
     assert second["response"]["FailedEntryCount"] == 0, second
@@ -269,6 +273,22 @@ def test_bus_bucket_and_trust_policies_grant_a_role_as_on_aws(emulator):
     assert "error" not in fn.call("s3", "put_object", Bucket=bucket, Key="k", Body="x")
     assert f'"arn:aws:s3:::{bucket}/k"' in denied(
         fn.call("s3", "get_object", Bucket=bucket, Key="k"))
+
+    dynamodb = emulator.client("dynamodb")
+    table = f"iam-gb-{uuid.uuid4().hex[:6]}"
+    table_arn = dynamodb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )["TableDescription"]["TableArn"]
+    dynamodb.put_resource_policy(ResourceArn=table_arn, Policy=document(
+        {"Effect": "Allow", "Principal": {"AWS": fn.role_arn}, "Action": "dynamodb:PutItem",
+         "Resource": table_arn}))
+    item = {"id": {"S": "1"}}
+    assert "error" not in fn.call("dynamodb", "put_item", TableName=table, Item=item)
+    assert denied(fn.call("dynamodb", "get_item", TableName=table, Key=item)).endswith(
+        f"is not authorized to perform: dynamodb:GetItem on resource: {table_arn} because no "
+        "identity-based policy allows the dynamodb:GetItem action")
 
     # a role's trust policy is the resource policy of sts:AssumeRole
     trusting = iam.create_role(RoleName=f"{fn.name}-t", AssumeRolePolicyDocument=document(

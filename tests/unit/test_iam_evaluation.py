@@ -270,6 +270,16 @@ def test_policy_variable_in_resource():
     assert not decide("dynamodb:GetItem", table, [statement]).allowed  # no value: no match
 
 
+def test_policy_variables_are_literal_text_in_a_2008_policy():
+    old = parse_policy(json.dumps({"Version": "2008-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:userid}"}
+    ]}))
+    context = {"aws:userid": "AROAEXAMPLEID:fn"}
+    assert not decide("s3:GetObject", "arn:aws:s3:::b/AROAEXAMPLEID:fn", [old],
+                      context=context).allowed
+    assert decide("s3:GetObject", "arn:aws:s3:::b/${aws:userid}", [old], context=context).allowed
+
+
 def test_permissions_boundary_limits_identity_allows():
     everything = policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
     boundary = policy({"Effect": "Allow", "Action": ["sns:*", "logs:*"], "Resource": "*"})

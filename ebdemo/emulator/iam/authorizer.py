@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import io
 import json
+import sys
+import threading
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -146,6 +149,27 @@ class Authorizer:
 
     def __init__(self, store: CredentialStore) -> None:
         self.store = store
+        self._denials: deque[dict[str, str]] = deque(maxlen=200)
+        self._lock = threading.Lock()
+
+    def recent_denials(self) -> list[dict[str, str]]:
+        """The latest refusals, oldest first (the emulator's stats show them)."""
+        with self._lock:
+            return list(self._denials)
+
+    def _record(self, issued: IssuedCredentials, action: str, resource: str, message: str) -> None:
+        with self._lock:
+            self._denials.append(
+                {
+                    "time": _iso(time.time()),
+                    "function": issued.function_arn,
+                    "principal": issued.session_arn,
+                    "action": action,
+                    "resource": resource,
+                    "message": message,
+                }
+            )
+        print(f"ebdemo emulator: AccessDenied: {message}", file=sys.stderr, flush=True)
 
     def check(self, environ: dict[str, Any]) -> ErrorResponse | None:
         key = access_key_of(environ)
@@ -200,5 +224,6 @@ class Authorizer:
                     spelt_resource(service, check.resource),
                     decision,
                 )
+                self._record(issued, check.action, check.resource, message)
                 return access_denied(service, protocol, message)
         return None

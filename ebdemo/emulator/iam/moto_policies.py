@@ -4,8 +4,9 @@ Identity: the role's inline policies and the default version of each attached ma
 (AWS managed ones too, when moto loads them: `MOTO_IAM_LOAD_MANAGED_POLICIES=true`), and its
 permissions boundary. Resource: where AWS has one — a Lambda function's policy, an SQS queue's
 `Policy` attribute, an SNS topic's policy, an EventBridge bus's policy, an S3 bucket policy,
-and the role trust policy for `sts:AssumeRole`. Read per request, so a policy changed with
-PutRolePolicy (or detached, or a role deleted) counts from the next call, as on AWS.
+a DynamoDB table's resource policy, and the role trust policy for `sts:AssumeRole`. Read per
+request, so a policy changed with PutRolePolicy (or detached, or a role deleted) counts from
+the next call, as on AWS.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def _document(service: str, region: str, owner: str, rest: str, arn: str, action
         name, _, qualifier = rest.removeprefix("function:").partition(":")
         fn = lambda_backends[owner][region].get_function(name, qualifier or None)
         statements = [_lambda_statement(s) for s in fn.policy.statements]
-        return json.dumps({"Statement": statements}) if statements else None
+        document = {"Version": "2012-10-17", "Statement": statements}
+        return json.dumps(document) if statements else None
     if service == "sqs":
         from moto.sqs.models import sqs_backends
 
@@ -121,6 +123,14 @@ def _document(service: str, region: str, owner: str, rest: str, arn: str, action
 
         bucket = s3_backends[owner]["aws"].buckets.get(rest.split("/", 1)[0])
         return bucket.policy if bucket is not None else None
+    if service == "dynamodb" and rest.startswith("table/"):
+        from moto.dynamodb.models import dynamodb_backends
+
+        table = "/".join(rest.split("/")[:2])  # the table's policy covers its indexes
+        found = dynamodb_backends[owner][region].resource_policies.get(
+            f"arn:aws:dynamodb:{region}:{owner}:{table}"
+        )
+        return found.policy_doc if found is not None else None
     if service == "iam" and action.lower().startswith("sts:assumerole"):
         from moto.iam.models import iam_backends
 

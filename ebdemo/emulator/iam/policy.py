@@ -51,10 +51,12 @@ class _Patterns:
 
     __slots__ = ("_regex", "_templates", "patterns")
 
-    def __init__(self, patterns: tuple[str, ...], *, ignore_case: bool) -> None:
+    def __init__(
+        self, patterns: tuple[str, ...], *, ignore_case: bool, variables: bool = True
+    ) -> None:
         self.patterns = patterns
-        plain = [p for p in patterns if "${" not in p]
-        self._templates = tuple(p for p in patterns if "${" in p)
+        plain = [p for p in patterns if not variables or "${" not in p]
+        self._templates = tuple(p for p in patterns if variables and "${" in p)
         if "*" in plain:
             self._regex: re.Pattern[str] | None = re.compile(".*", re.DOTALL)
         elif plain:
@@ -132,6 +134,7 @@ class Statement:
     not_principals: Mapping[str, tuple[str, ...]] | None
     conditions: tuple[Condition, ...]
     raw: Mapping[str, Any] = field(repr=False)
+    variables: bool = True  # policy variables exist from Version 2012-10-17 on
 
     @property
     def allows(self) -> bool:
@@ -153,6 +156,8 @@ class Statement:
     def conditions_hold(self, context: Context) -> bool:
         if not self.conditions:
             return True
+        if not self.variables:
+            return all(c.holds(context, lambda text: text) for c in self.conditions)
         return all(
             c.holds(context, lambda text: substitute_text(text, context)) for c in self.conditions
         )
@@ -172,7 +177,7 @@ def _principal(value: Any) -> Mapping[str, tuple[str, ...]]:
     return {str(kind): _strings(v, f"Principal.{kind}") for kind, v in value.items()}
 
 
-def _statement(raw: Any, index: int) -> Statement:
+def _statement(raw: Any, index: int, variables: bool = True) -> Statement:
     if not isinstance(raw, dict):
         raise PolicyError(f"Statement {index} is not an object")
     effect = raw.get("Effect")
@@ -186,7 +191,7 @@ def _statement(raw: Any, index: int) -> Statement:
     def patterns(key: str, ignore_case: bool) -> _Patterns | None:
         if key not in raw:
             return None
-        return _Patterns(_strings(raw[key], key), ignore_case=ignore_case)
+        return _Patterns(_strings(raw[key], key), ignore_case=ignore_case, variables=variables)
 
     conditions = []
     block = raw.get("Condition") or {}
@@ -210,6 +215,7 @@ def _statement(raw: Any, index: int) -> Statement:
         not_principals=_principal(raw["NotPrincipal"]) if "NotPrincipal" in raw else None,
         conditions=tuple(conditions),
         raw=raw,
+        variables=variables,
     )
 
 
@@ -229,7 +235,10 @@ def _parse_document(document: Any, text: str) -> Policy:
     if raw is None:
         raise PolicyError("a policy document needs a Statement")
     items: Sequence[Any] = raw if isinstance(raw, list) else [raw]
-    return Policy(tuple(_statement(s, i) for i, s in enumerate(items)), text)
+    # "If you do not include the Version element, the value defaults to 2008-10-17" and
+    # `${...}` is then literal text, not a policy variable.
+    variables = document.get("Version") == "2012-10-17"
+    return Policy(tuple(_statement(s, i, variables) for i, s in enumerate(items)), text)
 
 
 def parse_policy(document: str | bytes | Mapping[str, Any]) -> Policy:
