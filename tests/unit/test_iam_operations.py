@@ -193,6 +193,18 @@ def test_decoding_leaves_the_body_readable_for_moto():
     assert environ["wsgi.input"].read() == body
 
 
+def test_virtual_hosted_s3_requests():
+    def call(host: str, path: str) -> list[tuple[str, str]]:
+        api = ApiCall(service="s3", operation="", params={}, region=R, account=ACCOUNT,
+                      method="GET", path=path, headers={"host": host})
+        return [(c.action, c.resource) for c in authorizations(api).checks]
+
+    assert call("photos.s3.us-east-1.amazonaws.com", "/a/b.jpg") == [
+        ("s3:GetObject", "arn:aws:s3:::photos/a/b.jpg")]
+    assert call("photos.localhost:5000", "/") == [("s3:ListBucket", "arn:aws:s3:::photos")]
+    assert call("127.0.0.1:5000", "/photos/a") == [("s3:GetObject", "arn:aws:s3:::photos/a")]
+
+
 def test_unmapped_rest_call_needs_every_action_of_its_service():
     call = ApiCall(service="scheduler", operation="", params={}, region=R, account=ACCOUNT,
                    method="POST", path="/schedules/x")

@@ -255,8 +255,19 @@ def _s3_context(call: ApiCall, action: str) -> dict[str, str]:
     return context
 
 
-def _s3(call: ApiCall) -> Authorizations:
+def s3_bucket_and_key(call: ApiCall) -> tuple[str, str]:
+    """Path style (`/bucket/key`, what SDKs use against an IP endpoint) or virtual-hosted
+    style (`bucket.s3.<region>.amazonaws.com`, `bucket.localhost`)."""
+    host = call.headers.get("host", "").rsplit(":", 1)[0]
+    for marker in (".s3.", ".s3-", ".localhost"):
+        if marker in host:
+            return host.split(marker, 1)[0], call.path.lstrip("/")
     bucket, _, key = call.path.lstrip("/").partition("/")
+    return bucket, key
+
+
+def _s3(call: ApiCall) -> Authorizations:
+    bucket, key = s3_bucket_and_key(call)
     if not bucket:
         if call.method == "GET":
             return Authorizations("ListBuckets", (Authorization("s3:ListAllMyBuckets", "*"),))
