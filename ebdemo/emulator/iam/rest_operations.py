@@ -31,6 +31,11 @@ _LAMBDA_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     for method, pattern, action in [
         ("POST", rf"^/2015-03-31/functions/{_FUNCTION}/invocations/?$", "InvokeFunction"),
         ("POST", rf"^/2014-11-13/functions/{_FUNCTION}/invoke-async/?$", "InvokeAsync"),
+        (
+            "POST",
+            rf"^/2021-11-15/functions/{_FUNCTION}/response-streaming-invocations/?$",
+            "InvokeFunction",
+        ),
         ("POST", r"^/2015-03-31/functions/?$", "CreateFunction"),
         ("GET", r"^/2015-03-31/functions/?$", "ListFunctions"),
         ("GET", rf"^/2015-03-31/functions/{_FUNCTION}/?$", "GetFunction"),
@@ -118,6 +123,8 @@ def _lambda(call: ApiCall) -> Authorizations:
         if found is None:
             continue
         operation = "Invoke" if action == "InvokeFunction" else action
+        if "response-streaming" in call.path:
+            operation = "InvokeWithResponseStream"
         if action == "ListFunctions":
             return Authorizations(operation, (Authorization("lambda:ListFunctions", "*"),))
         body = (
