@@ -301,3 +301,13 @@ def test_bus_bucket_and_trust_policies_grant_a_role_as_on_aws(emulator):
                           RoleSessionName="hop")).endswith(
         f"is not authorized to perform: sts:AssumeRole on resource: {other['Role']['Arn']} "
         "because no identity-based policy allows the sts:AssumeRole action")
+
+
+def test_a_function_given_another_role_runs_with_that_roles_credentials(emulator):
+    fn = Fn(emulator, "switch")
+    other = Fn(emulator, "switched-to")
+    assert fn.call("sts", "get_caller_identity")["response"]["Arn"] == fn.session
+    lam = emulator.client("lambda")
+    lam.update_function_configuration(FunctionName=fn.name, Role=other.role_arn)
+    identity = fn.call("sts", "get_caller_identity")["response"]["Arn"]
+    assert identity == f"arn:aws:sts::{ACCOUNT}:assumed-role/{other.name}/{fn.name}"
