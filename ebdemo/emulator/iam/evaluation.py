@@ -79,7 +79,7 @@ class Decision:
 
 
 def _principal_match(principals: Mapping[str, tuple[str, ...]], caller: Caller) -> str:
-    """ "session", "role", "account" or "" — how specifically the element names the caller."""
+    """How specifically the element names the caller: "session", "role", "account" or ""."""
     best = ""
     if caller.service:
         named = {v.lower() for v in principals.get("Service", ())}
