@@ -83,7 +83,7 @@ class Advice:
 
 
 def _policy_phrase(policy_type: str) -> str:
-    """"identity-based" -> "an identity-based policy", as AWS's messages word it."""
+    """The phrase AWS's messages use: identity-based -> "an identity-based policy"."""
     if policy_type == "permissions boundary":
         return "a permissions boundary"
     article = "an" if policy_type[:1] in "aeiou" else "a"
