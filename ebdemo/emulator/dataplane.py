@@ -31,7 +31,7 @@ from typing import Any
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import Outbox, now_iso_millis
 from ebdemo.emulator.runtime import FunctionSnapshot, InvocationResult, LambdaRuntime
-from ebdemo.emulator.transform import target_input
+from ebdemo.transformer import target_input
 from ebdemo.patterns import InvalidPatternError, PatternSet, compile_pattern
 
 MAX_ENTRIES = 10
