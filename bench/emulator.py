@@ -190,10 +190,14 @@ def main() -> None:
                 Environment={"Variables": {"TOPIC_ARN": topic}},
             )
             arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-            events.put_rule(
+            rule_arn = events.put_rule(
                 Name=name,
                 EventBusName="bench",
                 EventPattern=json.dumps({"source": [f"bench.{name}"]}),
+            )["RuleArn"]
+            lam.add_permission(
+                FunctionName=arn, StatementId=f"rule-{name}", Action="lambda:InvokeFunction",
+                Principal="events.amazonaws.com", SourceArn=rule_arn,
             )
             events.put_targets(Rule=name, EventBusName="bench", Targets=[{"Id": "1", "Arn": arn}])
         provision = time.monotonic() - began

@@ -31,6 +31,7 @@ def _status_document(info: Any) -> dict[str, Any]:
             "pid": None,
             "version": None,
             "started_at": None,
+            "time_scale": None,
             "state_file": str(state_path()),
             "log_file": str(log_path()),
         }
@@ -50,19 +51,35 @@ def _status_document(info: Any) -> dict[str, Any]:
     show_default=True,
     help="0 picks a free port.",
 )
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Multiply every delay AWS waits (retries, backoff): 0.01 runs a 1-minute Lambda "
+    "retry in 0.6 s. Default: $EBDEMO_TIME_SCALE, else 1 (AWS's timing).",
+)
 @pass_app
 @handle_errors
-def start_command(app: App, port: int) -> None:
+def start_command(app: App, port: int, time_scale: float | None) -> None:
     """Start the emulator in the background (or show the one already running)."""
     from ebdemo.emulator import start_or_attach
 
-    info, started = start_or_attach(port)  # the running one if it answers, even slowly
+    # the running one if it answers, even slowly
+    info, started = start_or_attach(port, time_scale=time_scale)
     already = not started
     if app.json:
         render.print_json({**_status_document(info), "already_running": already})
         return
     verb = "already running" if already else "started"
-    render.print_text(f"Emulator {verb} at {info.endpoint} (pid {info.pid}).")
+    render.print_text(
+        f"Emulator {verb} at {info.endpoint} (pid {info.pid}, time scale {info.time_scale:g})."
+    )
+    if already and time_scale is not None and time_scale != info.time_scale:
+        render.print_text(
+            f"It keeps its time scale {info.time_scale:g}: `ebdemo local stop`, then start "
+            f"again with --time-scale {time_scale:g}.",
+            style="yellow",
+        )
 
 
 @command.command("stop")
@@ -92,7 +109,8 @@ def status_command(app: App) -> None:
     elif doc["running"]:
         render.print_text(
             f"Emulator running at {doc['endpoint']} (pid {doc['pid']}, ebdemo {doc['version']},"
-            f" moto {doc.get('moto_version') or '?'}, since {doc['started_at']})."
+            f" moto {doc.get('moto_version') or '?'}, time scale {doc['time_scale']:g},"
+            f" since {doc['started_at']})."
         )
         render.print_text(f"State file: {doc['state_file']}", style="dim")
     else:

@@ -5,14 +5,21 @@ decides where an event goes and carries it there, the way EventBridge and SNS do
 - PutEvents validates each entry, answers with per-entry event ids at once and delivers
   asynchronously; routing uses `ebdemo.patterns.PatternSet` (the matcher `explain` uses),
   so local routing equals what ebdemo predicts, and only ENABLED rules route;
-- targets: Lambda (an asynchronous invoke), SNS, SQS, CloudWatch Logs and other buses,
-  with `Input`, `InputPath` and `InputTransformer`; anything else (archives, API
-  destinations) goes to moto's own code;
-- SNS fan-out: Lambda subscriptions get a faithful SNS event record, email and email-json
-  subscriptions are recorded in the outbox, the rest stays moto's.
+- delivery: each matching rule's targets become jobs of the delivery engine
+  (`delivery.py`: attempts, retries with backoff, dead-letter queues, rule metrics), sent
+  by `targets.py` with the resource-policy checks AWS makes; Lambda, SNS, SQS, CloudWatch
+  Logs and other buses are ours, anything else (archives, API destinations) goes to moto;
+- Lambda `Event` invokes go through `destinations.AsyncLambda` (retries, destinations, the
+  function's DLQ); every invocation leaves a record in `invocations` (`invocations.py`);
+- SNS fan-out: Lambda subscriptions get a faithful SNS event record (if the function's
+  policy admits the topic), email and email-json subscriptions are recorded in the outbox,
+  the rest stays moto's.
+
+`clock` and `timers` (`clock.py`) are the plane's: every delay waited on AWS's behalf —
+retries, and whatever else needs one — goes through `timers`, scaled by `clock.time_scale`.
 
 Every function here runs with `backend_lock` held (a request thread, or a delivery thread
-that took it); Lambda invocations only queue work, so nothing here waits on a handler.
+that took it) unless it says otherwise; nothing here waits on a handler.
 """
 
 from __future__ import annotations
@@ -21,18 +28,27 @@ import copy
 import json
 import sys
 import threading
+import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ebdemo.emulator import metrics, sns_fanout
+from ebdemo.emulator.clock import Clock, Timers
+from ebdemo.emulator.delivery import DeliveryEngine
+from ebdemo.emulator.destinations import AsyncLambda
+from ebdemo.emulator.invocations import InvocationLog
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import Outbox, now_iso_millis
 from ebdemo.emulator.runtime import FunctionSnapshot, InvocationResult, LambdaRuntime
-from ebdemo.transformer import target_input
+from ebdemo.emulator.targets import Delivery
 from ebdemo.patterns import InvalidPatternError, PatternSet, compile_pattern
+
+if TYPE_CHECKING:
+    from ebdemo.emulator.destinations import AsyncJob
 
 MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024  # the sum of the entry sizes, as AWS counts them
@@ -79,9 +95,21 @@ def function_snapshot(fn: Any) -> FunctionSnapshot:
 class DataPlane:
     """Routes events and delivers them; owns the outbox and the Lambda runtime."""
 
-    def __init__(self, runtime: LambdaRuntime, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self,
+        runtime: LambdaRuntime,
+        outbox: Outbox | None = None,
+        *,
+        clock: Clock | None = None,
+        timers: Timers | None = None,
+    ) -> None:
         self.runtime = runtime
         self.outbox = outbox or Outbox()
+        self.clock = clock or (timers.clock if timers is not None else Clock())
+        self.timers = timers or Timers(self.clock, name="emulator-timers")
+        self.invocations = InvocationLog()
+        self.delivery = DeliveryEngine(self)
+        self.async_lambda = AsyncLambda(self)
         self.original_send_to_targets: Callable[..., None] | None = None
         self.original_subscription_publish: Callable[..., None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="delivery")
@@ -154,11 +182,18 @@ class DataPlane:
         ingestion = iso_seconds()
         if self.archives is not None:
             self.archives.record(backend, bus, event)
-        for rule in self.matching_rules(backend, bus, event):
-            if rules is not None and rule.arn not in rules:
-                continue
-            targets = [dict(t) for t in rule.targets]
-            self._executor.submit(self._deliver_job, rule, targets, event, ingestion, True)
+        matched = [
+            rule
+            for rule in self.matching_rules(backend, bus, event)
+            if rules is None or rule.arn in rules
+        ]
+        if matched:
+            metrics.matched_event(backend.account_id, backend.region_name, bus.name)
+        for rule in matched:
+            metrics.rule_metric(
+                backend.account_id, backend.region_name, bus.name, rule.name, "TriggeredRules"
+            )
+            self.deliver(rule, [dict(t) for t in rule.targets], event, ingestion)
 
     def matching_rules(self, backend: Any, bus: Any, event: Mapping[str, Any]) -> list[Any]:
         key = (backend.account_id, backend.region_name, bus.name)
@@ -181,20 +216,6 @@ class DataPlane:
         return [bus.rules[name] for name in cached[1].matching(event) if name in bus.rules]
 
     # -- delivery ----------------------------------------------------------------------------
-    def _deliver_job(
-        self,
-        rule: Any,
-        targets: list[dict[str, Any]],
-        event: dict[str, Any],
-        ingestion: str,
-        transform: bool,
-    ) -> None:
-        try:
-            with backend_lock.hold():
-                self.deliver(rule, targets, event, ingestion, transform=transform)
-        except Exception as exc:  # a thread pool would swallow it silently
-            self._fail("deliver", rule.name, repr(exc))
-
     def deliver(
         self,
         rule: Any,
@@ -204,92 +225,23 @@ class DataPlane:
         *,
         transform: bool = True,
     ) -> None:
-        moto_targets = []
-        for target in targets:
-            arn: str = target["Arn"]
-            parts = arn.split(":", 5)
-            service, resource = parts[2], parts[5] if len(parts) > 5 else ""
-            payload = (
-                target_input(
-                    event, target, rule_name=rule.name, rule_arn=rule.arn, ingestion_time=ingestion
-                )
-                if transform
-                else json.dumps(event, separators=(",", ":"))
-            )
-            try:
-                if service == "lambda":
-                    self._to_lambda(arn, parts[3], parts[4], payload)
-                elif service == "sns":
-                    self._to_sns(arn, parts[3], parts[4], payload)
-                elif service == "sqs":
-                    group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-                    self._to_sqs(resource, parts[3], parts[4], payload, group, event["id"])
-                elif service == "logs" and resource.startswith("log-group:"):
-                    self._to_log_group(resource, parts[3], parts[4], payload)
-                elif service == "events" and resource.startswith("event-bus/"):
-                    self._to_bus(resource.split("/", 1)[1], parts[3], parts[4], event)
-                else:
-                    moto_targets.append(target)
-                    continue
-                self._count(f"delivered.{service}")
-            except Exception as exc:
-                self._fail("deliver", f"{rule.name} -> {arn}", repr(exc))
-        if moto_targets and self.original_send_to_targets is not None:
-            legacy = copy.copy(rule)
-            legacy.targets = moto_targets
-            moto_event = {**event, "ingestion-time": datetime.now(UTC).timestamp()}  # moto's
-            try:
-                self.original_send_to_targets(legacy, moto_event, transform_input=transform)
-            except Exception as exc:
-                self._fail("deliver", f"{rule.name} -> moto targets", repr(exc))
+        """Deliver `event` to these targets of `rule`: one delivery job each, started now
+        (attempts, retries and dead letters are the engine's). Callable with or without
+        the backend lock; it never waits on a target."""
+        self.delivery.submit(rule, targets, event, ingestion, transform=transform)
 
-    def _to_lambda(self, arn: str, region: str, account: str, payload: str) -> None:
-        from moto.awslambda.models import lambda_backends
-
-        fn = lambda_backends[account][region].get_function(arn)
-        self.invoke_async(function_snapshot(fn), payload.encode(), arn)
-
-    def _to_sns(self, arn: str, region: str, account: str, payload: str) -> None:
-        from moto.sns.models import sns_backends
-
-        sns_backends[account][region].publish(payload, arn=arn)
-
-    def _to_sqs(
-        self,
-        queue: str,
-        region: str,
-        account: str,
-        payload: str,
-        group: str | None,
-        event_id: str,
-    ) -> None:
-        from moto.sqs.models import sqs_backends
-
-        fifo = queue.endswith(".fifo")
-        sqs_backends[account][region].send_message(
-            queue,
-            payload,
-            group_id=group if fifo else None,
-            deduplication_id=event_id if fifo else None,
-        )
-
-    def _to_log_group(self, resource: str, region: str, account: str, payload: str) -> None:
-        from moto.logs.models import logs_backends
-
-        group = resource.split(":", 1)[1]
-        if group.endswith(":*"):
-            group = group[:-2]
-        backend = logs_backends[account][region]
-        stream = uuid.uuid4().hex
-        backend.ensure_log_group(group)
-        backend.create_log_stream(group, stream)
-        backend.put_log_events(group, stream, [{"timestamp": _now_ms(), "message": payload}])
-
-    def _to_bus(self, bus_name: str, region: str, account: str, event: dict[str, Any]) -> None:
+    def legacy_deliver(self, delivery: Delivery, transform: bool) -> None:
+        """A target kind the emulator does not deliver itself: moto's own code does."""
+        if self.original_send_to_targets is None:
+            return
         from moto.events.models import events_backends
 
-        backend = events_backends[account][region]
-        self.dispatch(backend, backend.describe_event_bus(bus_name), event)
+        backend = events_backends[delivery.account][delivery.region]
+        rule = backend.event_buses[delivery.bus].rules[delivery.rule_name]
+        legacy = copy.copy(rule)
+        legacy.targets = [delivery.target]
+        moto_event = {**delivery.event, "ingestion-time": datetime.now(UTC).timestamp()}
+        self.original_send_to_targets(legacy, moto_event, transform_input=transform)
 
     def send_to_targets(self, rule: Any, event: dict[str, Any], transform: bool = True) -> None:
         """Rule.send_to_targets for moto's own callers (archive replay, S3 notifications)."""
@@ -319,82 +271,14 @@ class DataPlane:
         message_attributes: dict[str, Any] | None,
     ) -> None:
         """One subscription of a published message: Lambda or email (the rest is moto's)."""
-        topic_arn = subscription.topic.arn
-        region = topic_arn.split(":")[3]
-        timestamp = now_iso_millis()
-        unsubscribe = (
-            f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe"
-            f"&SubscriptionArn={subscription.arn}"
-        )
-        if subscription.protocol == "lambda":
-            record = {
-                "Records": [
-                    {
-                        "EventSource": "aws:sns",
-                        "EventVersion": "1.0",
-                        "EventSubscriptionArn": subscription.arn,
-                        "Sns": {
-                            "Type": "Notification",
-                            "MessageId": message_id,
-                            "TopicArn": topic_arn,
-                            "Subject": subject,
-                            "Message": message,
-                            "Timestamp": timestamp,
-                            "SignatureVersion": "1",
-                            "Signature": "EXAMPLE",
-                            "SigningCertUrl": f"https://sns.{region}.amazonaws.com/"
-                            "SimpleNotificationService-0000000000000000000000.pem",
-                            "UnsubscribeUrl": unsubscribe,
-                            "MessageAttributes": message_attributes or {},
-                        },
-                    }
-                ]
-            }
-            from moto.awslambda.models import lambda_backends
-
-            parts = subscription.endpoint.split(":")
-            try:
-                fn = lambda_backends[parts[4]][parts[3]].get_function(subscription.endpoint)
-            except Exception as exc:  # SNS drops it; the publisher never hears of it
-                self._fail("deliver", f"{topic_arn} -> {subscription.endpoint}", repr(exc))
-                return
-            self.invoke_async(
-                function_snapshot(fn), json.dumps(record).encode(), subscription.endpoint
-            )
-            self._count("delivered.sns-lambda")
-        else:
-            self.outbox.record_notification(
-                protocol=subscription.protocol,
-                to=subscription.endpoint,
-                topic_arn=topic_arn,
-                subscription_arn=subscription.arn,
-                message_id=message_id,
-                message=message,
-                subject=subject,
-                timestamp=timestamp,
-                message_attributes=message_attributes,
-                unsubscribe_url=unsubscribe,
-            )
-            self._count("delivered.email")
+        sns_fanout.deliver(self, subscription, message, message_id, subject, message_attributes)
 
     # -- Lambda ------------------------------------------------------------------------------
     def invoke_async(
         self, fn: FunctionSnapshot, payload: bytes, invoked_arn: str | None = None
-    ) -> None:
-        """An Event invoke: queued on the function's pool; a failure is only logged, as in AWS."""
-        if fn.reserved_concurrency == 0:  # AWS throttles it, retries for hours, then drops it
-            self._fail("invoke", fn.name, "throttled (reserved concurrency 0): dropped")
-            return
-        future = self.runtime.invoke(fn, payload, invoked_arn)
-        future.add_done_callback(lambda f: self._after_async(fn, f))
-
-    def _after_async(self, fn: FunctionSnapshot, future: Any) -> None:
-        exc = future.exception()
-        if exc is not None:
-            self._fail("invoke", fn.name, repr(exc))
-            return
-        result: InvocationResult = future.result()
-        self._count(f"invocations.{result.status}")
+    ) -> str:
+        """An `Event` invoke (202): retried, then sent to its destinations (`AsyncLambda`)."""
+        return self.async_lambda.invoke(fn, payload, invoked_arn)
 
     def invoke_sync(
         self, fn: FunctionSnapshot, payload: bytes, invoked_arn: str | None = None
@@ -403,8 +287,39 @@ class DataPlane:
         future = self.runtime.invoke(fn, payload, invoked_arn)
         with backend_lock.released():
             result = future.result()
-        self._count(f"invocations.{result.status}")
+        self.record_invocation(fn, result)
         return result
+
+    def record_invocation(
+        self, fn: FunctionSnapshot, result: InvocationResult, *, job: AsyncJob | None = None
+    ) -> None:
+        """One invocation record (and its count) for an attempt that ran."""
+        self._count(f"invocations.{result.status}")
+        if job is None:
+            self.invocations.record(fn, result)
+            return
+        self.invocations.record(
+            fn, result, event_id=job.event_id, source=job.source, source_type=job.source_type,
+            invocation_type="Event", attempt=job.attempts,
+        )
+
+    # -- plumbing the engines share -------------------------------------------------------------
+    def run_later(self, work: Callable[[], Any]) -> None:
+        """Run `work` on a delivery thread (it takes the backend lock itself if it needs it).
+        RuntimeError once the plane has shut down."""
+        self._executor.submit(work)
+
+    def clock_elapsed(self, since_monotonic: float) -> float:
+        """AWS seconds since a `time.monotonic()` instant (real time / the time scale)."""
+        real = time.monotonic() - since_monotonic
+        return real / self.clock.time_scale if self.clock.time_scale > 0 else real
+
+    def count(self, what: str) -> None:
+        self._count(what)
+
+    def record_failure(self, stage: str, what: str, error: str) -> None:
+        """A delivery failure for `read_stats` and the emulator's log."""
+        self._fail(stage, what, error)
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _count(self, what: str) -> None:
@@ -421,14 +336,21 @@ class DataPlane:
 
     def snapshot_stats(self) -> dict[str, Any]:
         with self._stats_lock:
-            return {"counts": dict(self.stats), "failures": list(self.failures)}
+            stats = {"counts": dict(self.stats), "failures": list(self.failures)}
+        stats["pending_deliveries"] = self.delivery.pending()
+        stats["pending_timers"] = self.timers.pending()
+        stats["time_scale"] = self.clock.time_scale
+        return stats
 
     def reset(self) -> None:
         for part in (self.scheduler, self.archives):
             if part is not None:
                 part.reset()
+        self.delivery.reset()
+        self.async_lambda.reset()
         self.runtime.reset()
         self.outbox.clear()
+        self.invocations.clear()
         self._pattern_sets.clear()
         with self._stats_lock:
             self.stats.clear()
@@ -438,6 +360,7 @@ class DataPlane:
         for part in (self.scheduler, self.archives):
             if part is not None:
                 part.shutdown()
+        self.timers.shutdown()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.runtime.shutdown()
 

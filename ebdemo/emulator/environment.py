@@ -354,7 +354,10 @@ class Environment:
         self._emit(written, events)
         text = "".join(message for _, message in written).encode()
         tail = text[-LOG_RESULT_BYTES:].decode("utf-8", errors="ignore")
-        return InvocationResult(rid, payload, function_error, tail, status)
+        started = inv.picked_up_ms or start_ms
+        return InvocationResult(
+            rid, payload, function_error, tail, status, started, duration, self.stream
+        )
 
     def _max_memory_mb(self) -> int:
         if self.proc is None:

@@ -58,6 +58,11 @@ class InvocationResult:
     function_error: str | None  # "Unhandled" when the function failed, as AWS reports it
     log_tail: str  # the last 4 KB of this invocation's log, for `LogType=Tail`
     status: str = "success"  # success | error | timeout
+    # when the handler ran (epoch ms) and for how long, and where its lines went: what the
+    # emulator's invocation records report
+    started_ms: float | None = None
+    duration_ms: float = 0.0
+    log_stream: str | None = None
 
 
 class LogSink(Protocol):

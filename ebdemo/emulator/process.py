@@ -40,6 +40,7 @@ class EmulatorInfo:
     moto_version: str = ""
     state_file: str = ""
     log_file: str = ""
+    time_scale: float = 1.0  # every AWS delay (retries...) is multiplied by it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,6 +121,7 @@ def read_state(path: Path | None = None) -> EmulatorInfo | None:
             moto_version=str(data.get("moto_version", "")),
             state_file=str(path),
             log_file=str(data.get("log_file", "")),
+            time_scale=float(data.get("time_scale", 1.0)),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -157,20 +159,25 @@ def spawn(
     *,
     port: int = 0,
     env: dict[str, str] | None = None,
+    time_scale: float | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Launch `python -m ebdemo.emulator` detached (its own session), output to `log_file`."""
+    """Launch `python -m ebdemo.emulator` detached (its own session), output to `log_file`.
+    Without `time_scale` the emulator takes `EBDEMO_TIME_SCALE` from `env`, else 1."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "ebdemo.emulator",
+        "--port",
+        str(port),
+        "--state-file",
+        str(state_file),
+    ]
+    if time_scale is not None:
+        command += ["--time-scale", repr(float(time_scale))]
     with open(log_file, "ab") as log:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ebdemo.emulator",
-                "--port",
-                str(port),
-                "--state-file",
-                str(state_file),
-            ],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -216,14 +223,17 @@ def _await_answer(info: EmulatorInfo, timeout: float) -> EmulatorInfo | None:
     return None
 
 
-def start(port: int = 0) -> EmulatorInfo:
+def start(port: int = 0, *, time_scale: float | None = None) -> EmulatorInfo:
     """Start the background emulator (or return the one already running)."""
-    return start_or_attach(port)[0]
+    return start_or_attach(port, time_scale=time_scale)[0]
 
 
-def start_or_attach(port: int = 0) -> tuple[EmulatorInfo, bool]:
+def start_or_attach(
+    port: int = 0, *, time_scale: float | None = None
+) -> tuple[EmulatorInfo, bool]:
     """The running emulator and False, or a new one and True (decided under the lock, so two
-    concurrent starts agree on who started it)."""
+    concurrent starts agree on who started it). `time_scale`: see `spawn`; a running
+    emulator keeps its own."""
     with _start_lock():
         running = status()
         if running is not None:
@@ -237,7 +247,9 @@ def start_or_attach(port: int = 0) -> tuple[EmulatorInfo, bool]:
         log_file = log_path()
         with contextlib.suppress(OSError):
             log_file.unlink()
-        proc = spawn(state_path(), log_file, port=port, env=_emulator_environment())
+        proc = spawn(
+            state_path(), log_file, port=port, env=_emulator_environment(), time_scale=time_scale
+        )
         info = wait_ready(proc, state_path(), log_file)
         data = info.to_dict()
         write_state(state_path(), data)
@@ -327,9 +339,15 @@ class EmulatorProcess:
     """
 
     def __init__(
-        self, directory: Path, *, port: int = 0, env: dict[str, str] | None = None
+        self,
+        directory: Path,
+        *,
+        port: int = 0,
+        env: dict[str, str] | None = None,
+        time_scale: float | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self.time_scale = time_scale
         self.state_file = self.directory / "emulator.json"
         self.log_file = self.directory / "emulator.log"
         self.port = port
@@ -350,7 +368,10 @@ class EmulatorProcess:
 
     def start(self) -> EmulatorProcess:
         began = time.monotonic()
-        self.proc = spawn(self.state_file, self.log_file, port=self.port, env=self.env)
+        self.proc = spawn(
+            self.state_file, self.log_file, port=self.port, env=self.env,
+            time_scale=self.time_scale,
+        )
         self.info = wait_ready(self.proc, self.state_file, self.log_file)
         self.start_seconds = time.monotonic() - began
         return self

@@ -196,10 +196,16 @@ class LambdaRuntime:
         self._warned: set[str] = set()
 
     def invoke(
-        self, fn: FunctionSnapshot, payload: bytes, invoked_arn: str | None = None
+        self,
+        fn: FunctionSnapshot,
+        payload: bytes,
+        invoked_arn: str | None = None,
+        *,
+        request_id: str | None = None,
     ) -> Future[InvocationResult]:
-        """Queue one invocation; the future resolves when its REPORT line is written."""
-        inv = Invocation(str(uuid.uuid4()), payload, fn, float(fn.timeout))
+        """Queue one invocation; the future resolves when its REPORT line is written.
+        `request_id`: an async retry keeps the first attempt's, as in AWS."""
+        inv = Invocation(request_id or str(uuid.uuid4()), payload, fn, float(fn.timeout))
         inv.invoked_arn = invoked_arn
         while True:
             try:

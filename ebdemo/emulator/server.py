@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +27,11 @@ from typing import Any
 from ebdemo import __version__
 from ebdemo.emulator import schedules_http
 from ebdemo.emulator.archive import Archives
-from ebdemo.emulator.clock import Clock, Timers, time_scale_from_env
+from ebdemo.emulator.clock import TIME_SCALE_ENV, Clock, Timers, time_scale_from_env
 from ebdemo.emulator.dataplane import DataPlane
 from ebdemo.emulator.iam.authorizer import Authorizer
 from ebdemo.emulator.iam.credentials import CredentialStore
+from ebdemo.emulator.invocations import INVOCATIONS_PATH, query_from_params
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import OUTBOX_PATH, Outbox
 from ebdemo.emulator.process import HEALTH_PATH, STATS_PATH, write_state
@@ -84,6 +86,7 @@ class _Middleware:
     def _ours(
         self, path: str, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
         status = "200 OK"
         answered = schedules_http.handle(self.server.scheduler, path, environ)
         if answered is not None:
@@ -94,9 +97,16 @@ class _Middleware:
             body = {"messages": self.server.plane.outbox.messages()}
         elif path == STATS_PATH:
             body = self.server.stats()
+        elif path == INVOCATIONS_PATH and method == "DELETE":
+            body = {"cleared": self.server.plane.invocations.clear()}
+        elif path == INVOCATIONS_PATH:
+            params = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+            try:
+                body = {"invocations": query_from_params(self.server.plane.invocations, params)}
+            except ValueError as exc:
+                status, body = "400 Bad Request", {"message": f"bad query: {exc}"}
         else:
-            start_response("404 Not Found", [("Content-Type", "application/json")])
-            return [b'{"message": "unknown ebdemo path"}']
+            status, body = "404 Not Found", {"message": "unknown ebdemo path"}
         data = json.dumps(body).encode()
         start_response(
             status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
@@ -107,8 +117,11 @@ class _Middleware:
 class EmulatorServer:
     """moto + our data plane on 127.0.0.1; `start()` then `.endpoint`, `stop()` at the end."""
 
-    def __init__(self, port: int = 0, *, work_dir: Path | None = None) -> None:
+    def __init__(
+        self, port: int = 0, *, work_dir: Path | None = None, time_scale: float | None = None
+    ) -> None:
         self.port = port
+        self.clock = Clock(time_scale if time_scale is not None else time_scale_from_env())
         self._own_work_dir = work_dir is None
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="ebdemo-emulator-"))
         self.endpoint = ""
@@ -121,8 +134,8 @@ class EmulatorServer:
             log_sink=write_moto_logs,
             credentials=self.credentials.environment_for,
         )
-        self.plane = DataPlane(self.runtime, Outbox())
-        self.timers = Timers(Clock(time_scale_from_env()))
+        self.timers = Timers(self.clock, name="timers")
+        self.plane = DataPlane(self.runtime, Outbox(), clock=self.clock, timers=self.timers)
         self.scheduler = Scheduler(self.plane, self.timers)
         self.plane.scheduler = self.scheduler
         self.plane.archives = Archives(self.plane)
@@ -176,6 +189,7 @@ class EmulatorServer:
             "started_at": self.started_at,
             "version": __version__,
             "moto_version": moto.__version__,
+            "time_scale": self.clock.time_scale,
         }
 
     def stats(self) -> dict[str, Any]:
@@ -234,6 +248,16 @@ def isolate_from_user_aws_settings() -> None:
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0: {raw!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ebdemo.emulator",
@@ -241,6 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--state-file", type=Path, help="where to record pid and endpoint")
+    parser.add_argument(
+        "--time-scale",
+        type=_positive_float,
+        default=None,
+        help="multiply every delay AWS waits (retries...): 0.01 runs a 1-minute retry in "
+        f"0.6 s (default: ${TIME_SCALE_ENV} or 1, AWS's timing)",
+    )
     args = parser.parse_args(argv)
 
     isolate_from_user_aws_settings()
@@ -248,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     began = time.monotonic()
-    server = EmulatorServer(args.port)
+    server = EmulatorServer(args.port, time_scale=args.time_scale)
     try:
         server.start()
     except EmulatorError as exc:
@@ -260,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         write_state(args.state_file, info)
     print(
         f"ebdemo emulator {info['version']} (moto {info['moto_version']}) listening on "
-        f"{server.endpoint}, pid {info['pid']}, ready in {time.monotonic() - began:.2f} s",
+        f"{server.endpoint}, pid {info['pid']}, time scale {info['time_scale']:g}, ready in "
+        f"{time.monotonic() - began:.2f} s",
         flush=True,
     )
     try:

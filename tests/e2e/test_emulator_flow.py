@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from tests.e2e.conftest import invocation_logging
-from tests.e2e.topology import SOURCE
+from tests.e2e.topology import SOURCE, allow_rule, queue_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -195,6 +195,7 @@ def test_input_input_path_and_input_transformer(emulator, sample):
         EventPattern=json.dumps({"source": ["io.entest.transform"]}),
     )["RuleArn"]
     echo = sample.arns["echo"]
+    allow_rule(emulator.clients, echo, rule_arn)
     events.put_targets(
         Rule=rule,
         EventBusName=sample.bus,
@@ -247,12 +248,13 @@ def test_input_input_path_and_input_transformer(emulator, sample):
 
 def test_disabled_rule_delivers_nothing(emulator, sample):
     events = emulator.client("events")
-    events.put_rule(
+    paused_arn = events.put_rule(
         Name="e2e-paused",
         EventBusName=sample.bus,
         State="DISABLED",
         EventPattern=json.dumps({"source": ["io.entest.paused"]}),
-    )
+    )["RuleArn"]
+    allow_rule(emulator.clients, sample.arns["echo"], paused_arn)
     events.put_targets(
         Rule="e2e-paused",
         EventBusName=sample.bus,
@@ -260,11 +262,12 @@ def test_disabled_rule_delivers_nothing(emulator, sample):
     )
     paused_id = put(emulator, sample, "x", {"paused": True}, source="io.entest.paused")
 
-    events.put_rule(
+    sentinel_arn = events.put_rule(
         Name="e2e-sentinel",
         EventBusName=sample.bus,
         EventPattern=json.dumps({"source": ["io.entest.sentinel"]}),
-    )
+    )["RuleArn"]
+    allow_rule(emulator.clients, sample.arns["echo"], sentinel_arn)
     events.put_targets(
         Rule="e2e-sentinel",
         EventBusName=sample.bus,
@@ -340,20 +343,24 @@ def test_sqs_log_group_and_other_bus_targets(emulator, sample):
     ]["QueueArn"]
     logs.create_log_group(logGroupName="/aws/events/e2e-targets")
     other = events.create_event_bus(Name="e2e-other-bus")["EventBusArn"]
-    events.put_rule(
+    forwarded_arn = events.put_rule(
         Name="e2e-forwarded",
         EventBusName="e2e-other-bus",
         EventPattern=json.dumps({"source": ["io.entest.targets"]}),
-    )
+    )["RuleArn"]
+    allow_rule(emulator.clients, sample.arns["echo"], forwarded_arn)
     events.put_targets(
         Rule="e2e-forwarded",
         EventBusName="e2e-other-bus",
         Targets=[{"Id": "echo", "Arn": sample.arns["echo"]}],
     )
-    events.put_rule(
+    targets_arn = events.put_rule(
         Name="e2e-targets",
         EventBusName=sample.bus,
         EventPattern=json.dumps({"source": ["io.entest.targets"]}),
+    )["RuleArn"]
+    sqs.set_queue_attributes(
+        QueueUrl=queue_url, Attributes={"Policy": queue_policy(queue_arn, [targets_arn])}
     )
     events.put_targets(
         Rule="e2e-targets",
@@ -427,10 +434,13 @@ def test_sqs_long_polling_does_not_freeze_the_emulator(emulator, sample):
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    events.put_rule(
+    long_poll_arn = events.put_rule(
         Name="e2e-long-poll",
         EventBusName=sample.bus,
         EventPattern=json.dumps({"source": ["io.entest.long-poll"]}),
+    )["RuleArn"]
+    sqs.set_queue_attributes(
+        QueueUrl=queue_url, Attributes={"Policy": queue_policy(queue_arn, [long_poll_arn])}
     )
     events.put_targets(
         Rule="e2e-long-poll", EventBusName=sample.bus, Targets=[{"Id": "queue", "Arn": queue_arn}]
@@ -466,11 +476,12 @@ def test_moto_own_paths_run_code_too_archive_replay_and_sqs_event_source(emulato
         EventSourceArn=bus_arn,
         EventPattern=json.dumps({"source": ["io.entest.replay"]}),
     )
-    events.put_rule(
+    replayed_arn = events.put_rule(
         Name="e2e-replayed",
         EventBusName=sample.bus,
         EventPattern=json.dumps({"source": ["io.entest.replay"]}),
-    )
+    )["RuleArn"]
+    allow_rule(emulator.clients, sample.arns["echo"], replayed_arn)
     events.put_targets(
         Rule="e2e-replayed",
         EventBusName=sample.bus,

@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import E2EEmulator
-from tests.e2e.topology import zip_source
+from tests.e2e.topology import allow_rule, zip_source
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,8 @@ def test_update_then_invoke_sees_new_environment_under_load(emulator, sample, ma
     name = make_function(Environment={"Variables": {"MARK": "start"}})
     arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     rule = f"{name}-rule"
-    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [name]}))
+    rule_arn = events.put_rule(Name=rule, EventPattern=json.dumps({"source": [name]}))["RuleArn"]
+    allow_rule(emulator.clients, arn, rule_arn)
     events.put_targets(Rule=rule, Targets=[{"Id": "1", "Arn": arn}])
     stop = threading.Event()
     errors: list[BaseException] = []

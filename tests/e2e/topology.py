@@ -134,6 +134,38 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+def allow_rule(clients: ClientFactory, function: str, rule_arn: str, sid: str = "") -> None:
+    """What `up` (and AWS) needs before a rule can invoke a function: an invoke permission
+    for events.amazonaws.com with the rule's ARN as SourceArn."""
+    clients.client("lambda").add_permission(
+        FunctionName=function,
+        StatementId=sid or "rule-" + rule_arn.rsplit("/", 1)[-1],
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule_arn,
+    )
+
+
+def queue_policy(queue_arn: str, rule_arns: list[str]) -> str:
+    """A queue policy that lets these rules (and only them) send to the queue, as AWS needs
+    for a rule target or a dead-letter queue."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "rules",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arns}},
+                }
+            ],
+        }
+    )
+
+
 def provision(clients: ClientFactory, prefix: str = PREFIX) -> Sample:
     iam, lam = clients.client("iam"), clients.client("lambda")
     events, sns = clients.client("events"), clients.client("sns")

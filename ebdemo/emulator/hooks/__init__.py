@@ -15,14 +15,38 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ebdemo.emulator.compat import check_moto, resolve
-from ebdemo.emulator.hooks import api, archives, events, lambda_, logs, schedules, sns, sqs
+from ebdemo.emulator.hooks import (
+    api,
+    archives,
+    events,
+    lambda_,
+    lambda_async,
+    logs,
+    schedules,
+    sns,
+    sqs,
+    sqs_policy,
+    targets,
+)
 
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
 
 Patch = Callable[[str, Callable[..., Any]], Any]
 
-MODULES: tuple[ModuleType, ...] = (lambda_, events, schedules, archives, sns, sqs, logs, api)
+MODULES: tuple[ModuleType, ...] = (
+    lambda_,
+    events,
+    schedules,
+    archives,
+    sns,
+    sqs,
+    logs,
+    api,
+    lambda_async,
+    targets,
+    sqs_policy,
+)
 
 
 def install(plane: DataPlane) -> Callable[[], None]:

@@ -1,0 +1,75 @@
+"""EventBridge's rule metrics, written to the emulator's CloudWatch (moto's backend) the way
+AWS publishes them, so `GetMetricStatistics` — and so `ebdemo doctor` — reads them as on AWS.
+
+Namespace `AWS/Events`, unit `Count`. Per rule (`TriggeredRules`, `Invocations`,
+`FailedInvocations`, `InvocationsSentToDLQ`, `InvocationsFailedToBeSentToDLQ`) the
+dimensions are `RuleName` on the default bus and `EventBusName` + `RuleName` on a custom
+bus; `MatchedEvents` (an event that matched at least one rule) has no dimension and
+`EventBusName`. AWS's meanings: an `Invocation` is a delivery that succeeded or failed for
+good (a retry is not another one); `FailedInvocations` those that failed for good.
+
+Every function here runs with the backend lock held (it writes into moto).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+NAMESPACE = "AWS/Events"
+RULE_METRICS = (
+    "TriggeredRules",
+    "Invocations",
+    "FailedInvocations",
+    "InvocationsSentToDLQ",
+    "InvocationsFailedToBeSentToDLQ",
+)
+
+
+def rule_dimensions(bus: str, rule: str) -> list[dict[str, str]]:
+    dimensions = [{"Name": "RuleName", "Value": rule}]
+    if bus != "default":
+        dimensions.insert(0, {"Name": "EventBusName", "Value": bus})
+    return dimensions
+
+
+def _put(account: str, region: str, data: list[dict[str, object]]) -> None:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    try:
+        cloudwatch_backends[account][region].put_metric_data(NAMESPACE, data)
+    except Exception as exc:  # a metric must never cost a delivery
+        print(f"ebdemo emulator: cannot record metrics: {exc!r}", file=sys.stderr, flush=True)
+
+
+def rule_metric(
+    account: str, region: str, bus: str, rule: str, name: str, value: float = 1
+) -> None:
+    """Add `value` to one of a rule's metrics, now."""
+    _put(
+        account,
+        region,
+        [
+            {
+                "MetricName": name,
+                "Dimensions": rule_dimensions(bus, rule),
+                "Value": float(value),
+                "Unit": "Count",
+                "Timestamp": datetime.now(UTC),
+            }
+        ],
+    )
+
+
+def matched_event(account: str, region: str, bus: str) -> None:
+    """One event matched at least one rule of `bus`."""
+    now = datetime.now(UTC)
+    datum = {"MetricName": "MatchedEvents", "Value": 1.0, "Unit": "Count", "Timestamp": now}
+    _put(
+        account,
+        region,
+        [
+            {**datum, "Dimensions": []},
+            {**datum, "Dimensions": [{"Name": "EventBusName", "Value": bus}]},
+        ],
+    )
