@@ -4,6 +4,9 @@ Public API (what the rest of ebdemo uses):
 - `ensure_running() -> str`: the endpoint of the shared background emulator, started on demand;
 - `start(port=0) -> EmulatorInfo`, `stop() -> bool`, `status() -> EmulatorInfo | None`;
 - `read_outbox(endpoint) -> list[dict]`: the emails SNS email subscriptions "sent";
+- `read_invocations(endpoint, function=, event_id=, since=, status=, after=) -> list[dict]`
+  and `clear_invocations(endpoint) -> int`: the record of every Lambda invocation attempt
+  (schema in `invocations.py`);
 - `read_stats(endpoint) -> dict`: delivery counts, recent delivery failures (a missing
   function, a bus that does not exist...), the runtime processes' pids and the latest
   AccessDenied refusals of handlers' calls (`access_denied`: function, principal, action,
@@ -18,6 +21,9 @@ Heavy modules (moto) load only when a server starts.
 
 Settings (environment variables of the emulator process):
 - `EBDEMO_HOME`: where `emulator.json` and `emulator.log` live (default `~/.cache/ebdemo`);
+- `EBDEMO_TIME_SCALE`: multiplies every delay AWS waits (retries, backoff) for an emulator
+  started without `--time-scale` (default 1, AWS's timing);
+- `EBDEMO_INVOCATION_RECORDS`: how many invocation records are kept (default 10,000);
 - `EBDEMO_LAMBDA_CONCURRENCY`: warm environments per function (default 2; queue beyond);
 - `EBDEMO_LAMBDA_IDLE_SECONDS`: an idle environment is ended after this long (default 600);
 - `EBDEMO_TIME_SCALE`: multiplies AWS's delays, `rate()` intervals included (cron and
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ebdemo.emulator.invocations import clear_invocations, read_invocations
 from ebdemo.emulator.outbox import read_outbox
 from ebdemo.emulator.process import (
     EmulatorInfo,
@@ -56,8 +63,10 @@ __all__ = [
     "EmulatorInfo",
     "EmulatorProcess",
     "EmulatorServer",
+    "clear_invocations",
     "ensure_running",
     "log_path",
+    "read_invocations",
     "read_outbox",
     "read_schedules",
     "read_state",

@@ -26,6 +26,11 @@ RULE_METRICS = (
 )
 
 
+def _now() -> datetime:
+    """moto compares metric timestamps as naive UTC datetimes."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def rule_dimensions(bus: str, rule: str) -> list[dict[str, str]]:
     dimensions = [{"Name": "RuleName", "Value": rule}]
     if bus != "default":
@@ -55,7 +60,7 @@ def rule_metric(
                 "Dimensions": rule_dimensions(bus, rule),
                 "Value": float(value),
                 "Unit": "Count",
-                "Timestamp": datetime.now(UTC),
+                "Timestamp": _now(),
             }
         ],
     )
@@ -63,7 +68,7 @@ def rule_metric(
 
 def matched_event(account: str, region: str, bus: str) -> None:
     """One event matched at least one rule of `bus`."""
-    now = datetime.now(UTC)
+    now = _now()
     datum = {"MetricName": "MatchedEvents", "Value": 1.0, "Unit": "Count", "Timestamp": now}
     _put(
         account,
