@@ -9,7 +9,7 @@ destination — is accepted at once and run in the background:
   (60-21600, default 6 h); the request id stays the same across attempts;
 - a function throttled to zero (reserved concurrency 0) runs nothing: its events go to the
   on-failure destination or dead-letter queue at once, without retries;
-- then the `OnFailure` destination (SQS, SNS, Lambda or an EventBridge bus) gets the
+- then the `OnFailure` destination (SQS, SNS, Lambda, an EventBridge bus or S3) gets the
   invocation record — `version`, `timestamp`, `requestContext{requestId, functionArn,
   condition: RetriesExhausted|EventAgeExceeded, approximateInvokeCount}`, `requestPayload`,
   `responseContext{statusCode, executedVersion, functionError}`, `responsePayload` — or,
@@ -327,6 +327,13 @@ class AsyncLambda:
             )
         elif service == "events" and record is not None:
             self._to_bus(arn, job, record, success)
+        elif service == "s3" and record is not None:
+            from moto.s3.models import s3_backends
+
+            day = datetime.now(UTC).strftime("%Y/%m/%d/%H")
+            key = f"aws/lambda/async/{job.fn.name}/{day}/{job.request_id}"
+            bucket = arn.split(":::", 1)[-1]
+            s3_backends[job.fn.account]["aws"].put_object(bucket, key, body.encode())
         else:
             raise ValueError(f"{arn} is not a destination Lambda supports")
 

@@ -418,3 +418,63 @@ def test_a_burst_loses_and_duplicates_nothing(fp):
     records = wait_for(all_invoked, timeout=60, message="not every event reached the function")
     assert sorted(r["event_id"] for r in records) == sorted(sent)
     assert {r["status"] for r in records} == {"success"}
+
+
+# -- the time scale from the CLI and the environment -----------------------------------------------
+def test_local_start_time_scale_and_the_environment(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from ebdemo.cli import main
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        return result.exit_code, result.output
+
+    monkeypatch.setenv("EBDEMO_HOME", str(tmp_path))
+    code, out = run("local", "start", "--time-scale", "0")
+    assert code == 2 and "--time-scale" in out
+    code, out = run("--output", "json", "local", "start", "--time-scale", "0.05")
+    try:
+        assert code == 0 and json.loads(out)["time_scale"] == 0.05
+        code, out = run("local", "status")
+        assert "time scale 0.05" in out
+        code, out = run("local", "start", "--time-scale", "2")
+        assert "already running" in out and "keeps its time scale 0.05" in out
+    finally:
+        run("local", "stop")
+    # The automatic start takes EBDEMO_TIME_SCALE.
+    monkeypatch.setenv("EBDEMO_TIME_SCALE", "0.25")
+    from ebdemo.emulator import ensure_running, read_stats, stop
+
+    try:
+        assert read_stats(ensure_running())["time_scale"] == 0.25
+    finally:
+        stop()
+
+
+def test_event_invoke_config_put_replaces_and_update_merges(fp):
+    name, _ = function(fp, "ok")
+    _, q1 = queue(fp)
+    _, q2 = queue(fp)
+    lam = fp.client("lambda")
+    lam.put_function_event_invoke_config(
+        FunctionName=name, MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": q1}},
+    )
+    lam.update_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": q2}}
+    )
+    got = lam.get_function_event_invoke_config(FunctionName=name)
+    assert got["MaximumRetryAttempts"] == 1
+    assert got["DestinationConfig"] == {"OnFailure": {"Destination": q1},
+                                        "OnSuccess": {"Destination": q2}}
+    lam.put_function_event_invoke_config(FunctionName=name, MaximumEventAgeInSeconds=120)
+    got = lam.get_function_event_invoke_config(FunctionName=name)
+    assert "MaximumRetryAttempts" not in got and "DestinationConfig" not in got
+    with pytest.raises(lam.exceptions.ClientError, match="destination ARN"):
+        lam.put_function_event_invoke_config(
+            FunctionName=name,
+            DestinationConfig={
+                "OnFailure": {"Destination": "arn:aws:dynamodb:us-east-1:123456789012:table/t"}
+            },
+        )

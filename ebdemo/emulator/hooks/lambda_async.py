@@ -2,7 +2,7 @@
 
 - `LambdaBackend.put_function_event_invoke_config`: replaces the function's configuration
   (moto appended, so a second Put changed nothing); destinations must be SQS, SNS, Lambda
-  or EventBridge ARNs.
+  or EventBridge ARNs (or S3, on failure).
 - `LambdaBackend.update_function_event_invoke_config`: changes only the fields given.
 - `LambdaBackend.create_function` / `update_function_configuration`: the function's
   `DeadLetterConfig` (an SQS queue or SNS topic) is kept — moto dropped it — and
@@ -32,7 +32,10 @@ HOOKED: dict[str, tuple[str, ...]] = {
     "moto.awslambda.models:EventInvokeConfig.__init__": ("self", "arn", "last_modified", "config"),
 }
 
-DESTINATION_SERVICES = ("sqs", "sns", "lambda", "events")
+DESTINATION_SERVICES = {
+    "OnSuccess": ("sqs", "sns", "lambda", "events"),
+    "OnFailure": ("sqs", "sns", "lambda", "events", "s3"),  # S3 takes failures only
+}
 DEAD_LETTER_SERVICES = ("sqs", "sns")
 
 
@@ -45,10 +48,11 @@ def _invalid(message: str) -> Exception:
 def _check_destinations(config: dict[str, Any]) -> None:
     for condition in ("OnSuccess", "OnFailure"):
         arn = ((config.get("DestinationConfig") or {}).get(condition) or {}).get("Destination")
-        if arn and (arn.count(":") < 5 or arn.split(":")[2] not in DESTINATION_SERVICES):
+        if arn and (arn.count(":") < 5 or arn.split(":")[2] not in DESTINATION_SERVICES[condition]):
             raise _invalid(
                 f"The destination ARN {arn} is invalid: {condition} takes an SQS queue, an SNS "
-                "topic, a Lambda function or an EventBridge event bus."
+                "topic, a Lambda function or an EventBridge event bus"
+                + (" (or an S3 bucket)." if condition == "OnFailure" else ".")
             )
 
 
