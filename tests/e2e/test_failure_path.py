@@ -253,6 +253,10 @@ def test_without_the_invoke_permission_the_target_dlq_gets_the_event_at_once(fp)
     assert metric("InvocationsSentToDLQ") == 1
     assert metric("Invocations") == 1
     assert metric("TriggeredRules") == 1
+    # ... and doctor reads FailedInvocations the way it reads it from AWS.
+    from ebdemo.aws.inspect import _failed_invocations
+
+    assert _failed_invocations(fp.clients, rule_name, BUS) == 1
 
     # The permission back: the next event is delivered.
     allow_rule(fp.clients, arn, rule_arn, sid="again")
@@ -478,3 +482,33 @@ def test_event_invoke_config_put_replaces_and_update_merges(fp):
                 "OnFailure": {"Destination": "arn:aws:dynamodb:us-east-1:123456789012:table/t"}
             },
         )
+
+
+def test_a_topic_target_needs_a_topic_policy_that_admits_the_rule(fp):
+    sns = fp.client("sns")
+    topic = sns.create_topic(Name=unique("fp-topic"))["TopicArn"]
+    rule_name, rule_arn = rule(fp, "fp.topic")
+    dlq_url, dlq = queue(fp, [rule_arn])
+    sub_url, sub_queue = queue(fp)
+    fp.client("sqs").set_queue_attributes(QueueUrl=sub_url, Attributes={"Policy": json.dumps({
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                       "Action": "sqs:SendMessage", "Resource": sub_queue}]})})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sub_queue,
+                  Attributes={"RawMessageDelivery": "true"})
+    fp.client("events").put_targets(
+        Rule=rule_name, EventBusName=BUS,
+        Targets=[{"Id": "topic", "Arn": topic, "DeadLetterConfig": {"Arn": dlq}}],
+    )
+    # The default topic policy admits the account's principals, not EventBridge.
+    put(fp, "fp.topic", {"n": 1})
+    [letter] = receive(fp, dlq_url)
+    assert attributes(letter)["ERROR_CODE"] == "NO_PERMISSIONS"
+    assert "sns:Publish" in attributes(letter)["ERROR_MESSAGE"]
+
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps({
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                       "Action": "sns:Publish", "Resource": topic,
+                       "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]}))
+    event_id = put(fp, "fp.topic", {"n": 2})
+    [message] = receive(fp, sub_url)
+    assert json.loads(message["Body"])["id"] == event_id
