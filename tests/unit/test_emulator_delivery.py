@@ -155,11 +155,13 @@ def test_the_event_age_limit_ends_the_retries(plane):
     fake = FakeTarget(10_000, THROTTLED)
     deliver(plane, fake, DeadLetterConfig={"Arn": arn},
             RetryPolicy={"MaximumEventAgeInSeconds": 60})
-    # 2^0 + 2^1 + ... (each halved at worst) passes 60 AWS seconds within a few retries
-    assert 5 <= len(fake.calls) <= 9
+    # 2^0 + 2^1 + ... (each halved at worst) passes 60 AWS seconds within a few retries,
+    # sooner when the machine is slow (the age is wall-clock time, scaled): far below 185
+    assert 1 <= len(fake.calls) <= 9
     [letter] = letters(url)
-    condition = letter["MessageAttributes"]["EXHAUSTED_RETRY_CONDITION"]["StringValue"]
-    assert condition == "MaximumEventAgeInSeconds"
+    attrs = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
+    assert attrs["EXHAUSTED_RETRY_CONDITION"] == "MaximumEventAgeInSeconds"
+    assert attrs["RETRY_ATTEMPTS"] == str(len(fake.calls) - 1)
 
 
 def test_a_missing_permission_is_dead_lettered_at_once(plane):
