@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -512,3 +513,16 @@ def test_a_topic_target_needs_a_topic_policy_that_admits_the_rule(fp):
     event_id = put(fp, "fp.topic", {"n": 2})
     [message] = receive(fp, sub_url)
     assert json.loads(message["Body"])["id"] == event_id
+
+
+def test_moto_reset_clears_records_and_pending_retries(fp):
+    """Last in this file: the reset empties this module's emulator."""
+    name, _ = function(fp, "always_raises")
+    fp.client("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    wait_for(lambda: read_invocations(fp.endpoint, function=name))  # attempt 1 ran
+    request = urllib.request.Request(fp.endpoint + "/moto-api/reset", method="POST")
+    urllib.request.urlopen(request).close()
+    assert read_invocations(fp.endpoint) == []
+    time.sleep((60 + 120) * TIME_SCALE + 0.5)  # when the retries would have run
+    assert read_invocations(fp.endpoint) == []
+    assert fp.stats()["pending_timers"] == 0
