@@ -21,13 +21,12 @@ Heavy modules (moto) load only when a server starts.
 
 Settings (environment variables of the emulator process):
 - `EBDEMO_HOME`: where `emulator.json` and `emulator.log` live (default `~/.cache/ebdemo`);
-- `EBDEMO_TIME_SCALE`: multiplies every delay AWS waits (retries, backoff) for an emulator
-  started without `--time-scale` (default 1, AWS's timing);
 - `EBDEMO_INVOCATION_RECORDS`: how many invocation records are kept (default 10,000);
 - `EBDEMO_LAMBDA_CONCURRENCY`: warm environments per function (default 2; queue beyond);
 - `EBDEMO_LAMBDA_IDLE_SECONDS`: an idle environment is ended after this long (default 600);
-- `EBDEMO_TIME_SCALE`: multiplies AWS's delays, `rate()` intervals included (cron and
-  `at()` instants are not scaled; see `emulator/scheduler.py`);
+- `EBDEMO_TIME_SCALE`: for an emulator started without `--time-scale`, multiplies every
+  delay AWS waits — retries and backoff, `rate()` intervals (cron and `at()` instants are
+  not scaled; see `emulator/scheduler.py`); default 1, AWS's timing;
 - `EBDEMO_RUNTIME_CLIENT`: `awslambdaric` (default where installed) or `fallback`;
 - `MOTO_IAM_LOAD_MANAGED_POLICIES=true`: AWS managed IAM policies (off: costs ~1 s, ebdemo
   uses inline policies only).

@@ -15,6 +15,7 @@ import pytest
 
 from ebdemo.emulator.schedules_http import read_schedules, run_schedule
 from ebdemo.errors import EmulatorError
+from tests.e2e.topology import allow_rule, queue_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -22,11 +23,15 @@ ROLE = "arn:aws:iam::123456789012:role/e2e-scheduler"
 
 
 def _queue(emulator, name):
+    """A queue the account's rules may send to (AWS delivers a rule's event to a queue only
+    if its policy admits the rule; Scheduler sends with its role instead)."""
     sqs = emulator.client("sqs")
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
+    rules = f"arn:aws:events:{emulator.region}:123456789012:rule/*"
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy(arn, [rules])})
     return url, arn
 
 
@@ -237,8 +242,10 @@ def _wait_replay(events, name):
 
 def test_three_events_archived_replayed_with_replay_name_and_still_three(emulator, sample):
     events, bus_arn, archive_arn = _time_bus(emulator, "e2e-archived")
-    events.put_rule(Name="archived-echo", EventBusName="e2e-archived",
-                    EventPattern=json.dumps({"source": ["io.entest.time"]}))
+    pattern = json.dumps({"source": ["io.entest.time"]})
+    rule_arn = events.put_rule(Name="archived-echo", EventBusName="e2e-archived",
+                               EventPattern=pattern)["RuleArn"]
+    allow_rule(emulator.clients, sample.arns["echo"], rule_arn)
     events.put_targets(Rule="archived-echo", EventBusName="e2e-archived",
                        Targets=[{"Id": "echo", "Arn": sample.arns["echo"]}])
     marker = uuid.uuid4().hex

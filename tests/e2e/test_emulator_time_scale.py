@@ -19,6 +19,7 @@ import pytest
 from ebdemo.emulator import EmulatorProcess
 from ebdemo.emulator.schedules_http import read_schedules
 from tests.e2e.conftest import E2EEmulator, emulator_environment
+from tests.e2e.topology import queue_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -39,11 +40,15 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEmulator]:
 
 
 def _queue(emulator, name):
+    """A queue the account's rules may send to (AWS delivers a rule's event to a queue only
+    if its policy admits the rule; Scheduler sends with its role instead)."""
     sqs = emulator.client("sqs")
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
+    rules = f"arn:aws:events:{emulator.region}:123456789012:rule/*"
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy(arn, [rules])})
     return url, arn
 
 
