@@ -106,7 +106,7 @@ class DeliveryEngine:
         self._generation = 0
         self._lock = threading.Lock()
         self._pending = 0
-        self._timers: set[Timer] = set()  # the retries waiting, cancelled by a reset
+        self._timers: dict[int, Timer] = {}  # the retries waiting (by seq), cancelled by reset
 
     # -- entry points ------------------------------------------------------------------------
     def submit(
@@ -149,8 +149,8 @@ class DeliveryEngine:
         with self._lock:
             self._generation += 1
             self._pending = 0
-            timers, self._timers = self._timers, set()
-        for timer in timers:
+            timers, self._timers = self._timers, {}
+        for timer in timers.values():
             timer.cancel()
 
     # -- one attempt -------------------------------------------------------------------------
@@ -227,13 +227,13 @@ class DeliveryEngine:
         def fire() -> None:
             with self._lock:
                 if holder:
-                    self._timers.discard(holder[0])
+                    self._timers.pop(holder[0].seq, None)
             self._retry(job)
 
         with self._lock:
             timer = self.plane.timers.call_later(delay, fire)
             holder.append(timer)
-            self._timers.add(timer)
+            self._timers[timer.seq] = timer
 
     def _retry(self, job: Job) -> None:
         """A timer callback: hand the next attempt to the executor, nothing more."""

@@ -136,13 +136,13 @@ class AsyncLambda:
         self.plane = plane
         self._generation = 0
         self._lock = threading.Lock()
-        self._timers: set[Timer] = set()  # the retries waiting, cancelled by a reset
+        self._timers: dict[int, Timer] = {}  # the retries waiting (by seq), cancelled by reset
 
     def reset(self) -> None:
         with self._lock:
             self._generation += 1
-            timers, self._timers = self._timers, set()
-        for timer in timers:
+            timers, self._timers = self._timers, {}
+        for timer in timers.values():
             timer.cancel()
 
     def invoke(
@@ -210,13 +210,13 @@ class AsyncLambda:
         def fire() -> None:
             with self._lock:
                 if holder:
-                    self._timers.discard(holder[0])
+                    self._timers.pop(holder[0].seq, None)
             self._retry(job)
 
         with self._lock:
             timer = self.plane.timers.call_later(delay, fire)
             holder.append(timer)
-            self._timers.add(timer)
+            self._timers[timer.seq] = timer
 
     def _retry(self, job: AsyncJob) -> None:
         """A timer callback: queue the next attempt (the runtime only queues, never waits)."""
