@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ebdemo.durations import parse_duration
 from ebdemo.errors import UsageError
 
 MAX_ENTRIES_PER_CALL = 10
@@ -112,12 +112,23 @@ def batches(indexes: Sequence[int], entries: Sequence[Mapping[str, Any]]) -> lis
 
 
 def parse_rate(text: str) -> float:
-    """`5`, `5/s`, `300/m` or `1000/h` → events per second."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*([smh]))?\s*", text or "")
-    if not match or float(match.group(1)) <= 0:
-        raise UsageError(f"--rate: expected a positive rate like 5/s, 300/m or 2.5, not {text!r}")
-    per = {"s": 1.0, "m": 60.0, "h": 3600.0}[match.group(2) or "s"]
-    return float(match.group(1)) / per
+    """`5`, `5/s`, `300/m`, `1000/h`, `10/1m30s`, `1/500ms` → events per second: a count
+    per any duration of `ebdemo.durations` (a lone unit means one of it)."""
+    count_text, slash, per_text = (text or "").partition("/")
+    per_text = per_text.strip()
+    if per_text[:1].isalpha():
+        per_text = "1" + per_text
+    try:
+        count = float(count_text)
+        per = parse_duration(per_text, default_unit=None) if slash else 1.0
+    except ValueError:
+        count = per = 0.0
+    if not (0 < count < math.inf and per > 0):
+        raise UsageError(
+            "--rate: expected a positive rate like 5/s, 300/m, 10/1m30s or 2.5 (per second), "
+            f"not {text!r}"
+        )
+    return count / per
 
 
 class RatePacer:

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ebdemo.durations import parse_duration
 from ebdemo.errors import UsageError
 
 DEFAULT_SINCE = "10m"
 POLL_INTERVAL = 0.5  # seconds between follow-mode polls: new lines show within about a second
 LOOKBACK_MS = 5_000
 
-_RELATIVE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LAMBDA_LINE = re.compile(
     r"^(?:(?:START|END|REPORT) RequestId:|INIT_START|INIT_REPORT|INIT_RUNTIME_DONE"
     r"|RESTORE_START|RESTORE_REPORT|EXTENSION\b|TELEMETRY\b)"
@@ -47,32 +47,36 @@ PALETTE = (
 
 
 def parse_since(text: str, *, now: datetime) -> datetime:
-    """`30s`, `10m`, `2h`, `1d`, `1w` before `now`, or an ISO-8601 time (naive = UTC)."""
-    match = _RELATIVE.match(text or "")
-    if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    """A duration before `now` (`30s`, `10m`, `1h30m`, `1d`, `1w`) or an ISO-8601 time
+    (naive = UTC). A UsageError for anything else, and for a start before the epoch, where
+    CloudWatch Logs' time begins (FilterLogEvents would refuse it)."""
+    text = (text or "").strip()
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
+        seconds = parse_duration(text, default_unit=None)
+    except ValueError:
+        moment = _iso_time(text)
+    else:
+        try:
+            moment = now - timedelta(seconds=seconds)
+        except OverflowError:
+            moment = None
+    if moment is None or moment < EPOCH:
         raise UsageError(
-            f"--since: expected a duration like 10m, 2h, 1d or an ISO-8601 time "
+            f"--since {text}: too far back; log times start at 1970-01-01T00:00:00Z "
+            "(and CloudWatch Logs keeps lines 10 years at most)"
+        )
+    return moment
+
+
+def _iso_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--since: expected a duration like 10m, 1h30m, 1d or an ISO-8601 time "
             f"like 2026-01-02T15:04:05Z, not {text!r}"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def parse_duration(text: str, *, option: str = "--timeout") -> float:
-    """`30s`, `2m`, `1h` or a bare number of seconds → seconds."""
-    match = _RELATIVE.match(text or "")
-    if match:
-        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))}).total_seconds()
-    try:
-        seconds = float(text)
-    except (TypeError, ValueError):
-        seconds = -1.0
-    if seconds < 0:
-        raise UsageError(f"{option}: expected a duration like 30s, 2m or 45, not {text!r}")
-    return seconds
 
 
 def to_ms(moment: datetime) -> int:

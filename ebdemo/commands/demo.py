@@ -19,11 +19,12 @@ import click
 from ebdemo import render
 from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
+from ebdemo.commands._options import duration
 from ebdemo.commands._provision import ACTION_STYLE, apply_with_progress
 from ebdemo.commands.send import predict_matches, wait_for_deliveries
 from ebdemo.errors import DeliveryError, UsageError
 from ebdemo.events import SendReport, build_entries, check_sizes
-from ebdemo.logs import LogRecord, label_styles, parse_duration, to_ms
+from ebdemo.logs import LogRecord, label_styles, to_ms
 from ebdemo.model import Topology
 from ebdemo.provision import Deployment, StepResult, prepare
 
@@ -40,14 +41,14 @@ DEMO_EVENTS = (
 )
 @click.option(
     "--timeout", default="60s", show_default=True,
-    help="How long to wait for the consumers to log the events.",
+    help="How long to wait for the consumers to log the events (60s, 2m, 1m30s).",
 )
 @pass_app
 @handle_errors
 def command(app: App, keep: bool, timeout: str) -> None:
     """Run the whole chain end to end: up, send, watch the consumers and SNS, down."""
     topology = app.topology
-    wait_seconds = parse_duration(timeout)
+    wait_seconds = duration(timeout)
     for detail_type, _ in DEMO_EVENTS:
         if not any(
             r.enabled for r in topology.rules if _routes(r.pattern, topology.source, detail_type)

@@ -35,7 +35,8 @@ from ebdemo.logs import (
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until Ctrl-C.")
 @click.option(
     "--since",
-    help=f"Start: 30s, 10m, 2h, 1d or ISO-8601 [default: {DEFAULT_SINCE}, or now with --follow].",
+    help=f"Start: 30s, 10m, 1h30m, 1d or ISO-8601 "
+    f"[default: {DEFAULT_SINCE}, or now with --follow].",
 )
 @click.option("--filter", "filter_pattern", help="A CloudWatch Logs filter pattern.")
 @click.option(

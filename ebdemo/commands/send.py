@@ -23,6 +23,7 @@ from ebdemo import render
 from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.commands._jsonarg import json_argument
+from ebdemo.commands._options import duration
 from ebdemo.errors import AwsError, DeliveryError, UsageError
 from ebdemo.events import (
     Failure,
@@ -34,7 +35,7 @@ from ebdemo.events import (
     parse_rate,
     summarise_matches,
 )
-from ebdemo.logs import Arrival, DeliveryTracker, parse_duration, to_ms
+from ebdemo.logs import Arrival, DeliveryTracker, to_ms
 from ebdemo.model import Topology
 
 LIST_LIMIT = 20  # above this many events (or deliveries), text output summarises
@@ -82,7 +83,9 @@ PRODUCER = "producer"
     help="Follow each event into the logs of the functions its rules target; "
     "exit 1 if one never arrives.",
 )
-@click.option("--timeout", default="30s", show_default=True, help="How long --wait waits.")
+@click.option(
+    "--timeout", default="30s", show_default=True, help="How long --wait waits (30s, 1m30s, 500ms)."
+)
 @pass_app
 @handle_errors
 def command(
@@ -101,7 +104,7 @@ def command(
     topology = app.topology
     detail_obj = json_argument(detail, option="--detail", require_object=True)
     rate_value = parse_rate(rate) if rate else None
-    wait_seconds = parse_duration(timeout)
+    wait_seconds = duration(timeout)
     resource_list = [r.strip() for item in resources for r in item.split(",") if r.strip()]
     source = source or topology.source
     if via == PRODUCER:

@@ -22,8 +22,8 @@ from ebdemo import render
 from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.commands._jsonarg import json_argument
+from ebdemo.commands._options import duration
 from ebdemo.errors import DeliveryError, UsageError
-from ebdemo.logs import parse_duration
 from ebdemo.model import Topology
 
 MATCH_EVERYTHING = {"source": [{"prefix": ""}]}
@@ -39,7 +39,7 @@ RECEIVE_WAIT_SECONDS = 1  # long poll short enough that Ctrl-C and --timeout fee
 @click.option("--count", "-n", type=click.IntRange(min=1), help="Stop after N events.")
 @click.option(
     "--timeout",
-    help="Stop after this long (30s, 2m); with --count, exit 1 if fewer than N events came.",
+    help="Stop after this long (30s, 1m30s); with --count, exit 1 if fewer than N events came.",
 )
 @pass_app
 @handle_errors
@@ -57,7 +57,7 @@ def command(app: App, pattern: str | None, count: int | None, timeout: str | Non
         compile_pattern(wanted)
     except ValueError as exc:
         raise UsageError(f"--pattern: {exc}") from None
-    deadline = time.monotonic() + parse_duration(timeout) if timeout else None
+    deadline = time.monotonic() + duration(timeout) if timeout else None
     try:
         seen = _stream(app, topology, wanted, count, deadline)
     except Terminated as stop:

@@ -188,13 +188,16 @@ def test_backoff_grows_and_is_capped():
 
 
 @pytest.mark.parametrize(
-    ("text", "rate"), [("5", 5.0), ("5/s", 5.0), ("120/m", 2.0), ("3600/h", 1.0), ("2.5/s", 2.5)]
+    ("text", "rate"),
+    [("5", 5.0), ("5/s", 5.0), ("120/m", 2.0), ("3600/h", 1.0), ("2.5/s", 2.5),
+     # the denominator is any duration (ebdemo.durations)
+     ("10/2s", 5.0), ("1/500ms", 2.0), ("3/1m30s", 3 / 90), ("86400/d", 1.0)],
 )
 def test_parse_rate(text, rate):
     assert parse_rate(text) == rate
 
 
-@pytest.mark.parametrize("text", ["", "0", "-1/s", "fast", "5/d"])
+@pytest.mark.parametrize("text", ["", "0", "-1/s", "fast", "5/y", "5/", "5/0s", "inf"])
 def test_parse_rate_rejects(text):
     with pytest.raises(UsageError, match="--rate"):
         parse_rate(text)

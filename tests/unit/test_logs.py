@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ebdemo.commands._options import duration
 from ebdemo.errors import UsageError
 from ebdemo.logs import (
     DeliveryTracker,
@@ -17,7 +18,6 @@ from ebdemo.logs import (
     iso_ms,
     label_styles,
     merge,
-    parse_duration,
     parse_since,
     record_from_event,
     resolve_names,
@@ -38,6 +38,10 @@ NOW = datetime(2026, 1, 2, 15, 4, 5, tzinfo=UTC)
         ("1d", timedelta(days=1)),
         ("1w", timedelta(weeks=1)),
         (" 5 m ", timedelta(minutes=5)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1m30s", timedelta(seconds=90)),
+        ("1.5h", timedelta(minutes=90)),
+        ("500ms", timedelta(milliseconds=500)),
     ],
 )
 def test_parse_since_relative(text, delta):
@@ -61,6 +65,19 @@ def test_parse_since_iso(text, expected):
 def test_parse_since_rejects(text):
     with pytest.raises(UsageError, match="--since"):
         parse_since(text, now=NOW)
+
+
+@pytest.mark.parametrize("text", ["99999d", "100000w", "99999999999999999999d", "1900-01-01"])
+def test_parse_since_before_the_epoch_is_a_usage_error(text):
+    """FilterLogEvents refuses a negative startTime with a raw ParamValidationError; an
+    overflowing duration raised OverflowError. Both are the user's input: exit 2."""
+    with pytest.raises(UsageError, match=r"--since .*too far back.*1970-01-01") as error:
+        parse_since(text, now=NOW)
+    assert error.value.exit_code == 2
+
+
+def test_parse_since_ten_years_back_is_fine():
+    assert parse_since("3650d", now=NOW) == NOW - timedelta(days=3650)
 
 
 def test_iso_ms_round_trip():
@@ -219,16 +236,18 @@ def test_delivery_tracker_reports_latency_per_target():
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30), ("2m", 120), ("1h", 3600), ("45", 45), ("0.5", 0.5)]
+    ("text", "seconds"),
+    [("30s", 30), ("2m", 120), ("1h", 3600), ("45", 45), ("0.5", 0.5), ("1m30s", 90),
+     ("500ms", 0.5), ("1.5s", 1.5)],
 )
-def test_parse_duration(text, seconds):
-    assert parse_duration(text) == seconds
+def test_timeout_durations(text, seconds):
+    assert duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "-1", "soon", "3y"])
-def test_parse_duration_rejects(text):
+def test_timeout_durations_rejected_name_the_option(text):
     with pytest.raises(UsageError, match="--timeout"):
-        parse_duration(text)
+        duration(text)
 
 
 def test_cursor_keeps_lines_of_other_streams_that_share_an_event_id():
