@@ -1,25 +1,45 @@
 """Human output with rich, machine output as JSON: the only module that imports rich.
 
 Rules every command follows: with `--output json`, stdout carries JSON and nothing else
-(progress and warnings go to stderr); colour and live progress only on a terminal.
+(progress and warnings go to stderr); colour and live progress only on a terminal. On a
+terminal long values wrap (folded, never cut with "…"); anywhere else — a pipe, a file —
+lines are as long as their content, so `ebdemo status | grep subscription` shows the whole
+address, as the AWS CLI's text output does.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+UNBOUNDED = 1_000_000  # columns, when the output is not a terminal: nothing wraps or is cut
+
+
+class _Console(Console):
+    """rich's Console, but unbounded off a terminal, and a closed pipe is left to `cli.py`
+    (rich's own handler exits 1; ebdemo ends quietly with 0, see `cli.quiet_on_closed_pipe`)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(UNBOUNDED, size.height)
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError(errno.EPIPE, "the reader of the output has gone away")
+
+
+stdout = _Console(highlight=False, soft_wrap=True)
+stderr = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 __all__ = ["Text", "Tree"]
 
@@ -39,7 +59,8 @@ def print_table(
 ) -> None:
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
-        table.add_column(column, style=(styles or {}).get(column))
+        # fold: on a terminal a long ARN or address wraps inside its cell instead of "…"
+        table.add_column(column, style=(styles or {}).get(column), overflow="fold")
     for row in rows:
         table.add_row(*(r if isinstance(r, Text) else Text(str(r)) for r in row))
     stdout.print(table)
