@@ -11,6 +11,7 @@ class EbdemoError(Exception):
     """Base of every error ebdemo reports to the user without a traceback."""
 
     exit_code = 1
+    label = "Error: "  # what the CLI prints before the message
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -18,6 +19,15 @@ class EbdemoError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class Aborted(EbdemoError):
+    """The user answered no to a question (exit 1, as `sam delete` or click's confirm do)."""
+
+    label = ""
+
+    def __init__(self) -> None:
+        super().__init__("Aborted.")
 
 
 class UsageError(EbdemoError):

@@ -102,8 +102,19 @@ def progress(total: int, description: str, *, enabled: bool = True) -> Iterator[
         yield advance
 
 
+def can_prompt() -> bool:
+    """Whether a question can be answered: stdin is a terminal (not a pipe, file or CI)."""
+    return sys.stdin.isatty()
+
+
 def confirm(question: str) -> bool:
-    """Ask on the terminal; a non-interactive stdin never confirms (use --yes)."""
-    if not sys.stdin.isatty():
+    """`question [y/N]: ` on stderr; yes only for `y`/`yes`. Enter, anything else and end of
+    input (Ctrl-D) are no; without a terminal to ask on, no."""
+    if not can_prompt():
         return False
-    return stderr.input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
+    try:
+        answer = stderr.input(f"{question} [y/N]: ", markup=False)
+    except EOFError:
+        stderr.print()
+        return False
+    return answer.strip().lower() in {"y", "yes"}

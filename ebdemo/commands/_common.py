@@ -29,7 +29,7 @@ def handle_errors(func: F) -> F:
         except EbdemoError as exc:
             if debug:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"{exc.label}{exc}", err=True)
             sys.exit(exc.exit_code)
         except BrokenPipeError:  # the reader went away: cli.py ends quietly, exit 0
             raise

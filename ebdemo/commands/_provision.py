@@ -7,7 +7,7 @@ from typing import Any
 
 from ebdemo import render
 from ebdemo.app import App
-from ebdemo.errors import UsageError
+from ebdemo.errors import Aborted, UsageError
 from ebdemo.planner import Plan
 from ebdemo.provision import Deployment, StepResult, prepare
 
@@ -41,17 +41,22 @@ def print_plan(plan: Plan, *, title: str) -> None:
 
 
 def confirm_deletes(plan: Plan, *, yes: bool, command: str) -> None:
-    """Deleting needs --yes, or a `y` typed on a terminal; without a terminal, refuse."""
+    """Deleting needs --yes, or `y` typed at a `[y/N]` prompt on a terminal.
+
+    Answered no: "Aborted.", exit 1. Without a terminal to ask on: refused, exit 2, with
+    the hint to pass --yes (nothing was changed either way)."""
     deletes = len(plan.deletes)
     if not deletes or yes:
         return
-    if render.confirm(f"{command} will delete {deletes} resource(s) of stack {plan.stack}. "
-                      "Continue?"):
-        return
-    raise UsageError(
-        f"{command} would delete {deletes} resource(s) of stack {plan.stack}; "
-        "nothing was changed (confirm on a terminal, or pass --yes)"
-    )
+    if not render.can_prompt():
+        raise UsageError(
+            f"{command} would delete {deletes} resource(s) of stack {plan.stack}; "
+            "nothing was changed (confirm on a terminal, or pass --yes)"
+        )
+    if not render.confirm(
+        f"{command} will delete {deletes} resource(s) of stack {plan.stack}. Continue?"
+    ):
+        raise Aborted()
 
 
 def apply_with_progress(app: App, deployment: Deployment, *, verb: str) -> list[StepResult]:
