@@ -1,4 +1,4 @@
-"""`ebdemo send`: put test events on the bus (or through the producer), say where they go.
+"""`ebdemo send`: put test events on the bus (or through a function), say where they go.
 
 Entries are checked for size before any call, sent 10 per PutEvents call on a few threads
 (or paced with `--rate`), and only the entries that failed are sent again. The rules each
@@ -8,10 +8,9 @@ for each event id in the logs of the functions those rules target.
 
 from __future__ import annotations
 
+import difflib
 import json
-import math
 import time
-from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -24,6 +23,12 @@ from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.commands._jsonarg import json_argument
 from ebdemo.commands._options import duration
+from ebdemo.commands._send_report import (
+    BUS,
+    print_deliveries,
+    print_json_report,
+    print_sent,
+)
 from ebdemo.errors import AwsError, DeliveryError, UsageError
 from ebdemo.events import (
     Failure,
@@ -33,13 +38,9 @@ from ebdemo.events import (
     check_sizes,
     envelope,
     parse_rate,
-    summarise_matches,
 )
 from ebdemo.logs import Arrival, DeliveryTracker, to_ms
 from ebdemo.model import Topology
-
-LIST_LIMIT = 20  # above this many events (or deliveries), text output summarises
-PRODUCER = "producer"
 
 
 @click.command("send")
@@ -47,7 +48,7 @@ PRODUCER = "producer"
     "--detail-type",
     "-t",
     "detail_type",
-    help="The event's detail-type (required unless --via producer).",
+    help="The event's detail-type (required unless --via FUNCTION).",
 )
 @click.option("--source", help="Event source [default: `source:` in the config].")
 @click.option(
@@ -72,10 +73,12 @@ PRODUCER = "producer"
 )
 @click.option(
     "--via",
-    type=click.Choice(["bus", PRODUCER]),
-    default="bus",
+    metavar="bus|FUNCTION",
+    default=BUS,
     show_default=True,
-    help="Put the events directly, or invoke the producer Lambda to put them.",
+    help="Put the events on the bus directly, or invoke FUNCTION (one with `puts_events: "
+    'true`) once per event with {"body": DETAIL, "source": S, "detail-type": T}; it returns '
+    '{"eventIds": [...]}, as ebdemo/handlers/producer.py does.',
 )
 @click.option(
     "--wait",
@@ -107,13 +110,12 @@ def command(
     wait_seconds = duration(timeout)
     resource_list = [r.strip() for item in resources for r in item.split(",") if r.strip()]
     source = source or topology.source
-    if via == PRODUCER:
+    if via != BUS:
+        check_sender(topology, via)
         if resource_list:
-            raise UsageError("--resources cannot be used with --via producer")
-        if PRODUCER not in [fn.name for fn in topology.functions]:
-            raise UsageError("--via producer: the config has no function named 'producer'")
-        # the producer's own default, so the local prediction matches what it will put
-        detail_type = detail_type or topology.function(PRODUCER).environment.get(
+            raise UsageError(f"--resources cannot be used with --via {via}")
+        # the producer handler's own default, so the local prediction matches what it puts
+        detail_type = detail_type or topology.function(via).environment.get(
             "DETAIL_TYPE", "demo"
         )
     if not detail_type:
@@ -129,13 +131,13 @@ def command(
     )
     check_sizes(entries)
     factory = app.clients()
-    if via == "bus":
+    if via == BUS:
         from ebdemo.aws.exercise import check_bus
 
         check_bus(factory, topology.bus_name)
     sent_ms = to_ms(datetime.now(UTC))
     began = time.monotonic()
-    if via == "bus":
+    if via == BUS:
         from ebdemo.aws.exercise import put_events
 
         with render.progress(count, "Sending", enabled=count > 100 and not app.json) as advance:
@@ -143,36 +145,61 @@ def command(
                 factory, entries, rate=rate_value, on_batch=lambda n: [advance() for _ in range(n)]
             )
     else:
-        report = _via_producer(app, topology, detail_obj, source, detail_type, count, rate_value)
+        report = _via_function(
+            app, topology, via, detail_obj, source, detail_type, count, rate_value
+        )
     elapsed = time.monotonic() - began
 
     matches = predict_matches(app, topology, entries, report)
     if not app.json:  # what was sent first; the wait that follows may take a while
-        _print_sent(topology, via, report, matches, elapsed)
+        print_sent(topology, via, report, matches, elapsed)
     deliveries: list[Arrival] = []
     if wait and report.event_ids:
         deliveries = wait_for_deliveries(app, topology, report, matches, sent_ms, wait_seconds)
     if app.json:
-        _print_json(topology, via, source, detail_type, report, matches, deliveries, elapsed)
+        print_json_report(
+            topology, via, source, detail_type, report, matches, deliveries, elapsed
+        )
     elif deliveries:
-        _print_deliveries(deliveries)
+        print_deliveries(deliveries)
     _raise_for(report, deliveries, topology, wait_seconds, via=via)
 
 
-def _via_producer(
+def check_sender(topology: Topology, via: str) -> None:
+    """`--via NAME` must name a function of the config that may put events."""
+    senders = [fn.name for fn in topology.functions if fn.puts_events]
+    names = [fn.name for fn in topology.functions]
+    can = f"functions that can: {', '.join(senders)}" if senders else (
+        f"no function of {topology.path} has `puts_events: true`"
+    )
+    if via in senders:
+        return
+    if via in names:
+        raise UsageError(
+            f"--via {via}: function {via!r} cannot put events (it has no `puts_events: true`; "
+            f"{can})"
+        )
+    close = difflib.get_close_matches(via, [BUS, *senders], n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(f"--via {via}: no such function{hint} (`bus`, or a function that puts "
+                     f"events: {', '.join(senders) or 'none in ' + str(topology.path)})")
+
+
+def _via_function(
     app: App,
     topology: Topology,
+    logical: str,
     detail: dict[str, Any],
     source: str,
     detail_type: str,
     count: int,
     rate: float | None,
 ) -> SendReport:
-    """Invoke the producer `count` times (a few at once, or paced); each call puts one event."""
+    """Invoke the function `count` times (a few at once, or paced); each call puts one event."""
     from ebdemo.aws.exercise import invoke
 
     factory = app.clients()
-    name = topology.function_name(PRODUCER)
+    name = topology.function_name(logical)
     payload = json.dumps({"body": detail, "source": source, "detail-type": detail_type}).encode()
     report = SendReport(total=count, calls=count, attempts=1)
 
@@ -189,7 +216,8 @@ def _via_producer(
                 result.function_error or "NoEventIds",
                 result.error_message
                 if result.function_error
-                else f"the producer returned no event ids: {result.payload!r}",
+                else f"{logical} returned no event ids (expected {{\"eventIds\": [...]}}): "
+                f"{result.payload!r}",
             )
         else:
             report.event_ids[index] = ids[0]
@@ -255,153 +283,6 @@ def wait_for_deliveries(
     return tracker.arrivals()
 
 
-def _print_json(
-    topology: Topology,
-    via: str,
-    source: str,
-    detail_type: str,
-    report: SendReport,
-    matches: dict[int, list[str]],
-    deliveries: list[Arrival],
-    elapsed: float,
-) -> None:
-    render.print_json(
-        {
-            "bus": topology.bus_name,
-            "via": via,
-            "source": source,
-            "detail-type": detail_type,
-            "count": report.total,
-            "accepted": report.accepted,
-            "failed": report.failed,
-            "calls": report.calls,
-            "retried": report.retried,
-            "seconds": round(elapsed, 3),
-            "events": [
-                {
-                    "index": i,
-                    "id": report.event_ids[i],
-                    "rules": matches.get(i, []),
-                    "targets": topology.targets_of(matches.get(i, [])),
-                }
-                for i in sorted(report.event_ids)
-            ],
-            "failures": [
-                {"index": f.index, "code": f.code, "message": f.message}
-                for f in sorted(report.failures.values(), key=lambda f: f.index)
-            ],
-            "deliveries": [
-                {
-                    "id": d.event_id,
-                    "function": d.function,
-                    "delivered": d.latency_ms is not None,
-                    "latency_ms": d.latency_ms,
-                }
-                for d in deliveries
-            ],
-        }
-    )
-
-
-def _print_sent(
-    topology: Topology,
-    via: str,
-    report: SendReport,
-    matches: dict[int, list[str]],
-    elapsed: float,
-) -> None:
-    where = (
-        f"through {topology.function_name(PRODUCER)}"
-        if via == PRODUCER
-        else f"to bus {topology.bus_name}"
-    )
-    rate = (
-        f", {report.accepted / elapsed:,.0f} events/s" if elapsed > 0 and report.total > 1 else ""
-    )
-    render.info(
-        f"Sent {report.total:,} event(s) {where}: {report.accepted:,} accepted, "
-        f"{report.failed:,} failed, {report.calls:,} call(s), {report.retried:,} retried, "
-        f"{elapsed:.2f}s{rate}."
-    )
-    if report.event_ids and report.total <= LIST_LIMIT:
-        render.print_table(
-            ["#", "Event id", "Matching rules"],
-            [
-                (i, report.event_ids[i], ", ".join(matches.get(i, [])) or "(none)")
-                for i in sorted(report.event_ids)
-            ],
-        )
-    elif report.event_ids:
-        render.print_table(
-            ["Matching rules", "Events"],
-            [
-                (", ".join(rules) or "(none)", f"{n:,}")
-                for rules, n in summarise_matches(list(matches.values()))
-            ],
-            title=f"{report.accepted:,} events by matching rules",
-        )
-        ids = report.ids_in_order()
-        first = next(i for i in ids if i)
-        last = next(i for i in reversed(ids) if i)
-        render.info(f"Event ids {first} … {last} (--output json lists every id).")
-    if report.failures:
-        by_code = Counter(f.code for f in report.failures.values())
-        render.print_table(
-            ["Error code", "Entries", "First entries", "Message"],
-            [
-                (
-                    code,
-                    n,
-                    ", ".join(str(f.index) for f in _failures(report, code)[:5]),
-                    _failures(report, code)[0].message,
-                )
-                for code, n in by_code.most_common()
-            ],
-            title="Entries that failed after every retry",
-        )
-
-
-def _failures(report: SendReport, code: str) -> list[Failure]:
-    return sorted((f for f in report.failures.values() if f.code == code), key=lambda f: f.index)
-
-
-def _print_deliveries(deliveries: list[Arrival]) -> None:
-    if len(deliveries) <= LIST_LIMIT:
-        render.print_table(
-            ["Event id", "Target", "Latency"],
-            [
-                (
-                    d.event_id,
-                    d.function,
-                    f"{d.latency_ms} ms" if d.latency_ms is not None else "NOT DELIVERED",
-                )
-                for d in deliveries
-            ],
-            title="Deliveries",
-        )
-        return
-    rows = []
-    for function in sorted({d.function for d in deliveries}):
-        mine = [d for d in deliveries if d.function == function]
-        seen = sorted(d.latency_ms for d in mine if d.latency_ms is not None)
-        figures = [_percentile(seen, q) for q in (0.5, 0.95, 1.0)]
-        rows.append(
-            (
-                function,
-                f"{len(seen):,}/{len(mine):,}",
-                *(f"{v} ms" if v is not None else "-" for v in figures),
-            )
-        )
-    render.print_table(["Target", "Delivered", "p50", "p95", "max"], rows, title="Deliveries")
-
-
-def _percentile(values: list[int], q: float) -> int | None:
-    """Nearest-rank percentile of sorted values."""
-    if not values:
-        return None
-    return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
-
-
 def _raise_for(
     report: SendReport,
     deliveries: list[Arrival],
@@ -410,11 +291,11 @@ def _raise_for(
     *,
     via: str,
 ) -> None:
-    if report.failures and via == PRODUCER:
+    if report.failures and via != BUS:
         first = min(report.failures.values(), key=lambda f: f.index)
         raise AwsError(
             "Invoke",
-            f"function {topology.function_name(PRODUCER)}",
+            f"function {topology.function_name(via)}",
             f"{report.failed:,} of {report.total:,} invocation(s) failed; first: {first.message}",
             code=first.code,
         )

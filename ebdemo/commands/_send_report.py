@@ -1,0 +1,166 @@
+"""What `ebdemo send` reports: the JSON document, and the tables people read.
+
+Up to LIST_LIMIT events (or deliveries) are listed one per row; beyond that the text output
+summarises (events by matching rules, latency percentiles per target) and `--output json`
+still lists every one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from ebdemo import render
+from ebdemo.events import Failure, SendReport, summarise_matches
+from ebdemo.logs import Arrival
+from ebdemo.model import Topology
+
+LIST_LIMIT = 20  # above this many events (or deliveries), text output summarises
+BUS = "bus"
+
+
+def print_json_report(
+    topology: Topology,
+    via: str,
+    source: str,
+    detail_type: str,
+    report: SendReport,
+    matches: dict[int, list[str]],
+    deliveries: list[Arrival],
+    elapsed: float,
+) -> None:
+    render.print_json(
+        {
+            "bus": topology.bus_name,
+            "via": via,
+            "source": source,
+            "detail-type": detail_type,
+            "count": report.total,
+            "accepted": report.accepted,
+            "failed": report.failed,
+            "calls": report.calls,
+            "retried": report.retried,
+            "seconds": round(elapsed, 3),
+            "events": [
+                {
+                    "index": i,
+                    "id": report.event_ids[i],
+                    "rules": matches.get(i, []),
+                    "targets": topology.targets_of(matches.get(i, [])),
+                }
+                for i in sorted(report.event_ids)
+            ],
+            "failures": [
+                {"index": f.index, "code": f.code, "message": f.message}
+                for f in sorted(report.failures.values(), key=lambda f: f.index)
+            ],
+            "deliveries": [
+                {
+                    "id": d.event_id,
+                    "function": d.function,
+                    "delivered": d.latency_ms is not None,
+                    "latency_ms": d.latency_ms,
+                }
+                for d in deliveries
+            ],
+        }
+    )
+
+
+def print_sent(
+    topology: Topology,
+    via: str,
+    report: SendReport,
+    matches: dict[int, list[str]],
+    elapsed: float,
+) -> None:
+    where = (
+        f"through {topology.function_name(via)}"
+        if via != BUS
+        else f"to bus {topology.bus_name}"
+    )
+    rate = (
+        f", {report.accepted / elapsed:,.0f} events/s" if elapsed > 0 and report.total > 1 else ""
+    )
+    render.info(
+        f"Sent {report.total:,} event(s) {where}: {report.accepted:,} accepted, "
+        f"{report.failed:,} failed, {report.calls:,} call(s), {report.retried:,} retried, "
+        f"{elapsed:.2f}s{rate}."
+    )
+    if report.event_ids and report.total <= LIST_LIMIT:
+        render.print_table(
+            ["#", "Event id", "Matching rules"],
+            [
+                (i, report.event_ids[i], ", ".join(matches.get(i, [])) or "(none)")
+                for i in sorted(report.event_ids)
+            ],
+        )
+    elif report.event_ids:
+        render.print_table(
+            ["Matching rules", "Events"],
+            [
+                (", ".join(rules) or "(none)", f"{n:,}")
+                for rules, n in summarise_matches(list(matches.values()))
+            ],
+            title=f"{report.accepted:,} events by matching rules",
+        )
+        ids = report.ids_in_order()
+        first = next(i for i in ids if i)
+        last = next(i for i in reversed(ids) if i)
+        render.info(f"Event ids {first} … {last} (--output json lists every id).")
+    if report.failures:
+        by_code = Counter(f.code for f in report.failures.values())
+        render.print_table(
+            ["Error code", "Entries", "First entries", "Message"],
+            [
+                (
+                    code,
+                    n,
+                    ", ".join(str(f.index) for f in _failures(report, code)[:5]),
+                    _failures(report, code)[0].message,
+                )
+                for code, n in by_code.most_common()
+            ],
+            title="Entries that failed after every retry",
+        )
+
+
+def _failures(report: SendReport, code: str) -> list[Failure]:
+    return sorted((f for f in report.failures.values() if f.code == code), key=lambda f: f.index)
+
+
+def print_deliveries(deliveries: list[Arrival]) -> None:
+    if len(deliveries) <= LIST_LIMIT:
+        render.print_table(
+            ["Event id", "Target", "Latency"],
+            [
+                (
+                    d.event_id,
+                    d.function,
+                    f"{d.latency_ms} ms" if d.latency_ms is not None else "NOT DELIVERED",
+                )
+                for d in deliveries
+            ],
+            title="Deliveries",
+        )
+        return
+    rows = []
+    for function in sorted({d.function for d in deliveries}):
+        mine = [d for d in deliveries if d.function == function]
+        seen = sorted(d.latency_ms for d in mine if d.latency_ms is not None)
+        figures = [_percentile(seen, q) for q in (0.5, 0.95, 1.0)]
+        rows.append(
+            (
+                function,
+                f"{len(seen):,}/{len(mine):,}",
+                *(f"{v} ms" if v is not None else "-" for v in figures),
+            )
+        )
+    render.print_table(["Target", "Delivered", "p50", "p95", "max"], rows, title="Deliveries")
+
+
+def _percentile(values: list[int], q: float) -> int | None:
+    """Nearest-rank percentile of sorted values."""
+    if not values:
+        return None
+    return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
