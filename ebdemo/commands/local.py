@@ -120,11 +120,16 @@ def status_command(app: App) -> None:
 
 
 @command.command("outbox")
+@click.option("--last", "-n", type=click.IntRange(min=1), metavar="N",
+              help="Only the N most recent messages (after --to).")
+@click.option("--to", "to", metavar="ADDR", help="Only messages to this address.")
+@click.option("--clear", is_flag=True,
+              help="Remove the messages shown from the outbox (all of them, without filters).")
 @pass_app
 @handle_errors
-def outbox_command(app: App) -> None:
+def outbox_command(app: App, last: int | None, to: str | None, clear: bool) -> None:
     """The emails SNS email subscriptions would have sent, oldest first."""
-    from ebdemo.emulator import read_outbox, status
+    from ebdemo.emulator import clear_outbox, read_outbox, status
 
     endpoint = app.endpoint_url
     if endpoint is None:
@@ -133,17 +138,24 @@ def outbox_command(app: App) -> None:
             raise EmulatorError("the emulator is not running: no outbox to show")
         endpoint = info.endpoint
     messages = read_outbox(endpoint)
+    if to is not None:
+        messages = [m for m in messages if str(m.get("to", "")).lower() == to.lower()]
+    if last is not None:
+        messages = messages[-last:]
+    # by id: a message that arrived since the read is not lost
+    cleared = clear_outbox(endpoint, [m["id"] for m in messages]) if clear and messages else 0
     if app.json:
         render.print_json(messages)
-        return
-    if not messages:
-        render.print_text("The outbox is empty.")
-        return
-    for message in messages:
-        render.print_text(
-            f"{message['time']}  to {message['to']}  ({message['protocol']})", style="bold"
-        )
-        render.print_text(f"Subject: {message['subject']}")
-        render.print_text(message["message"])
-        render.print_text("")
-    render.print_text(f"{len(messages)} message(s).", style="dim")
+    elif not messages:
+        render.print_text("The outbox is empty." if to is None else f"No message to {to}.")
+    else:
+        for message in messages:
+            render.print_text(
+                f"{message['time']}  to {message['to']}  ({message['protocol']})", style="bold"
+            )
+            render.print_text(f"Subject: {message['subject']}")
+            render.print_text(message["message"])
+            render.print_text("")
+        render.print_text(f"{len(messages)} message(s).", style="dim")
+    if clear:
+        render.info(f"Cleared {cleared} message(s) from the outbox.")

@@ -4,6 +4,7 @@ Public API (what the rest of ebdemo uses):
 - `ensure_running() -> str`: the endpoint of the shared background emulator, started on demand;
 - `start(port=0) -> EmulatorInfo`, `stop() -> bool`, `status() -> EmulatorInfo | None`;
 - `read_outbox(endpoint) -> list[dict]`: the emails SNS email subscriptions "sent";
+  `clear_outbox(endpoint, ids=None) -> int` removes those (all when None);
 - `read_invocations(endpoint, function=, event_id=, since=, status=, after=) -> list[dict]`
   and `clear_invocations(endpoint) -> int`: the record of every Lambda invocation attempt
   (schema in `invocations.py`);
@@ -39,7 +40,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ebdemo.emulator.invocations import clear_invocations, read_invocations
-from ebdemo.emulator.outbox import read_outbox
+from ebdemo.emulator.outbox import clear_outbox, read_outbox
 from ebdemo.emulator.process import (
     EmulatorInfo,
     EmulatorProcess,
@@ -63,6 +64,7 @@ __all__ = [
     "EmulatorProcess",
     "EmulatorServer",
     "clear_invocations",
+    "clear_outbox",
     "ensure_running",
     "log_path",
     "read_invocations",

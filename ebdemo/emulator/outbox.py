@@ -1,7 +1,9 @@
 """Emails that SNS email / email-json subscriptions would have sent.
 
 No mail leaves the machine: the emulator records each message here and serves the list
-at `GET /_ebdemo/outbox`, which `read_outbox()` and `ebdemo local outbox` read.
+at `GET /_ebdemo/outbox`, which `read_outbox()` and `ebdemo local outbox` read;
+`DELETE /_ebdemo/outbox` (body `{"ids": [...]}`, or none for all) removes messages, which
+`clear_outbox()` and `local outbox --clear` do.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import threading
 import urllib.request
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,9 +84,16 @@ class Outbox:
         with self._lock:
             return [dict(m) for m in self._messages]
 
-    def clear(self) -> None:
+    def clear(self, ids: Iterable[str] | None = None) -> int:
+        """Remove the messages with these ids (all when None); how many went."""
         with self._lock:
-            self._messages.clear()
+            before = len(self._messages)
+            if ids is None:
+                self._messages.clear()
+            else:
+                gone = set(ids)
+                self._messages = [m for m in self._messages if m["id"] not in gone]
+            return before - len(self._messages)
 
 
 def now_iso_millis() -> str:
@@ -100,3 +110,19 @@ def read_outbox(endpoint: str, *, timeout: float = 5.0) -> list[dict[str, Any]]:
             return list(json.loads(response.read())["messages"])
     except (OSError, ValueError, KeyError) as exc:
         raise EmulatorError(f"cannot read the outbox at {url}: {exc}") from exc
+
+
+def clear_outbox(
+    endpoint: str, ids: Iterable[str] | None = None, *, timeout: float = 5.0
+) -> int:
+    """Remove these messages (all when None) from the emulator's outbox; how many went."""
+    url = endpoint.rstrip("/") + OUTBOX_PATH
+    data = None if ids is None else json.dumps({"ids": list(ids)}).encode()
+    request = urllib.request.Request(
+        url, data=data, method="DELETE", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(json.loads(response.read())["cleared"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise EmulatorError(f"cannot clear the outbox at {url}: {exc}") from exc

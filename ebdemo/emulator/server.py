@@ -93,6 +93,14 @@ class _Middleware:
             status, body = answered
         elif path == HEALTH_PATH:
             body: Any = self.server.info()
+        elif path == OUTBOX_PATH and environ.get("REQUEST_METHOD") == "DELETE":
+            ids = _outbox_ids(environ)
+            if ids is False:
+                status, body = "400 Bad Request", {
+                    "message": 'expected no body, or {"ids": [message ids]}'
+                }
+            else:
+                body = {"cleared": self.server.plane.outbox.clear(ids)}
         elif path == OUTBOX_PATH:
             body = {"messages": self.server.plane.outbox.messages()}
         elif path == STATS_PATH:
@@ -112,6 +120,20 @@ class _Middleware:
             status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
         )
         return [data]
+
+
+def _outbox_ids(environ: dict[str, Any]) -> list[str] | bool | None:
+    """The ids a DELETE of the outbox names: None (no body: all), a list, or False (bad)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if not length:
+        return None
+    try:
+        ids = json.loads(environ["wsgi.input"].read(length)).get("ids")
+    except (ValueError, AttributeError):
+        return False
+    if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
+        return ids
+    return False
 
 
 class EmulatorServer:
