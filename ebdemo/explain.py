@@ -149,12 +149,19 @@ class FieldCheck:
 
 @dataclass(frozen=True)
 class RuleExplanation:
+    """`pattern_matched` is the pattern's verdict; `matched` also needs the rule enabled:
+    EventBridge delivers nothing through a disabled rule, so it matches no event."""
+
     rule: str
-    matched: bool
+    pattern_matched: bool
     checks: tuple[FieldCheck, ...]
     pattern: Mapping[str, Any] = field(default_factory=dict)
     note: str | None = None
-    enabled: bool = True  # a disabled rule matches all the same; EventBridge delivers nothing
+    enabled: bool = True
+
+    @property
+    def matched(self) -> bool:
+        return self.pattern_matched and self.enabled
 
     @property
     def first_failure(self) -> FieldCheck | None:
@@ -166,8 +173,9 @@ class RuleExplanation:
             "rule": self.rule,
             "matched": self.matched,
             "enabled": self.enabled,
+            "pattern_matched": self.pattern_matched,
             "pattern": self.pattern,
-            "first_failure": None if self.matched or first is None else first.to_json(),
+            "first_failure": None if self.pattern_matched or first is None else first.to_json(),
             "fields": [c.to_json() for c in self.checks],
             "note": self.note,
         }
@@ -193,7 +201,8 @@ def explain_pattern(
             "fields below were read place by place"
         )
     return RuleExplanation(
-        rule=name, matched=matched, checks=tuple(checks), pattern=compiled.source, note=note
+        rule=name, pattern_matched=matched, checks=tuple(checks), pattern=compiled.source,
+        note=note,
     )
 
 

@@ -41,8 +41,10 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
     The event is an EventBridge event, or a PutEvents entry (Source, DetailType, Detail).
 
     Missing envelope fields (id, time, account, region, resources, version, detail-type,
-    source) are filled in first, as EventBridge itself would have them.
+    source) are filled in first, as EventBridge itself would have them. A disabled rule
+    matches nothing (EventBridge delivers nothing through it); its pattern is still explained.
     """
+    from ebdemo.event_shape import pattern_signs
     from ebdemo.explain import explain_topology, fill_envelope, from_put_events_entry
 
     raw = load_event(event_arg)
@@ -52,6 +54,16 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
         raise UsageError(f"--event: a PutEvents entry whose Detail is not valid: {exc}") from None
     if entry is not None:
         raw = entry
+    warnings = []
+    signs = pattern_signs(raw)
+    if signs:
+        warnings.append(
+            "the event looks like an event pattern, not an event: " + "; ".join(signs)
+            + '. --event takes an event, e.g. {"source": "io.entest.demo", "detail-type": '
+            '"order", "detail": {"amount": 12}}; a pattern belongs in a rule of the config'
+        )
+    for warning in warnings:
+        render.warn(warning)
     topology = app.topology
     if rule_name is not None and rule_name not in {r.name for r in topology.rules}:
         import difflib
@@ -79,7 +91,11 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
             item = e.to_json()
             if remote:
                 answer = remote_results[e.rule]
-                agree = None if answer["matched"] is None else answer["matched"] == e.matched
+                # TestEventPattern tests the pattern alone: compare with the pattern's verdict
+                agree = (
+                    None if answer["matched"] is None
+                    else answer["matched"] == e.pattern_matched
+                )
                 item["remote"] = {**answer, "agrees": agree}
             rules.append(item)
         render.print_json(
@@ -88,6 +104,7 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
                 "filled": filled,
                 "matched": [e.rule for e in explanations if e.matched],
                 "rules": rules,
+                "warnings": warnings,
             }
         )
         return
@@ -169,11 +186,16 @@ def _print_text(
         head = render.Text()
         head.append_text(_mark(e.matched))
         head.append(f" {e.rule}", style="bold")
-        head.append(
-            "  matches" if e.matched else "  does not match", style="green" if e.matched else "red"
-        )
         if not e.enabled:
-            head.append("  (rule disabled: EventBridge delivers nothing to it)", style="yellow")
+            head.append("  disabled: matches nothing", style="yellow")
+            head.append(
+                " (EventBridge delivers nothing through a disabled rule; its pattern "
+                + ("would match)" if e.pattern_matched else "does not match either)"),
+                style="yellow",
+            )
+        else:
+            head.append("  matches" if e.matched else "  does not match",
+                        style="green" if e.matched else "red")
         if remote is not None:
             r = remote[e.rule]
             head.append("   remote: ")
@@ -181,11 +203,11 @@ def _print_text(
                 head.append(f"error: {r['error']}", style="yellow")
             else:
                 head.append_text(_mark(r["matched"]))
-                if r["matched"] != e.matched:
+                if r["matched"] != e.pattern_matched:
                     head.append("  DIFFERS", style="bold yellow")
         # plain lines with tree glyphs: a rich Tree would crop long values on a pipe
         render.print_text(head)
-        first = None if e.matched else e.first_failure
+        first = None if e.pattern_matched else e.first_failure
         rows: list[render.Text] = []
         for c in e.checks:
             line = render.Text()
@@ -205,7 +227,9 @@ def _print_text(
             out.append_text(line)
             render.print_text(out)
     matched = [e.rule for e in explanations if e.matched]
+    disabled = sum(not e.enabled for e in explanations)
     render.print_text(
         f"{len(matched)} of {len(explanations)} rule(s) match"
-        + (f": {', '.join(matched)}" if matched else ".")
+        + (f": {', '.join(matched)}" if matched else "")
+        + (f" ({disabled} disabled)." if disabled else ".")
     )

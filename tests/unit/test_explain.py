@@ -211,8 +211,12 @@ def test_a_disabled_rule_is_explained_and_flagged():
     )
     topo = Topology(stack="t", bus="events", functions=(), rules=rules)
     (e,) = explain_topology(topo, ORDER)
-    assert e.matched and not e.enabled
-    assert e.to_json()["enabled"] is False
+    # EventBridge delivers nothing through a disabled rule: it matches no event, though its
+    # pattern does (and is still explained field by field)
+    assert e.pattern_matched and not e.enabled and not e.matched
+    document = e.to_json()
+    assert document["enabled"] is False and document["matched"] is False
+    assert document["pattern_matched"] is True and document["fields"]
 
 
 def test_explain_topology_every_rule_or_one():
@@ -250,7 +254,8 @@ def test_cli_json_output(tmp_path):
     result = run("--output", "json", "explain", "--event", f"@{path}")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"event", "filled", "matched", "rules"}
+    assert set(data) == {"event", "filled", "matched", "rules", "warnings"}
+    assert data["warnings"] == []
     assert "purchase" in data["matched"] and "order" not in data["matched"]
     assert "id" in data["filled"] and "source" not in data["filled"]
     order = next(r for r in data["rules"] if r["rule"] == "order")
