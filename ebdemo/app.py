@@ -90,6 +90,8 @@ class App:
                     profile=self.profile,
                     endpoint_url=self.endpoint_url,
                 )
+            if self.debug:
+                self._clients.log_calls()
         return self._clients
 
 

@@ -2,14 +2,18 @@
 
 The call counter (mutating vs read) is how tests prove that a no-op `up` changes nothing
 and how `bench/` reports API calls; it rides on botocore's event hooks, so it sees every
-call whichever module makes it.
+call whichever module makes it. `--debug` rides on the same hooks (`log_calls`): one line
+per call on stderr with the service, the operation, the HTTP status or the error code, the
+retries botocore made and how long it took.
 """
 
 from __future__ import annotations
 
 import re
 import socket
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +91,50 @@ class CallLog:
             self.calls.clear()
 
 
+class CallTracer:
+    """botocore hooks that write one line per API call (`ebdemo --debug`)."""
+
+    def __init__(self, write: Callable[[str], None] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._write = write or self._to_stderr
+
+    def attach(self, client: Any) -> None:
+        client.meta.events.register("before-call", self._before)
+        client.meta.events.register("after-call", self._after)
+        client.meta.events.register("after-call-error", self._failed)
+
+    def detach(self, client: Any) -> None:
+        client.meta.events.unregister("before-call", self._before)
+        client.meta.events.unregister("after-call", self._after)
+        client.meta.events.unregister("after-call-error", self._failed)
+
+    def _before(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+        context["ebdemo_call"] = (model.service_model.service_name, model.name,
+                                  time.perf_counter())
+
+    def _after(
+        self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        code = (parsed.get("Error") or {}).get("Code")
+        retries = (parsed.get("ResponseMetadata") or {}).get("RetryAttempts", 0)
+        outcome = f"{http_response.status_code}{' ' + code if code else ''}"
+        self._line(context, outcome, retries)
+
+    def _failed(self, exception: BaseException, context: dict[str, Any], **_: Any) -> None:
+        self._line(context, f"failed ({type(exception).__name__}: {exception})", 0)
+
+    def _line(self, context: dict[str, Any], outcome: str, retries: int) -> None:
+        service, operation, began = context.get("ebdemo_call", ("?", "?", time.perf_counter()))
+        took = (time.perf_counter() - began) * 1000
+        after = f", {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+        self._write(f"debug: aws {service} {operation}: {outcome} in {took:.0f} ms{after}")
+
+    def _to_stderr(self, line: str) -> None:
+        with self._lock:  # provisioning calls from several threads: whole lines only
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+
 class ClientFactory:
     """Creates (and caches) boto3 clients that share one session, retry config and call log."""
 
@@ -117,6 +165,7 @@ class ClientFactory:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._hooks: list[Callable[..., Any]] = []
+        self._tracer: CallTracer | None = None
 
     @classmethod
     def for_emulator(cls, endpoint: str, region: str) -> ClientFactory:
@@ -139,6 +188,14 @@ class ClientFactory:
         for client in self._clients.values():
             client.meta.events.register("before-call", hook)
 
+    def log_calls(self, write: Callable[[str], None] | None = None) -> None:
+        """Write one line per AWS call of every client (existing and future): `--debug`.
+        `write` defaults to stderr."""
+        with self._lock:
+            self._tracer = CallTracer(write)
+            for client in self._clients.values():
+                self._tracer.attach(client)
+
     def detach(self) -> None:
         """Unregister this factory's counter and hooks from its clients, which then make
         calls nobody counts (tests reuse one pool of clients across many factories)."""
@@ -147,6 +204,8 @@ class ClientFactory:
                 client.meta.events.unregister("before-call", self._count)
                 for hook in self._hooks:
                     client.meta.events.unregister("before-call", hook)
+                if self._tracer is not None:
+                    self._tracer.detach(client)
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -159,6 +218,8 @@ class ClientFactory:
                 client.meta.events.register("before-call", self._count)
                 for hook in self._hooks:
                     client.meta.events.register("before-call", hook)
+                if self._tracer is not None:
+                    self._tracer.attach(client)
                 self._clients[service] = client
             return self._clients[service]
 
