@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,48 +27,56 @@ import click
 from ebdemo import __version__, commands
 from ebdemo.app import DEFAULT_CONFIG, App
 
-# (flags, click keyword arguments) of each global option; `dest` is the App field.
-GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
-    (("--config", "config_path"), {
+
+@dataclass(frozen=True)
+class GlobalOption:
+    """One global option: its flag, the `App` field it sets, click's settings, and its value
+    when given nowhere (only the root group's copy has that default and the envvar)."""
+
+    flag: str
+    field: str
+    settings: dict[str, Any]
+    default: Any = None
+    envvar: str | None = None
+
+
+GLOBAL_OPTIONS = (
+    GlobalOption("--config", "config_path", {
         "type": click.Path(path_type=Path), "metavar": "FILE", "help": "Topology file.",
-    }),
-    (("--stack",), {
+    }, default=DEFAULT_CONFIG, envvar="EBDEMO_CONFIG"),
+    GlobalOption("--stack", "stack", {
         "metavar": "NAME", "help": "Stack name; prefixes every physical name (overrides `stack:`).",
     }),
-    (("--target",), {
+    GlobalOption("--target", "target", {
         "type": click.Choice(["local", "aws"]),
         "help": "`local`: the embedded emulator (default); `aws`: real AWS or --endpoint-url.",
     }),
-    (("--endpoint-url",), {
+    GlobalOption("--endpoint-url", "endpoint_url", {
         "metavar": "URL", "help": "AWS-compatible endpoint (also AWS_ENDPOINT_URL).",
     }),
-    (("--region",), {"metavar": "R", "help": "AWS region (also AWS_REGION / AWS_DEFAULT_REGION)."}),
-    (("--profile",), {"metavar": "P", "help": "AWS named profile (also AWS_PROFILE)."}),
-    (("--output",), {
+    GlobalOption("--region", "region", {
+        "metavar": "R", "help": "AWS region (also AWS_REGION / AWS_DEFAULT_REGION).",
+    }),
+    GlobalOption("--profile", "profile", {
+        "metavar": "P", "help": "AWS named profile (also AWS_PROFILE).",
+    }),
+    GlobalOption("--output", "output", {
         "type": click.Choice(["text", "json"]), "help": "text for people, json for programs.",
-    }),
-    (("--debug",), {
-        "is_flag": True, "default": None, "help": "Show tracebacks and log every AWS call.",
-    }),
+    }, default="text"),
+    GlobalOption("--debug", "debug", {
+        "is_flag": True, "help": "Show tracebacks and log every AWS call on stderr.",
+    }, default=False),
 )
-_FIRST_DEFAULTS = {"config_path": DEFAULT_CONFIG, "output": "text", "debug": False}
-_FIRST_EXTRA: dict[str, dict[str, Any]] = {
-    "config_path": {"envvar": "EBDEMO_CONFIG", "show_default": True},
-    "output": {"show_default": True},
-}
 
 
 def _global_options_first(func: Callable[..., Any]) -> Callable[..., Any]:
     """The global options as the root group's own (before the command)."""
-    for flags, kwargs in reversed(GLOBAL_OPTIONS):
-        dest = _dest(flags)
-        extra = {"default": _FIRST_DEFAULTS.get(dest), **_FIRST_EXTRA.get(dest, {})}
-        func = click.option(*flags, **{**kwargs, **extra})(func)
+    for option in reversed(GLOBAL_OPTIONS):
+        func = click.option(
+            option.flag, option.field, default=option.default, envvar=option.envvar,
+            show_default=isinstance(option.default, str), **option.settings,
+        )(func)
     return func
-
-
-def _dest(flags: tuple[str, ...]) -> str:
-    return flags[1] if len(flags) > 1 else flags[0].lstrip("-").replace("-", "_")
 
 
 def _late_options(command: click.Command) -> None:
@@ -77,17 +86,15 @@ def _late_options(command: click.Command) -> None:
     override what was given before the command. An option a command defines itself wins.
     """
     own = {opt for p in command.params for opt in getattr(p, "opts", [])}
-    for flags, kwargs in GLOBAL_OPTIONS:
-        if flags[0] in own:
+    for option in GLOBAL_OPTIONS:
+        if option.flag in own:
             continue
-        dest = _dest(flags)
-        options = {k: v for k, v in kwargs.items() if k != "default"}
         command.params.append(click.Option(
-            [flags[0]], **options, default=None, expose_value=False, hidden=True,
-            callback=_override(dest),
+            [option.flag], **option.settings, default=None, expose_value=False, hidden=True,
+            callback=_override(option.field),
         ))
-    note = ("Global options (--config, --stack, --target, --endpoint-url, --region, --profile, "
-            "--output, --debug) go before or after the command; see `ebdemo --help`.")
+    flags = ", ".join(option.flag for option in GLOBAL_OPTIONS)
+    note = f"Global options ({flags}) go before or after the command; see `ebdemo --help`."
     command.epilog = f"{command.epilog}\n\n{note}" if command.epilog else note
     if isinstance(command, click.Group):
         for sub in command.commands.values():

@@ -113,7 +113,7 @@ def test_every_command_module_defines_the_command_its_file_names():
 def test_global_options_never_shadow_a_command_option():
     """A command's own option with a global option's name would take it over after the
     command (by design: the command's wins); none does today, so all are accepted there."""
-    flags = {flags[0] for flags, _ in GLOBAL_OPTIONS}
+    flags = {option.flag for option in GLOBAL_OPTIONS}
 
     def check(command: click.Command, path: str) -> None:
         late = {opt for p in command.params if getattr(p, "hidden", False) for opt in p.opts}
