@@ -41,6 +41,7 @@ from ebdemo.emulator.clock import Clock, Timers
 from ebdemo.emulator.delivery import DeliveryEngine
 from ebdemo.emulator.destinations import AsyncLambda
 from ebdemo.emulator.invocations import InvocationLog
+from ebdemo.emulator.layers import layer_contents
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import Outbox, now_iso_millis
 from ebdemo.emulator.runtime import FunctionSnapshot, InvocationResult, LambdaRuntime
@@ -89,6 +90,8 @@ def function_snapshot(fn: Any) -> FunctionSnapshot:
         version=str(fn.version or "$LATEST"),
         role=str(getattr(fn, "role", "") or ""),
         code=getattr(fn, "code_bytes", b"") or b"",
+        layers=layer_contents(fn),
+        architecture=(getattr(fn, "architectures", None) or ["x86_64"])[0],
     )
 
 

@@ -8,13 +8,11 @@ the timeout, a crashed process, and handler output written to CloudWatch as it c
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import math
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,7 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ebdemo.emulator.functions import FunctionSnapshot, InvocationResult, iso_now, now_ms
+from ebdemo.emulator.memory import MemoryWatch
 from ebdemo.emulator.runtime_api import OutputCollector, RuntimeAPIServer, close_server
+from ebdemo.packaging.cache import remove_tree
 
 if TYPE_CHECKING:
     from ebdemo.emulator.runtime import LambdaRuntime
@@ -33,17 +33,11 @@ if TYPE_CHECKING:
 INIT_TIMEOUT_SECONDS = 10.0
 LOG_RESULT_BYTES = 4096
 LOG_FLUSH_SECONDS = 0.5
-FALLBACK_CLIENT = Path(__file__).with_name("fallback_client.py")
 
 
-def runtime_client_command(handler: str) -> list[str]:
-    """`python -m awslambdaric`, unless forced or missing: then the stdlib fallback client."""
-    choice = os.environ.get("EBDEMO_RUNTIME_CLIENT", "auto")
-    if choice == "fallback" or (
-        choice == "auto" and importlib.util.find_spec("awslambdaric") is None
-    ):
-        return [sys.executable, str(FALLBACK_CLIENT), handler]
-    return [sys.executable, "-m", "awslambdaric", handler]
+def use_fallback_client() -> bool:
+    """`EBDEMO_RUNTIME_CLIENT=fallback` forces ebdemo's stdlib client over awslambdaric."""
+    return os.environ.get("EBDEMO_RUNTIME_CLIENT", "auto") == "fallback"
 
 
 @dataclass
@@ -96,15 +90,15 @@ class Environment:
         self.proc: subprocess.Popen[bytes] | None = None
         self.output: OutputCollector | None = None
         self.server: RuntimeAPIServer | None = None
+        self.memory: MemoryWatch | None = None
+        self.scratch: Path | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        ours = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        if self.fn.runtime != ours:
-            self.runtime.warn_once(
-                f"{self.fn.name} declares {self.fn.runtime}; the emulator runs it on {ours}"
-            )
-        code_dir = self.runtime.code_dir(self.fn)
+        setup = self.runtime.workspace.setup(self.fn, use_fallback=use_fallback_client())
+        if setup.note:
+            self.runtime.warn_once(f"{self.fn.name} {setup.note}")
+        self.scratch = self.runtime.workspace.new_scratch()
         self.server = RuntimeAPIServer(self)
         threading.Thread(
             target=self.server.serve_forever,
@@ -113,11 +107,11 @@ class Environment:
             name=f"runtime-api-{self.fn.name}",
         ).start()
         port = self.server.server_address[1]
-        env = self.runtime.handler_environment(self.fn, code_dir, self.stream, port)
+        env = self.runtime.handler_environment(self.fn, setup, self.stream, port, self.scratch)
         self._spawned_at = time.monotonic()
         self.proc = subprocess.Popen(
-            runtime_client_command(self.fn.handler),
-            cwd=code_dir,
+            setup.command,
+            cwd=setup.code_dir,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -125,6 +119,8 @@ class Environment:
             close_fds=True,
         )
         self.runtime.register_process(self.proc)
+        self.memory = MemoryWatch(self.proc.pid, self.fn.memory)
+        self.memory.busy(True)  # the init phase counts, as on Lambda
         assert self.proc.stdout is not None
         self.output = OutputCollector(self.proc.stdout)  # type: ignore[arg-type]
         threading.Thread(target=self._watch_exit, daemon=True, name="runtime-exit").start()
@@ -139,11 +135,16 @@ class Environment:
 
     def kill(self) -> None:
         self.broken = True
+        if self.memory is not None:
+            self.memory.stop()
         if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(OSError):
                 self.proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5)
+        if self.scratch is not None:
+            threading.Thread(target=remove_tree, args=(self.scratch,), daemon=True).start()
+            self.scratch = None
         self._handoff.put(None)
         if self.output is not None:
             self.output.close()
@@ -201,6 +202,8 @@ class Environment:
         cold = self.proc is None
         if cold:
             self.start()
+        elif self.memory is not None:
+            self.memory.busy(True)
         self.last_used = time.monotonic()
         start_ms = now_ms()
         with self._cv:
@@ -248,7 +251,13 @@ class Environment:
             else:
                 outcome = "timeout"
         end = time.monotonic()
+        if self.memory is not None:
+            self.memory.busy(False)
+            if outcome in ("exit", "init_timeout") and self._exited_out_of_memory():
+                outcome = "oom"
         memory_mb = self._max_memory_mb() or self._last_memory_mb
+        if outcome == "oom":
+            memory_mb = self.fn.memory  # Lambda reports the limit it enforced
         self._last_memory_mb = memory_mb
         if outcome != "result":
             self.kill()
@@ -328,16 +337,15 @@ class Environment:
             ).encode()
             function_error, status = "Unhandled", "timeout"
             extra_report = "Status: timeout\t"
-        else:  # the process exited under us
+        else:  # the process exited under us (or was killed for its memory)
             code = self._exit_code if self._exit_code is not None else -1
             reason = f"signal: {_signal_name(-code)}" if code < 0 else f"exit status {code}"
             message = f"RequestId: {rid} Error: Runtime exited with error: {reason}"
-            lines.append((now_ms(), f"{message}\nRuntime.ExitError\n"))
-            payload = json.dumps(
-                {"errorType": "Runtime.ExitError", "errorMessage": message}
-            ).encode()
+            error_type = "Runtime.OutOfMemory" if outcome == "oom" else "Runtime.ExitError"
+            lines.append((now_ms(), f"{message}\n{error_type}\n"))
+            payload = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
             function_error, status = "Unhandled", "error"
-            extra_report = "Status: error\tError Type: Runtime.ExitError\t"
+            extra_report = f"Status: error\tError Type: {error_type}\t"
         if not started:
             events.append(self._start_line(inv, start_ms))
         events.extend(lines)
@@ -359,6 +367,14 @@ class Environment:
             rid, payload, function_error, tail, status, started, duration, self.stream
         )
 
+    def _exited_out_of_memory(self) -> bool:
+        """Killed by the memory watch (wait for the exit it caused to be seen)."""
+        if self.memory is None or not self.memory.exceeded:
+            return False
+        with self._cv:
+            self._cv.wait_for(lambda: self._exit_code is not None, timeout=5)
+        return True
+
     def _max_memory_mb(self) -> int:
         if self.proc is None:
             return 0
@@ -373,9 +389,11 @@ class Environment:
 
 
 def _signal_name(number: int) -> str:
+    """As Lambda's (Go) runtime names a signal: 'killed', 'segmentation fault', 'aborted'."""
     import signal
 
     try:
-        return signal.Signals(number).name.removeprefix("SIG").lower()
+        described = signal.strsignal(number)
     except ValueError:
-        return str(number)
+        described = None
+    return described.lower() if described else str(number)

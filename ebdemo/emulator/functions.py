@@ -11,6 +11,14 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class LayerContent:
+    """One layer version a function uses: its ARN and its zip (Lambda extracts it to /opt)."""
+
+    arn: str
+    code: bytes = field(default=b"", repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class FunctionSnapshot:
     """What an invocation needs from a function, copied out of moto under the lock."""
 
@@ -28,6 +36,8 @@ class FunctionSnapshot:
     reserved_concurrency: int | None = None
     role: str = ""  # the execution role's ARN: its credentials are the handler's
     code: bytes = field(default=b"", repr=False, compare=False)
+    layers: tuple[LayerContent, ...] = ()  # in the function's order (later ones win in /opt)
+    architecture: str = "x86_64"
 
     @property
     def log_group(self) -> str:
@@ -45,6 +55,8 @@ class FunctionSnapshot:
                 self.environment,
                 self.reserved_concurrency,
                 self.role,
+                [layer.arn for layer in self.layers],
+                self.architecture,
             ],
             sort_keys=True,
         )

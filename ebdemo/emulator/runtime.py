@@ -6,7 +6,8 @@ missing) against a small Runtime API server of its own on 127.0.0.1 (`runtime_ap
 the context object, the log format, the error JSON and the init error types are AWS's.
 This module does the rest of what the Lambda service does: at most N environments per
 function (a queue beyond), new ones when the code or configuration changes, idle ones
-reaped, the code cache, and the handler's environment built from scratch.
+reaped, and the handler's environment variables built from scratch; `sandbox.py` lays out
+its files (read-only code, layers, the runtime base, a scratch /tmp) and picks its Python.
 
 Nothing here knows about moto: it gets a `FunctionSnapshot` and a `LogSink`.
 """
@@ -14,24 +15,21 @@ Nothing here knows about moto: it gets a `FunctionSnapshot` and a `LogSink`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import json
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 
 from ebdemo.emulator.environment import Environment, Invocation
 from ebdemo.emulator.functions import FunctionSnapshot, InvocationResult, LogSink
+from ebdemo.emulator.sandbox import HandlerSetup, Workspace
 
 __all__ = ["FunctionPool", "FunctionSnapshot", "InvocationResult", "LambdaRuntime", "LogSink"]
 
@@ -191,7 +189,7 @@ class LambdaRuntime:
         )
         self._pools: dict[tuple[str, str, str], FunctionPool] = {}
         self._lock = threading.Lock()
-        self._code_lock = threading.Lock()
+        self.workspace = Workspace(self.work_dir)
         self._processes: set[subprocess.Popen[bytes]] = set()
         self._warned: set[str] = set()
 
@@ -253,6 +251,7 @@ class LambdaRuntime:
                 proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        self.workspace.cleanup()
 
     # -- processes ---------------------------------------------------------------------------
     def register_process(self, proc: subprocess.Popen[bytes]) -> None:
@@ -268,42 +267,27 @@ class LambdaRuntime:
             return list(self._processes)
 
     # -- what a handler process gets -----------------------------------------------------------
-    def code_dir(self, fn: FunctionSnapshot) -> Path:
-        """The function's zip, extracted once per CodeSha256."""
-        target = self.work_dir / "code" / hashlib.sha256(fn.code).hexdigest()[:32]
-        with self._code_lock:
-            if not target.is_dir():
-                staging = target.with_name(target.name + f".{uuid.uuid4().hex}")
-                staging.mkdir(parents=True)
-                try:
-                    if fn.code:
-                        with zipfile.ZipFile(io.BytesIO(fn.code)) as archive:
-                            archive.extractall(staging)
-                    os.replace(staging, target)
-                except Exception:
-                    shutil.rmtree(staging, ignore_errors=True)
-                    raise
-        return target
-
     def handler_environment(
-        self, fn: FunctionSnapshot, code_dir: Path, stream: str, api_port: int
+        self, fn: FunctionSnapshot, setup: HandlerSetup, stream: str, api_port: int,
+        scratch: Path,
     ) -> dict[str, str]:
         """Built from scratch: never the user's AWS_* variables, profile or ~/.aws files."""
+        runtime_dir = str(setup.runtime_dir)
         env = {
             # Lambda's defaults, which the function's own variables may replace (AWS lets
-            # TZ, LANG, PATH and the like be set; only its reserved keys are refused).
+            # TZ, LANG, PATH, PYTHONPATH and the like be set; only its reserved keys are
+            # refused). PYTHONPATH defaults to the runtime directory, as on Lambda.
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": runtime_dir,
             **dict(fn.environment),
         }
-        extra_path = env.get("PYTHONPATH")
         env.update(
             {
-                "PYTHONPATH": str(code_dir) + (os.pathsep + extra_path if extra_path else ""),
-                "LAMBDA_TASK_ROOT": str(code_dir),
-                "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+                "TMPDIR": str(scratch),  # this environment's /tmp (tempfile honours it)
+                "LAMBDA_TASK_ROOT": str(setup.code_dir),
+                "LAMBDA_RUNTIME_DIR": runtime_dir,
                 "_HANDLER": fn.handler,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
                 "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api_port}",
