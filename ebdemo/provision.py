@@ -25,7 +25,7 @@ from typing import Any
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.aws.gateway import ProvisioningGateway
 from ebdemo.model import Topology
-from ebdemo.packaging import code_sha256, zip_code
+from ebdemo.packaging import build_function_package
 from ebdemo.planner import Plan, Step, make_plan
 from ebdemo.resources import (
     DELETE_RANK,
@@ -194,8 +194,15 @@ def prepare(
 
     With `teardown`, nothing is desired: the plan deletes everything the stack owns.
     """
-    zips = {} if teardown else {fn.name: zip_code(fn.code) for fn in topology.functions}
-    digests = {name: code_sha256(data) for name, data in zips.items()}
+    # code + requirements.txt dependencies, installed for Lambda's platform or, on the
+    # emulator, for the interpreter that will run the handler
+    target = "local" if getattr(clients, "is_emulator", False) else "aws"
+    packages = {} if teardown else {
+        fn.name: build_function_package(fn.code, runtime=fn.runtime, target=target)
+        for fn in topology.functions
+    }
+    zips = {name: package.zip_bytes for name, package in packages.items()}
+    digests = {name: package.sha256 for name, package in packages.items()}
     gateway = ProvisioningGateway(clients, topology.stack, sleep=sleep)
     actual = gateway.discover(
         buses=[topology.bus_name], topics=[topology.topic_name] if topology.topic_name else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from ebdemo.commands._provision import (
     read_stack,
     report,
 )
+
+if TYPE_CHECKING:
+    from ebdemo.model import Topology
 
 
 @click.command("up")
@@ -31,6 +35,8 @@ def command(app: App, yes: bool) -> None:
     """
     started = time.perf_counter()
     deployment = read_stack(app)
+    if app.resolved_target == "local":
+        warn_about_interpreters(deployment.topology)
     plan = deployment.plan
     if not app.json:
         print_plan(plan, title=f"up: stack {plan.stack}")
@@ -40,3 +46,13 @@ def command(app: App, yes: bool) -> None:
     report(app, deployment, results, started=started, command="up")
     if not app.json and plan.is_noop:
         render.info(f"Stack {plan.stack} is up to date.")
+
+
+def warn_about_interpreters(topology: Topology) -> None:
+    """The emulator runs each function on the Python it declares; say so when it cannot."""
+    from ebdemo.emulator.interpreters import resolve_interpreter
+
+    for fn in topology.functions:
+        _, exact, note = resolve_interpreter(fn.runtime)
+        if not exact:
+            render.warn(f"function {fn.name} {note}")
