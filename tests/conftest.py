@@ -2,7 +2,9 @@
 
 Any code path that starts the shared background emulator (`--target local` without an
 endpoint) gets a private EBDEMO_HOME per test worker, and whatever it started is stopped
-when the session ends.
+when the session ends. The build cache (installed dependencies, the emulator's runtime
+bases) is one directory for the whole run, shared by the xdist workers, so each install
+happens once per test session.
 """
 
 from __future__ import annotations
@@ -17,10 +19,16 @@ import pytest
 def private_ebdemo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     home = tmp_path_factory.mktemp("ebdemo-home")
     previous = os.environ.get("EBDEMO_HOME")
+    previous_cache = os.environ.get("EBDEMO_CACHE_DIR")
     os.environ["EBDEMO_HOME"] = str(home)
+    os.environ["EBDEMO_CACHE_DIR"] = str(session_cache_dir(tmp_path_factory))
     try:
         yield
     finally:
+        if previous_cache is None:
+            os.environ.pop("EBDEMO_CACHE_DIR", None)
+        else:
+            os.environ["EBDEMO_CACHE_DIR"] = previous_cache
         from ebdemo.emulator import stop
 
         stop()
@@ -28,3 +36,12 @@ def private_ebdemo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
             os.environ.pop("EBDEMO_HOME", None)
         else:
             os.environ["EBDEMO_HOME"] = previous
+
+
+def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One cache per test run: xdist workers' base temp dirs share a parent."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if base.name.startswith("popen-gw") else base
+    cache = shared / "ebdemo-cache"
+    cache.mkdir(exist_ok=True)
+    return str(cache)

@@ -1,0 +1,187 @@
+"""Handlers run as Lambda would run them, over HTTP against the real emulator.
+
+Isolated from ebdemo's own environment (an undeclared `yaml` is Runtime.ImportModuleError),
+on the Python the function declares, with its memory limit enforced (killed and reported
+as Runtime.OutOfMemory), a read-only code directory and a writable scratch /tmp, and with
+the packages of its requirements.txt installed for that interpreter.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import textwrap
+
+import pytest
+
+from ebdemo.emulator.interpreters import resolve_interpreter
+from ebdemo.emulator.sandbox import RUNTIME_SDK_REQUIREMENTS
+from tests.e2e.topology import zip_source
+
+pytestmark = pytest.mark.e2e
+
+PROBE = """
+import json, os, sys, tempfile
+
+
+def handler(event, context):
+    found = {}
+    for name in event.get("imports", []):
+        try:
+            __import__(name)
+            found[name] = True
+        except ImportError:
+            found[name] = False
+    import boto3
+    return {
+        "version": list(sys.version_info[:2]),
+        "executable": sys.executable,
+        "path": sys.path,
+        "imports": found,
+        "boto3": boto3.__version__,
+        "client": "awslambdaric" in sys.modules,
+    }
+"""
+
+
+def create(emulator, role: str, name: str, source: str, handler: str = "index.handler",
+           **options) -> str:
+    lam = emulator.client("lambda")
+    options.setdefault("Runtime", "python3.12")
+    lam.create_function(
+        FunctionName=name, Role=role, Handler=handler,
+        Code={"ZipFile": zip_source(textwrap.dedent(source))}, **options,
+    )
+    return name
+
+
+def invoke(emulator, name: str, payload: dict | None = None) -> tuple[dict, object, str]:
+    response = emulator.client("lambda").invoke(
+        FunctionName=name, Payload=json.dumps(payload or {}).encode(), LogType="Tail"
+    )
+    body = json.loads(response["Payload"].read())
+    return response, body, base64.b64decode(response["LogResult"]).decode()
+
+
+def test_nothing_of_ebdemos_environment_is_importable(emulator, sample):
+    name = create(emulator, sample.role_arn, "sandbox-probe", PROBE)
+    ebdemo_deps = ["yaml", "pydantic", "moto", "rich", "click", "ebdemo", "werkzeug", "pytest"]
+    response, body, _ = invoke(emulator, name, {"imports": [*ebdemo_deps, "json", "boto3"]})
+    assert "FunctionError" not in response, body
+    assert body["imports"] == {**dict.fromkeys(ebdemo_deps, False), "json": True,
+                               "boto3": True}
+    # the boto3 Lambda provides (the runtime base), not the one ebdemo runs with
+    pinned = RUNTIME_SDK_REQUIREMENTS[0].split(";")[0].split("==")[1]
+    assert body["boto3"] == pinned
+    assert body["client"] is True  # AWS's runtime client, installed for this interpreter
+    assert not any("site-packages" in p and "runtimes" not in p for p in body["path"])
+
+
+def test_undeclared_yaml_fails_as_on_aws(emulator, sample):
+    name = create(emulator, sample.role_arn, "sandbox-yaml",
+                  "import yaml\n\ndef handler(event, context):\n    return yaml.__version__\n")
+    response, body, tail = invoke(emulator, name)
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert body["errorMessage"] == "Unable to import module 'index': No module named 'yaml'"
+    assert "[ERROR] Runtime.ImportModuleError" in tail
+
+
+@pytest.mark.parametrize("runtime", ["python3.12", "python3.13"])
+def test_runs_on_the_declared_python(emulator, sample, runtime):
+    path, exact, _ = resolve_interpreter(runtime)
+    if not exact:
+        pytest.skip(f"{runtime} is not installed on this machine")
+    name = create(emulator, sample.role_arn, f"sandbox-{runtime.replace('.', '')}", PROBE,
+                  Runtime=runtime)
+    response, body, _ = invoke(emulator, name)
+    assert "FunctionError" not in response, body
+    assert tuple(body["version"]) == tuple(int(n) for n in runtime[6:].split("."))
+    assert body["executable"] == str(path)
+
+
+def test_memory_limit_kills_and_reports_as_aws(emulator, sample):
+    source = """
+        import os
+
+        def handler(event, context):
+            hoard = []
+            for _ in range(event["mb"] // 16):
+                hoard.append(bytearray(16 * 2**20))  # zero-filled: really resident
+            return len(hoard)
+    """
+    name = create(emulator, sample.role_arn, "sandbox-hog", source, MemorySize=128)
+    response, body, tail = invoke(emulator, name, {"mb": 64})
+    assert "FunctionError" not in response, body  # within its 128 MB: fine
+    response, body, tail = invoke(emulator, name, {"mb": 1024})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.OutOfMemory"
+    assert body["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
+    assert "Runtime exited with error: signal: killed\nRuntime.OutOfMemory" in tail
+    report = next(line for line in tail.splitlines() if line.startswith("REPORT"))
+    assert "Memory Size: 128 MB\tMax Memory Used: 128 MB" in report
+    assert "Status: error\tError Type: Runtime.OutOfMemory" in report
+    # the next invocation gets a fresh environment
+    response, body, _ = invoke(emulator, name, {"mb": 16})
+    assert "FunctionError" not in response and body == 1
+
+
+def test_code_is_read_only_and_tmp_is_writable(emulator, sample):
+    source = """
+        import os, tempfile
+
+        def handler(event, context):
+            root = os.environ["LAMBDA_TASK_ROOT"]
+            outcome = {"cwd": os.getcwd() == root}
+            for label, path in (("code", os.path.join(root, "index.py")),
+                                ("new", os.path.join(root, "new.txt"))):
+                try:
+                    with open(path, "a") as handle:
+                        handle.write("x")
+                    outcome[label] = "written"
+                except OSError as exc:
+                    outcome[label] = type(exc).__name__
+            with tempfile.NamedTemporaryFile(delete=False) as scratch:
+                scratch.write(b"ok")
+            outcome["tmp"] = os.path.dirname(scratch.name) == os.environ["TMPDIR"]
+            return outcome
+    """
+    name = create(emulator, sample.role_arn, "sandbox-files", source)
+    response, body, _ = invoke(emulator, name)
+    assert "FunctionError" not in response, body
+    assert body == {"cwd": True, "code": "PermissionError", "new": "PermissionError",
+                    "tmp": True}
+
+
+def test_requirements_are_installed_for_the_interpreter(emulator, tmp_path):
+    """Provisioned through `prepare` as `up` does: requirements.txt in the code directory."""
+    from ebdemo.app import App
+    from ebdemo.provision import prepare
+
+    code = tmp_path / "src" / "tabular"
+    code.mkdir(parents=True)
+    (code / "requirements.txt").write_text("tabulate==0.9.0\n")
+    (code / "app.py").write_text(
+        "import sys\nfrom tabulate import tabulate\n\n"
+        "def handler(event, context):\n"
+        "    return {'table': tabulate([[1, 2]], headers=['a', 'b']),\n"
+        "            'from': sys.modules['tabulate'].__file__}\n"
+    )
+    (tmp_path / "config.yaml").write_text(textwrap.dedent("""
+        stack: e2e-deps
+        functions:
+          tabular:
+            code: src/tabular/
+            handler: app.handler
+            runtime: python3.12
+        rules: {}
+    """))
+    app = App(config_path=tmp_path / "config.yaml", target="local",
+              endpoint_url=emulator.endpoint)
+    deployment = prepare(app.topology, app.clients())
+    deployment.apply()
+    response, body, _ = invoke(emulator, "e2e-deps-tabular")
+    assert "FunctionError" not in response, body
+    assert body["table"].splitlines()[0].split() == ["a", "b"]
+    assert "/code/" in body["from"]  # from the function's own package, beside its code
+    prepare(app.topology, app.clients(), teardown=True).apply()
