@@ -10,6 +10,8 @@
   `.wait_for_report(group, marker)` (the START..REPORT lines of the invocation that logged
   `marker`).
 - `sample` (session): the sample topology provisioned with plain boto3 (see `topology.py`).
+- the runtime bases of `WARM_RUNTIMES` are built before the emulator starts (once per run:
+  the build cache is shared by the workers, see tests/conftest.py).
 
 Other e2e tests reuse `emulator` as is: `ebdemo --endpoint-url {emulator.endpoint} ...` or
 `App(target="local", endpoint_url=emulator.endpoint)`.
@@ -136,8 +138,23 @@ def invocation_logging(events: list[dict[str, Any]], marker: str) -> list[str]:
     return []
 
 
+# The runtimes the e2e functions declare. Their runtime bases (the boto3 and awslambdaric
+# Lambda provides, pip-installed per interpreter) are built once per test run, before the
+# first cold start, so no test's log wait absorbs a pip install.
+WARM_RUNTIMES = ("python3.11", "python3.12")
+
+
+def warm_runtime_bases() -> None:
+    from ebdemo.emulator.interpreters import find_interpreter
+    from ebdemo.emulator.sandbox import runtime_base
+
+    for runtime in WARM_RUNTIMES:
+        runtime_base(find_interpreter(runtime))
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEmulator]:
+    warm_runtime_bases()
     home = tmp_path_factory.mktemp("ebdemo-home")
     process = EmulatorProcess(home, env=emulator_environment(EBDEMO_HOME=str(home)))
     process.start()

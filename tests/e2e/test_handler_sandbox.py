@@ -185,3 +185,57 @@ def test_requirements_are_installed_for_the_interpreter(emulator, tmp_path):
     assert body["table"].splitlines()[0].split() == ["a", "b"]
     assert "/code/" in body["from"]  # from the function's own package, beside its code
     prepare(app.topology, app.clients(), teardown=True).apply()
+
+
+def test_layers_are_on_the_path_lambda_uses(emulator, sample):
+    """/opt semantics: python/ and python/lib/pythonX.Y/site-packages, after the code, the
+    later layer winning; a new layer list means new environments."""
+    import io
+    import zipfile
+
+    def layer(files: dict[str, str], name: str) -> str:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for path, text in files.items():
+                archive.writestr(path, text)
+        published = emulator.client("lambda").publish_layer_version(
+            LayerName=name, Content={"ZipFile": buffer.getvalue()},
+            CompatibleRuntimes=["python3.12"],
+        )
+        return published["LayerVersionArn"]
+
+    first = layer({"python/shared.py": "WHO = 'first'\n",
+                   "python/lib/python3.12/site-packages/sitemod.py": "OK = True\n",
+                   "python/shadowed.py": "WHO = 'layer'\n"}, "sandbox-common")
+    second = layer({"python/shared.py": "WHO = 'second'\n"}, "sandbox-override")
+    source = """
+        import shared, shadowed, sitemod
+
+        def handler(event, context):
+            return [shared.WHO, shadowed.WHO, sitemod.OK]
+    """
+    lam = emulator.client("lambda")
+    lam.create_function(
+        FunctionName="sandbox-layers", Role=sample.role_arn, Handler="index.handler",
+        Runtime="python3.12", Layers=[first, second],
+        Code={"ZipFile": zip_source(textwrap.dedent(source))},
+    )
+    lam.update_function_code(FunctionName="sandbox-layers", ZipFile=_zip_files({
+        "index.py": textwrap.dedent(source), "shadowed.py": "WHO = 'code'\n"}))
+    response, body, _ = invoke(emulator, "sandbox-layers")
+    assert "FunctionError" not in response, body
+    assert body == ["second", "code", True]
+    lam.update_function_configuration(FunctionName="sandbox-layers", Layers=[second, first])
+    response, body, _ = invoke(emulator, "sandbox-layers")
+    assert body == ["first", "code", True]
+
+
+def _zip_files(files: dict[str, str]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return buffer.getvalue()
