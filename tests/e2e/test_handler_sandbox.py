@@ -239,3 +239,40 @@ def _zip_files(files: dict[str, str]) -> bytes:
         for path, text in files.items():
             archive.writestr(path, text)
     return buffer.getvalue()
+
+
+def test_up_warns_when_the_declared_python_is_missing(emulator, tmp_path):
+    """`up --target local` says which Python runs a function whose runtime is not installed,
+    and the function does run (on the nearest version)."""
+    from click.testing import CliRunner
+
+    from ebdemo.cli import main
+
+    missing = next(
+        (f"python3.{m}" for m in (14, 13, 10) if not resolve_interpreter(f"python3.{m}")[1]),
+        None,
+    )
+    if missing is None:
+        pytest.skip("every runtime ebdemo accepts is installed here")
+    (tmp_path / "fn.py").write_text(PROBE)
+    (tmp_path / "config.yaml").write_text(textwrap.dedent(f"""
+        stack: e2e-nearest
+        functions:
+          probe:
+            code: fn.py
+            handler: fn.handler
+            runtime: {missing}
+        rules: {{}}
+    """))
+    base = ["--config", str(tmp_path / "config.yaml"), "--target", "local",
+            "--endpoint-url", emulator.endpoint]
+    result = CliRunner().invoke(main, [*base, "up", "--yes"])
+    assert result.exit_code == 0, result.output
+    _, _, note = resolve_interpreter(missing)
+    said = " ".join(result.output.split())  # however the terminal wrapped it
+    assert f"function probe declares {missing}, which is not installed here" in said
+    assert note.split("runs it on ")[1] in said
+    response, body, _ = invoke(emulator, "e2e-nearest-probe")
+    assert "FunctionError" not in response, body
+    assert f"python3.{body['version'][1]}" != missing
+    assert CliRunner().invoke(main, [*base, "down", "--yes"]).exit_code == 0
