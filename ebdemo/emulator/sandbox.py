@@ -83,6 +83,7 @@ class RuntimeBase:
     interpreter: Interpreter
     site: Path  # Lambda's /var/runtime: on sys.path after the code and the layers
     has_runtime_client: bool  # awslambdaric installed (else the fallback client runs)
+    source: str = "pip"  # or how it was made without PyPI (see _copy_local_distributions)
 
 
 @functools.lru_cache(maxsize=16)
@@ -101,21 +102,26 @@ def runtime_base(interpreter: Interpreter) -> RuntimeBase:
         if failure is not None:  # no awslambdaric wheel here: the SDK alone
             remove_tree(site)
             failure = _pip_install(interpreter, site, RUNTIME_SDK_REQUIREMENTS)
-        if failure is not None:
-            raise SandboxError(
-                f"cannot install the Lambda runtime's boto3 for Python "
-                f"{interpreter.full_version} ({interpreter.path}): {failure}"
-            )
+        source = "pip"
+        if failure is not None:  # offline: the SDK ebdemo itself runs with, copied
+            remove_tree(site)
+            if not _copy_local_distributions(interpreter, site):
+                raise SandboxError(
+                    f"cannot install the Lambda runtime's boto3 for Python "
+                    f"{interpreter.full_version} ({interpreter.path}): {failure}"
+                )
+            source, with_client = f"copied from ebdemo's environment (pip: {failure})", True
         client = with_client and (site / "awslambdaric").is_dir()
         (staging / "base.json").write_text(json.dumps({
             "interpreter": str(interpreter.path), "version": interpreter.full_version,
             "requirements": list(RUNTIME_SDK_REQUIREMENTS + RUNTIME_CLIENT_REQUIREMENTS),
-            "awslambdaric": client,
+            "awslambdaric": client, "source": source,
         }, indent=1))
 
     directory, _ = cached_directory("runtimes", key, build)
     facts = json.loads((directory / "base.json").read_text())
-    return RuntimeBase(interpreter, directory / "site", bool(facts["awslambdaric"]))
+    return RuntimeBase(interpreter, directory / "site", bool(facts["awslambdaric"]),
+                       facts.get("source", "pip"))
 
 
 def _pip_install(interpreter: Interpreter, site: Path, requirements: tuple[str, ...]) -> str | None:
@@ -135,6 +141,40 @@ def _pip_install(interpreter: Interpreter, site: Path, requirements: tuple[str, 
         return None
     errors = [line for line in (done.stderr or "").splitlines() if line.startswith("ERROR")]
     return errors[-1] if errors else (done.stderr or done.stdout or "pip failed").strip()[-500:]
+
+
+PURE_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+COMPILED_CLIENT = ("awslambdaric", "simplejson", "snapshot-restore-py")
+
+
+def _copy_local_distributions(interpreter: Interpreter, site: Path) -> bool:
+    """Without PyPI: copy the SDK installed beside ebdemo (pure Python, any version runs it),
+    and awslambdaric too when `interpreter` is the one running ebdemo (compiled for it)."""
+    import importlib.metadata
+    import platform
+    import shutil
+
+    names = list(PURE_SDK)
+    if interpreter.version == sys.version_info[:2] and interpreter.machine == platform.machine():
+        names += COMPILED_CLIENT
+    for name in names:
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            if name in PURE_SDK:
+                return False
+            continue
+        for entry in dist.files or []:
+            parts = Path(str(entry)).parts
+            if not parts or parts[0] == ".." or "__pycache__" in parts:
+                continue
+            destination = site.joinpath(*parts)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                shutil.copy2(Path(str(dist.locate_file(entry))), destination)
+    subprocess.run([str(interpreter.path), "-I", "-m", "compileall", "-q", str(site)],
+                   capture_output=True, timeout=PIP_TIMEOUT_SECONDS, check=False)
+    return True
 
 
 # -- code and layers ---------------------------------------------------------------------------
@@ -225,7 +265,11 @@ class Workspace:
         code_dir = self.code_dir(fn.code)
         opt = self.opt_dir([layer.code for layer in fn.layers]) if fn.layers else None
         command = handler_command(base, code_dir, opt, fn.handler, use_fallback=use_fallback)
-        return HandlerSetup(command, code_dir, base.site, interpreter, None if exact else note)
+        notes = [] if exact else [note]
+        if base.source != "pip":
+            notes.append(f"gets the runtime base {base.source}; remove {base.site.parent} "
+                         "to install the pinned SDK again")
+        return HandlerSetup(command, code_dir, base.site, interpreter, "; ".join(notes) or None)
 
     def code_dir(self, code: bytes) -> Path:
         """The function's zip, extracted once per content, read-only."""
