@@ -276,3 +276,34 @@ def test_up_warns_when_the_declared_python_is_missing(emulator, tmp_path):
     assert "FunctionError" not in response, body
     assert f"python3.{body['version'][1]}" != missing
     assert CliRunner().invoke(main, [*base, "down", "--yes"]).exit_code == 0
+
+
+def test_package_size_limits_are_lambdas(emulator, sample):
+    """Over 50 MB zipped a direct upload is refused (413); over 250 MB unzipped, any."""
+    import io
+    import os
+    import zipfile
+
+    from botocore.exceptions import ClientError
+
+    lam = emulator.client("lambda")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("index.py", "def handler(e, c):\n    return 1\n")
+        archive.writestr("blob.bin", os.urandom(51 * 2**20))  # incompressible
+    with pytest.raises(ClientError) as raised:
+        lam.create_function(FunctionName="sandbox-big", Role=sample.role_arn, Runtime="python3.12",
+                            Handler="index.handler", Code={"ZipFile": buffer.getvalue()})
+    assert raised.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    assert "CreateFunction operation" in str(raised.value)
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("index.py", "def handler(e, c):\n    return 1\n")
+        for n in range(3):
+            archive.writestr(f"zeros{n}.bin", bytes(90 * 2**20))  # 270 MB unzipped
+    create(emulator, sample.role_arn, "sandbox-unzipped", "def handler(e, c):\n    return 1\n")
+    with pytest.raises(ClientError) as raised:
+        lam.update_function_code(FunctionName="sandbox-unzipped", ZipFile=buffer.getvalue())
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "Unzipped size must be smaller than 262144000 bytes" in str(raised.value)

@@ -9,23 +9,31 @@
 - `LambdaBackend.delete_function`: the function's warm environments end.
 - `LambdaBackend.create_function` / `update_function_configuration`: Lambda's reserved
   environment variable keys are refused, as AWS refuses them.
+- `LambdaBackend.create_function` / `update_function_code`: a zip uploaded directly over
+  50 MB is refused (413, as Lambda's request limit does; bigger ones go through S3), and so
+  is a package over 250 MB unzipped.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import io
 import json
 import threading
+import zipfile
 from typing import TYPE_CHECKING, Any
 
 from ebdemo.emulator.dataplane import function_snapshot
 from ebdemo.limits import RESERVED_ENV  # Lambda's reserved keys: one list, two users
+from ebdemo.packaging import DIRECT_UPLOAD_MAX_BYTES, UNZIPPED_MAX_BYTES
 
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
     from ebdemo.emulator.hooks import Patch
 
 MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's RequestResponse request limit
+MAX_CODE_REQUEST_BYTES = 70_167_211  # a 50 MB zip, base64-encoded in the JSON request
 
 HOOKED: dict[str, tuple[str, ...]] = {
     "moto.awslambda.models:LambdaFunction._invoke_lambda": ("self", "event=None"),
@@ -45,6 +53,12 @@ HOOKED: dict[str, tuple[str, ...]] = {
     "moto.awslambda.models:LambdaBackend.create_function": ("self", "spec"),
     "moto.awslambda.responses:LambdaResponse.invoke": ("self",),
     "moto.awslambda.models:LambdaBackend.update_function_configuration": (
+        "self",
+        "function_name",
+        "qualifier",
+        "body",
+    ),
+    "moto.awslambda.models:LambdaBackend.update_function_code": (
         "self",
         "function_name",
         "qualifier",
@@ -106,8 +120,25 @@ def _throttled() -> type[Exception]:
     return TooManyRequests
 
 
+def _code_too_large() -> type[Exception]:
+    from moto.core.exceptions import JsonRESTError
+
+    class CodeTooLarge(JsonRESTError):
+        code = 413
+
+        def __init__(self, operation: str) -> None:
+            super().__init__(
+                "RequestEntityTooLargeException",
+                f"Request must be smaller than {MAX_CODE_REQUEST_BYTES} bytes for the "
+                f"{operation} operation",
+            )
+
+    return CodeTooLarge
+
+
 def install(plane: DataPlane, patch: Patch) -> None:
     RequestTooLarge = _request_too_large()
+    CodeTooLarge = _code_too_large()
     Throttled = _throttled()
     originals: dict[str, Any] = {}
     # moto reads `?qualifier=` but the SDKs send `?Qualifier=`: Invoke of a version or an
@@ -170,9 +201,38 @@ def install(plane: DataPlane, patch: Patch) -> None:
                 + ", ".join(reserved)
             )
 
+    def check_code(operation: str, encoded: Any) -> None:
+        """Lambda's size limits on a zip sent in the request (ZipFile, base64)."""
+        if not isinstance(encoded, str | bytes) or not encoded:
+            return
+        try:
+            data = base64.b64decode(encoded)
+        except (binascii.Error, ValueError):
+            return  # moto reports a malformed zip itself
+        if len(data) > DIRECT_UPLOAD_MAX_BYTES:
+            raise CodeTooLarge(operation)
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                unzipped = sum(info.file_size for info in archive.infolist())
+        except zipfile.BadZipFile:
+            return
+        if unzipped > UNZIPPED_MAX_BYTES:
+            from moto.awslambda.exceptions import InvalidParameterValueException
+
+            raise InvalidParameterValueException(
+                f"Unzipped size must be smaller than {UNZIPPED_MAX_BYTES} bytes"
+            )
+
     def create_function(backend: Any, spec: dict[str, Any]) -> Any:
         check_environment(spec)
+        check_code("CreateFunction", ((spec or {}).get("Code") or {}).get("ZipFile"))
         return originals["create"](backend, spec)
+
+    def update_function_code(
+        backend: Any, function_name: str, qualifier: str, body: dict[str, Any]
+    ) -> Any:
+        check_code("UpdateFunctionCode", (body or {}).get("ZipFile"))
+        return originals["update_code"](backend, function_name, qualifier, body)
 
     def update_function_configuration(
         backend: Any, function_name: str, qualifier: str, body: dict[str, Any]
@@ -203,6 +263,9 @@ def install(plane: DataPlane, patch: Patch) -> None:
     originals["update"] = patch(
         "moto.awslambda.models:LambdaBackend.update_function_configuration",
         update_function_configuration,
+    )
+    originals["update_code"] = patch(
+        "moto.awslambda.models:LambdaBackend.update_function_code", update_function_code
     )
     patch("moto.awslambda.models:LambdaBackend.invoke", backend_invoke)
     originals["response_invoke"] = patch(
