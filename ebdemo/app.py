@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ebdemo.errors import UsageError
+from ebdemo.limits import REGION_RE
 
 if TYPE_CHECKING:
     from ebdemo.aws.clients import ClientFactory
-    from ebdemo.config import Topology
+    from ebdemo.model import Topology
 
 Target = Literal["local", "aws"]
 DEFAULT_CONFIG = "config.yaml"
@@ -40,10 +41,16 @@ class App:
 
     @cached_property
     def topology(self) -> Topology:
-        """The validated config; raises ConfigError before any AWS call is made."""
+        """The validated config; raises ConfigError before any AWS call is made. Names and
+        quotas that depend on the region are checked for --region when it is given."""
         from ebdemo.config import load_config
 
-        return load_config(self.config_path, stack=self.stack)
+        return load_config(self.config_path, stack=self.stack, region=self._region_option())
+
+    def _region_option(self) -> str | None:
+        if self.region and not re.fullmatch(REGION_RE, self.region):
+            raise UsageError(f"--region {self.region!r} is not an AWS region (e.g. us-east-1)")
+        return self.region
 
     @property
     def resolved_target(self) -> Target:
@@ -57,10 +64,7 @@ class App:
     @property
     def resolved_region(self) -> str:
         if self.region:
-            from ebdemo.config import REGION_RE
-
-            if not re.match(REGION_RE, self.region):
-                raise UsageError(f"--region {self.region!r} is not an AWS region (e.g. us-east-1)")
+            self._region_option()  # refuses one that is not a region
             return self.region
         if self.resolved_target == "local":
             return self.topology.region or "us-east-1"

@@ -1,11 +1,66 @@
-"""AWS's limits and reserved names that ebdemo checks, in one dependency-free module.
+"""AWS's limits, naming rules and reserved names that ebdemo checks, in one dependency-free module.
 
 The config validation and the emulator both enforce these (the emulator refuses what
 AWS refuses), so they live where either can import them without pulling in the other's
-dependencies (pydantic and YAML for the config; moto for the emulator).
+dependencies (pydantic and YAML for the config; moto for the emulator). The regular
+expressions are written for both Python's `re` and the JSON Schema (ECMA 262) dialect:
+ASCII classes only, anchored at both ends.
 """
 
 from __future__ import annotations
+
+import re
+
+# -- names, checked on the *physical* names (stack prefix included) ----------------------------
+STACK_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"  # the intersection of every service's alphabet
+FUNCTION_NAME_RE = r"^[A-Za-z0-9_-]+$"  # Lambda function name
+RULE_NAME_RE = r"^[A-Za-z0-9._-]+$"  # EventBridge rule name
+BUS_NAME_RE = r"^[A-Za-z0-9._-]+$"  # EventBridge custom bus (no '/': that is for partner buses)
+TOPIC_NAME_RE = r"^[A-Za-z0-9_-]+$"  # SNS standard topic
+ROLE_NAME_RE = r"^[A-Za-z0-9_+=,.@-]+$"  # IAM role name
+EMAIL_RE = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+REGION_RE = r"^[a-z]{2,4}(-[a-z]+)+-[0-9]+$"  # us-east-1, us-gov-west-1, eusc-de-east-1
+ENV_KEY_RE = r"^[A-Za-z][A-Za-z0-9_]+$"  # Lambda: a letter first, two characters at least
+HANDLER_RE = r"^[^\s]+\.[A-Za-z_][A-Za-z0-9_]*$"  # module.function
+
+FUNCTION_NAME_MAX = ROLE_NAME_MAX = RULE_NAME_MAX = 64
+BUS_NAME_MAX = TOPIC_NAME_MAX = 256
+HANDLER_MAX = 128
+FUNCTION_DESCRIPTION_MAX = 256
+RULE_DESCRIPTION_MAX = 512
+SOURCE_MAX = 256  # PutEvents Source
+DETAIL_TYPE_MAX = 128  # PutEvents DetailType
+
+# -- regions and partitions (botocore's partitions.json; a test keeps these in step) -----------
+SHORTEST_REGION_LEN = len("us-east-1")
+LONGEST_REGION = "us-isof-south-1"  # the longest name, and the longest with its partition
+PARTITIONS = (
+    ("aws-cn", r"^cn-[a-z]+-[0-9]+$"),
+    ("aws-us-gov", r"^us-gov-[a-z]+-[0-9]+$"),
+    ("aws-iso", r"^us-iso-[a-z]+-[0-9]+$"),
+    ("aws-iso-b", r"^us-isob-[a-z]+-[0-9]+$"),
+    ("aws-iso-e", r"^eu-isoe-[a-z]+-[0-9]+$"),
+    ("aws-iso-f", r"^us-isof-[a-z]+-[0-9]+$"),
+    ("aws-eusc", r"^eusc-de-[a-z]+-[0-9]+$"),
+)
+ACCOUNT_ID_LEN = 12  # every AWS account id has exactly 12 digits
+ACCOUNT_PLACEHOLDER = "0" * ACCOUNT_ID_LEN  # stands in for it wherever only lengths count
+
+# A stack name longer than this leaves no room for the shortest IAM role name,
+# `<stack>-<f>-<region>`, in the region with the shortest name.
+STACK_MAX = ROLE_NAME_MAX - len("-x-") - SHORTEST_REGION_LEN
+
+# -- quotas --------------------------------------------------------------------------------------
+LAMBDA_ENV_MAX_BYTES = 4096  # the JSON text of all of a function's variables together
+LAMBDA_POLICY_MAX_BYTES = 20 * 1024  # a function's resource-based policy, as GetPolicy returns it
+LAMBDA_UNZIPPED_MAX = 250 * 2**20  # a deployment package, unzipped
+LAMBDA_TIMEOUT_RANGE = (1, 900)  # seconds
+LAMBDA_MEMORY_RANGE = (128, 10240)  # MB
+PATTERN_MAX_CHARS = 4096  # PutRule EventPattern
+PATTERN_MAX_DEPTH = 64
+MAX_TARGETS_PER_RULE = 5  # EventBridge quota
+
+RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
 
 # Lambda sets these itself; a function may not override them.
 RESERVED_ENV = frozenset(
@@ -30,3 +85,11 @@ RESERVED_ENV = frozenset(
         "LAMBDA_RUNTIME_DIR",
     }
 )
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region (`aws` unless it belongs to another partition)."""
+    for name, pattern in PARTITIONS:
+        if re.match(pattern, region):
+            return name
+    return "aws"

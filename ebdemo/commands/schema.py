@@ -12,6 +12,6 @@ from ebdemo.commands._common import handle_errors
 @handle_errors
 def command() -> None:
     """Print the JSON Schema of the config file (point your editor's YAML support at it)."""
-    from ebdemo.schema import json_schema
+    from ebdemo.config.schema import json_schema
 
     render.print_json(json_schema())

@@ -27,7 +27,9 @@ def load(workspace: Path, text: str, **kwargs) -> Topology:
     return parse_config(text, path=workspace / "config.yaml", **kwargs)
 
 
-MINIMAL = "functions:\n  worker: {code: app.py}\n"
+STACK = "stack: demo\n"
+FUNCTIONS = "functions:\n  worker: {code: app.py}\n"
+MINIMAL = STACK + FUNCTIONS
 
 
 # -- the sample ------------------------------------------------------------------------------
@@ -88,7 +90,7 @@ def test_load_config_accepts_a_string_path():
 def test_defaults(workspace):
     topology = load(workspace, MINIMAL)
     assert (topology.stack, topology.bus, topology.target, topology.region) == (
-        "ebdemo",
+        "demo",
         "events",
         "local",
         None,
@@ -100,13 +102,13 @@ def test_defaults(workspace):
 
 
 def test_stack_override_wins_and_renames_everything(workspace):
-    topology = load(workspace, "stack: one\n" + MINIMAL, stack="two")
+    topology = load(workspace, "stack: one\n" + FUNCTIONS, stack="two")
     assert topology.stack == "two" and topology.function_name("worker") == "two-worker"
     assert topology.role_name("worker") == "two-worker-role"
 
 
 def test_empty_sections_mean_empty_mappings(workspace):
-    text = "topic:\nfunctions:\n  worker:\n    code: app.py\n    environment:\nrules:\n"
+    text = STACK + "topic:\nfunctions:\n  worker:\n    code: app.py\n    environment:\nrules:\n"
     topology = load(workspace, text)
     assert topology.rules == () and dict(topology.function("worker").environment) == {}
     assert topology.topic is not None and topology.topic.name == "notifications"
@@ -119,6 +121,7 @@ def test_default_bus(workspace):
 
 def test_every_function_key(workspace):
     text = """\
+stack: demo
 topic: {name: alerts, emails: [a@example.com, b.c+d@mail.example.org]}
 functions:
   worker:
@@ -147,7 +150,9 @@ functions:
 
 
 def test_injected_names_are_free_for_functions_that_do_not_get_them(workspace):
-    text = "functions:\n  p: {code: app.py, environment: {EVENT_SOURCE: mine, TOPIC_ARN: arn}}\n"
+    text = STACK + (
+        "functions:\n  p: {code: app.py, environment: {EVENT_SOURCE: mine, TOPIC_ARN: arn}}\n"
+    )
     assert dict(load(workspace, text).function("p").environment) == {
         "EVENT_SOURCE": "mine",
         "TOPIC_ARN": "arn",
@@ -158,7 +163,7 @@ def test_injected_names_are_free_for_functions_that_do_not_get_them(workspace):
 def test_a_directory_defaults_to_index_handler(workspace):
     (workspace / "svc").mkdir()
     (workspace / "svc" / "index.py").write_text(HANDLER)
-    fn = load(workspace, "functions:\n  w: {code: svc}\n").function("w")
+    fn = load(workspace, STACK + "functions:\n  w: {code: svc}\n").function("w")
     assert (fn.code, fn.handler) == (workspace / "svc", "index.handler")
 
 
@@ -166,14 +171,16 @@ def test_a_directory_defaults_to_index_handler(workspace):
 def test_a_directory_with_a_nested_module(workspace, handler):
     (workspace / "svc" / "pkg").mkdir(parents=True)
     (workspace / "svc" / "pkg" / "mod.py").write_text(HANDLER)
-    fn = load(workspace, f"functions:\n  w: {{code: svc, handler: {handler}}}\n").function("w")
+    text = STACK + f"functions:\n  w: {{code: svc, handler: {handler}}}\n"
+    fn = load(workspace, text).function("w")
     assert fn.handler == handler
 
 
 def test_a_package_module_is_found_by_its_init(workspace):
     (workspace / "svc" / "app").mkdir(parents=True)
     (workspace / "svc" / "app" / "__init__.py").write_text("from .core import handler\n")
-    fn = load(workspace, "functions:\n  w: {code: svc, handler: app.handler}\n").function("w")
+    text = STACK + "functions:\n  w: {code: svc, handler: app.handler}\n"
+    fn = load(workspace, text).function("w")
     assert fn.handler == "app.handler"
 
 
@@ -196,7 +203,7 @@ def test_handlers_defined_in_other_ways_are_accepted(workspace, source):
 def test_absolute_code_path(workspace, tmp_path_factory):
     other = tmp_path_factory.mktemp("elsewhere") / "h.py"
     other.write_text(HANDLER)
-    fn = load(workspace, f"functions:\n  w: {{code: '{other}'}}\n").function("w")
+    fn = load(workspace, STACK + f"functions:\n  w: {{code: '{other}'}}\n").function("w")
     assert fn.code == other and fn.handler == "h.handler"
 
 
@@ -254,7 +261,7 @@ rules:
 
 def test_a_rule_can_target_several_functions_and_rules_keep_file_order(workspace):
     text = (
-        "functions:\n  a: {code: app.py}\n  b: {code: app.py}\nrules:\n"
+        STACK + "functions:\n  a: {code: app.py}\n  b: {code: app.py}\nrules:\n"
         "  z: {sources: [s], targets: [b, a]}\n  y: {sources: [s], targets: [a]}\n"
     )
     topology = load(workspace, text)
@@ -265,6 +272,7 @@ def test_a_rule_can_target_several_functions_and_rules_keep_file_order(workspace
 
 def test_yaml_anchors_and_merge_keys(workspace):
     text = """\
+stack: demo
 defaults: &fn {code: app.py, timeout: 30}
 functions:
   a: {<<: *fn}

@@ -123,8 +123,8 @@ CASES = [
     ("top-scalar", "just text\n", 1, None, "expected a mapping, got a string"),
     (
         "functions-list",
-        "functions:\n  - producer\n  - consumer\n",
-        2,
+        "stack: demo\nfunctions:\n  - producer\n  - consumer\n",
+        3,
         "functions",
         "expected a mapping, got a list",
     ),
@@ -160,6 +160,14 @@ CASES = [
         "missing required key 'code'",
     ),
     ("no-functions", without("functions:", "rules:"), 1, None, "missing required key 'functions'"),
+    ("no-stack", edit("stack: demo\n", ""), 1, "stack", "required: name the stack"),
+    (
+        "no-stack-after-comments",
+        "# my project\n\n" + edit("stack: demo\n", ""),
+        3,
+        "stack",
+        "--stack NAME also works",
+    ),
     (
         "functions-empty",
         without("functions:", "rules:").replace("rules:", "functions: {}\nrules:"),
@@ -460,20 +468,6 @@ CASES = [
     ("stack-chars", edit("stack: demo", "stack: my stack"), 1, "stack", "invalid stack name"),
     ("stack-dot", edit("stack: demo", "stack: my.stack"), 1, "stack", "invalid stack name"),
     ("stack-long", edit("stack: demo", "stack: " + "s" * 58), 1, "stack", "too long"),
-    (
-        "stack-makes-function-long",
-        edit("stack: demo", "stack: " + "s" * 48),
-        16,
-        "functions.process-purchase",
-        "Lambda function name",
-    ),
-    (
-        "stack-makes-role-long",
-        edit("stack: demo", "stack: " + "s" * 44),
-        16,
-        "functions.process-purchase",
-        "IAM role name",
-    ),
     (
         "function-chars",
         edit("  process-order: {code: consumer.py}", "  process.order: {code: consumer.py}"),
@@ -820,11 +814,48 @@ def test_a_bad_stack_option_is_reported_against_the_option(workspace, stack):
     assert caught.value.key == "--stack" and caught.value.line is None
 
 
+def _error_at(error: ConfigError, line: int, key: str) -> ConfigError:
+    found = [e for e in error.errors if (e.line, e.key) == (line, key)]
+    assert len(found) == 1, str(error)
+    return found[0]
+
+
 def test_a_stack_option_that_makes_names_too_long_points_at_the_name(workspace):
     with pytest.raises(ConfigError) as caught:
         parse_config(BASE, path=workspace / "config.yaml", stack="s" * 48)
-    assert (caught.value.line, caught.value.key) == (16, "functions.process-purchase")
-    assert "the stack prefix counts" in caught.value.detail
+    # IAM role names (`<stack>-<function>-<region>`) of the other functions overflow too
+    error = _error_at(caught.value, 16, "functions.process-purchase")
+    assert "Lambda function name" in error.detail
+    assert "the stack prefix counts" in error.detail
+
+
+def test_a_stack_that_makes_a_function_name_too_long_points_at_the_function(workspace):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(edit("stack: demo", "stack: " + "s" * 48), path=workspace / "config.yaml")
+    error = _error_at(caught.value, 16, "functions.process-purchase")
+    assert "Lambda function name" in error.detail and "would be 65 characters" in error.detail
+    assert "IAM role name" not in error.detail  # said once: the Lambda name is the shorter
+
+
+def test_a_stack_that_makes_a_role_name_too_long_points_at_the_function(workspace):
+    """`<stack>-<function>-<region>` must fit IAM's 64 characters, in the region given."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(edit("stack: demo", "stack: " + "s" * 44), path=workspace / "config.yaml",
+                     region="us-east-1")
+    error = caught.value
+    assert (error.line, error.key) == (16, "functions.process-purchase"), str(error)
+    assert "IAM role name" in error.detail and "-us-east-1'" in error.detail
+    assert [e.key for e in error.errors] == ["functions.process-purchase",
+                                            "functions.process-order"]
+
+
+def test_without_a_region_role_names_are_measured_with_the_longest(workspace):
+    from ebdemo.limits import LONGEST_REGION
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(edit("stack: demo", "stack: " + "s" * 44), path=workspace / "config.yaml")
+    error = _error_at(caught.value, 8, "functions.producer")  # fits in us-east-1, not there
+    assert f"-{LONGEST_REGION}'" in error.detail and "set `region:` or --region" in error.detail
 
 
 # -- the file itself -------------------------------------------------------------------------
@@ -861,9 +892,9 @@ def test_not_utf8(tmp_path):
 
 
 def test_a_code_directory_too_big_for_lambda(workspace, monkeypatch):
-    import ebdemo.config
+    import ebdemo.limits
 
-    monkeypatch.setattr(ebdemo.config, "LAMBDA_UNZIPPED_MAX", 100)
+    monkeypatch.setattr(ebdemo.limits, "LAMBDA_UNZIPPED_MAX", 100)
     (workspace / "lib" / "index.py").write_text(HANDLER + "#" * 100)
     with pytest.raises(ConfigError, match="more than 0 MB of files") as caught:
         parse_config(edit("code: producer.py", "code: lib"), path=workspace / "config.yaml")
@@ -921,3 +952,19 @@ def test_the_cli_reports_a_bad_stack_option(workspace, no_aws):
     )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {workspace / 'config.yaml'}: --stack: ")
+
+
+# -- stack: is required, --stack satisfies it ----------------------------------------------
+def test_the_stack_option_stands_in_for_a_missing_stack_key(workspace):
+    topology = parse_config(edit("stack: demo\n", ""), path=workspace / "config.yaml",
+                            stack="other")
+    assert topology.stack == "other" and topology.function_name("producer") == "other-producer"
+
+
+def test_a_missing_stack_is_reported_with_every_other_problem(workspace):
+    text = edit("stack: demo\n", "").replace("memory: 128", "memroy: 128")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, path=workspace / "config.yaml")
+    assert [(e.line, e.key) for e in caught.value.errors] == [
+        (1, "stack"), (10, "functions.producer.memroy")]
+    assert "e.g. `stack: my-project`" in caught.value.detail

@@ -166,7 +166,8 @@ def test_disabled_rule_is_an_error_unless_the_config_disables_it():
     [finding] = diagnose(topo, facts)
     assert finding.code == "rule-disabled"
     assert "enable-rule --name demo-all --event-bus-name demo-bus" in finding.fix
-    intended = replace(topo, rules=(replace(topo.rules[0], enabled=False),))
+    disabled = topo.rules[0].model_copy(update={"enabled": False})
+    intended = topo.model_copy(update={"rules": (disabled,)})
     assert diagnose(intended, facts) == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -142,7 +141,7 @@ def test_environment_gets_the_bus_and_topic_it_needs():
 
 
 def test_without_topic_there_is_no_topic_subscription_nor_publish_grant():
-    topo = replace(topology(), topic=None)
+    topo = topology().model_copy(update={"topic": None})
     res = build(topo)
     assert not [r for r in res if isinstance(r, Topic | Subscription)]
     consumer = by_key(res)[("function", "demo-consumer")]

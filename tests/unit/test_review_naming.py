@@ -30,7 +30,7 @@ def test_statement_ids_stay_plain_for_plain_names_and_distinct_for_dotted_ones()
 def _load(tmp_path: Path, text: str) -> ConfigError:
     (tmp_path / "h.py").write_text("def handler(event, context):\n    return 1\n")
     path = tmp_path / "config.yaml"
-    path.write_text(text + "functions:\n  f1:\n    code: h.py\n")
+    path.write_text(text + "functions:\n  f1:\n    code: h.py\nstack: s\n")
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     return raised.value
@@ -69,7 +69,8 @@ def test_a_one_letter_environment_variable_is_refused_as_lambda_does(tmp_path: P
     """Lambda's key pattern is [a-zA-Z]([a-zA-Z0-9_])+: two characters at least."""
     (tmp_path / "h.py").write_text("def handler(event, context):\n    return 1\n")
     path = tmp_path / "config.yaml"
-    path.write_text("functions:\n  f1:\n    code: h.py\n    environment: {A: x, OK: y}\n")
+    path.write_text("functions:\n  f1:\n    code: h.py\n    environment: {A: x, OK: y}\n"
+                    "stack: s\n")
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert (raised.value.line, raised.value.key) == (4, "functions.f1.environment.A")

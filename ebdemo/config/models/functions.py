@@ -1,0 +1,240 @@
+"""`functions:` — one Lambda function each, by logical name."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+from ebdemo.config import quotas
+from ebdemo.config.context import Declared, Problems, declared, loading, problem
+from ebdemo.config.handlers import CodeProblem, check_handler, default_handler, resolve_code
+from ebdemo.config.models.base import Spec
+from ebdemo.config.types import NAME_KEY, Hint, NullIsEmpty
+from ebdemo.limits import (
+    ENV_KEY_RE,
+    FUNCTION_DESCRIPTION_MAX,
+    FUNCTION_NAME_MAX,
+    FUNCTION_NAME_RE,
+    HANDLER_MAX,
+    HANDLER_RE,
+    LAMBDA_ENV_MAX_BYTES,
+    LAMBDA_MEMORY_RANGE,
+    LAMBDA_POLICY_MAX_BYTES,
+    LAMBDA_TIMEOUT_RANGE,
+    RESERVED_ENV,
+    ROLE_NAME_MAX,
+    ROLE_NAME_RE,
+    RUNTIMES,
+)
+
+# ebdemo sets these (resources.py); a user value would silently lose against ours.
+INJECTED_ENV = {"EVENT_BUS_NAME": "puts_events", "EVENT_SOURCE": "puts_events",
+                "TOPIC_ARN": "publishes"}
+
+FunctionName = Annotated[
+    str,
+    StringConstraints(pattern=FUNCTION_NAME_RE),
+    Hint("name", "use letters, digits, '-' and '_'"),
+]
+Handler = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=HANDLER_RE, max_length=HANDLER_MAX),
+    Hint("handler", "write module.function"),
+]
+Runtime = Literal[RUNTIMES]  # type: ignore[valid-type]
+VariableName = Annotated[
+    str,
+    StringConstraints(pattern=ENV_KEY_RE),
+    Hint("variable name", "use letters, digits and '_', starting with a letter, at least two "
+         "characters"),
+]
+
+
+def _frozen_sorted(variables: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(sorted(variables.items())))
+
+
+Environment = Annotated[
+    Mapping[VariableName, Annotated[str, Strict()]], NullIsEmpty(), AfterValidator(_frozen_sorted)
+]
+
+
+class FunctionSpec(Spec):
+    """One Lambda function. `code` is a .py file or a directory (absolute once loaded)."""
+
+    name: SkipJsonSchema[str] = Field(validation_alias=NAME_KEY)
+    code: Path = Field(description="A .py file or a directory, relative to the config file.")
+    handler: Handler = Field(
+        default_factory=lambda data: default_handler(data.get("code")),
+        description="`module.function`; defaults to `<file stem>.handler` for a file and "
+        "`index.handler` for a directory.",
+    )
+    runtime: Runtime = Field("python3.12", description="Lambda runtime.")
+    timeout: Annotated[StrictInt, Field(ge=LAMBDA_TIMEOUT_RANGE[0], le=LAMBDA_TIMEOUT_RANGE[1])] = (
+        Field(10, description="Seconds.")
+    )
+    memory: Annotated[StrictInt, Field(ge=LAMBDA_MEMORY_RANGE[0], le=LAMBDA_MEMORY_RANGE[1])] = (
+        Field(128, description="MB.")
+    )
+    environment: Environment = Field(
+        default_factory=lambda: MappingProxyType({}),
+        description="Environment variables (strings).",
+    )
+    description: Annotated[
+        str, Strict(), StringConstraints(max_length=FUNCTION_DESCRIPTION_MAX)
+    ] = Field("", description="Function description.")
+    puts_events: StrictBool = Field(
+        False,
+        description="Allow events:PutEvents on the stack's bus; sets EVENT_BUS_NAME and "
+        "EVENT_SOURCE.",
+    )
+    publishes: StrictBool = Field(
+        False, description="Allow sns:Publish on the topic; sets TOPIC_ARN."
+    )
+
+    # -- checks of a file (a LoadContext): names, code on disk, quotas ---------------------
+    @field_validator("name")
+    @classmethod
+    def _names_fit_aws(cls, name: str, info: ValidationInfo) -> str:
+        facts = declared(info)
+        if facts is None or not re.fullmatch(FUNCTION_NAME_RE, name):
+            return name  # an invalid name is reported by the mapping's key type
+        problems = Problems(cls.__name__)
+        for other in facts.functions:
+            if other == name:
+                break
+            if other.lower() == name.lower():
+                problems.add((), f"clashes with function {other!r}: IAM role names ignore case")
+        if facts.names is not None:
+            why = quotas.name_problem(facts.names.function_name(name), FUNCTION_NAME_RE,
+                                      FUNCTION_NAME_MAX, "Lambda function name")
+            if why is None:  # the role name is longer: say it once
+                note = "" if facts.region else (
+                    f"; measured with the longest region name, {facts.region_for_limits}, "
+                    "as no region is set: set `region:` or --region"
+                )
+                role = facts.names.role_name(name, facts.region_for_limits)
+                why = quotas.name_problem(role, ROLE_NAME_RE, ROLE_NAME_MAX, "IAM role name", note)
+            if why is not None:
+                problems.add((), why)
+            else:
+                why = _policy_problem(name, facts)
+                if why is not None:
+                    problems.add((), why)
+        problems.raise_any()
+        return name
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code_exists(cls, code: Any, info: ValidationInfo) -> Any:
+        context = loading(info)
+        if context is None or not isinstance(code, str):
+            return code  # a non-string is refused by the type
+        try:
+            return resolve_code(code, context.base)
+        except CodeProblem as exc:
+            raise problem(exc.message) from None
+
+    @field_validator("environment")
+    @classmethod
+    def _not_reserved(cls, environment: Mapping[str, str], info: ValidationInfo) -> Any:
+        if loading(info) is not None:
+            problems = Problems(cls.__name__)
+            for name in environment:
+                if name in RESERVED_ENV:
+                    problems.add((name,), "reserved by Lambda; choose another name")
+            problems.raise_any()
+        return environment
+
+    @model_validator(mode="after")
+    def _whole_function(self, info: ValidationInfo) -> FunctionSpec:
+        context = loading(info)
+        if context is None:
+            return self
+        problems = Problems(type(self).__name__)
+        try:
+            check_handler(self.code, self.handler, self.runtime,
+                          explicit="handler" in self.model_fields_set, config_dir=context.base)
+        except CodeProblem as exc:
+            problems.add((exc.key,), exc.message, near="code")
+        for variable, flag in INJECTED_ENV.items():
+            if variable in self.environment and getattr(self, flag):
+                problems.add(("environment", variable),
+                             f"set by ebdemo because `{flag}: true`; remove it")
+        facts = context.declared
+        if self.publishes and facts is not None and not facts.has_topic:
+            problems.add(("publishes",), "`publishes: true` needs a `topic:` section")
+        if not problems and facts is not None:
+            why = self._environment_problem(facts)
+            if why:
+                problems.add(("environment",), why)
+        problems.raise_any()
+        return self
+
+    def _environment_problem(self, facts: Declared) -> str | None:
+        variables = dict(self.environment)
+        added = self.injected_environment(facts)
+        variables.update(added)
+        size = quotas.environment_size(variables)
+        if size <= LAMBDA_ENV_MAX_BYTES:
+            return None
+        with_ours = f", with {', '.join(added)} set by ebdemo" if added else ""
+        return (
+            f"environment is {size} bytes as Lambda measures it (the JSON text of every "
+            f"variable{with_ours}); Lambda allows {LAMBDA_ENV_MAX_BYTES}"
+        )
+
+    def injected_environment(self, facts: Declared) -> dict[str, str]:
+        """The variables ebdemo adds to this function, as far as the file lets us know."""
+        names, region = facts.names, facts.region_for_limits
+        added: dict[str, str] = {}
+        if self.puts_events and names is not None:
+            added["EVENT_BUS_NAME"] = names.bus_name
+        if self.puts_events and facts.source is not None:
+            added["EVENT_SOURCE"] = facts.source
+        if self.publishes and names is not None and names.topic_name:
+            added["TOPIC_ARN"] = quotas.arn("sns", region, names.topic_name)
+        return added
+
+
+def _policy_problem(name: str, facts: Declared) -> str | None:
+    """The function's resource policy over Lambda's 20 KB: one statement per rule."""
+    from ebdemo.resources import statement_id
+
+    names, region = facts.names, facts.region_for_limits
+    assert names is not None
+    rules = [rule for rule, targets in facts.rule_targets.items() if name in targets]
+    if not rules:
+        return None
+    function_arn = quotas.arn("lambda", region, f"function:{names.function_name(name)}")
+    statements = [
+        quotas.invoke_statement(statement_id(names.rule_name(rule)), function_arn,
+                                quotas.rule_arn(names, rule, region))
+        for rule in rules
+    ]
+    size = quotas.policy_size(statements)
+    if size <= LAMBDA_POLICY_MAX_BYTES:
+        return None
+    return (
+        f"{len(rules)} rules target this function: its resource-based policy (one invoke "
+        f"permission per rule) would be {size} bytes; Lambda allows {LAMBDA_POLICY_MAX_BYTES} "
+        "(PolicyLengthExceededException). Let fewer rules target it, e.g. one rule whose "
+        "pattern uses `$or` or lists several values"
+    )

@@ -1,0 +1,242 @@
+"""`rules:` — EventBridge rules on the bus, by logical name.
+
+A rule is written either with the shorthand (`sources`, `detail_types`, `detail`) or with a
+full `pattern`; the shorthand compiles into the pattern, which is all the rest of ebdemo sees
+(`RuleSpec.pattern`). Patterns are checked by `ebdemo.patterns`, the matcher the emulator
+routes with, and located down to the offending key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+from ebdemo.config import quotas
+from ebdemo.config.context import (
+    ALREADY_REPORTED,
+    UNSUPPORTED,
+    Problems,
+    declared,
+    loading,
+    problem,
+)
+from ebdemo.config.models.base import Spec
+from ebdemo.config.types import NAME_KEY, Hint, MinItemsInFiles, NotNull, Unique
+from ebdemo.config.yamlsource import Timestamp, Unreadable
+from ebdemo.limits import (
+    DETAIL_TYPE_MAX,
+    MAX_TARGETS_PER_RULE,
+    PATTERN_MAX_CHARS,
+    PATTERN_MAX_DEPTH,
+    RULE_DESCRIPTION_MAX,
+    RULE_NAME_MAX,
+    RULE_NAME_RE,
+    SOURCE_MAX,
+)
+
+# shorthand key -> the pattern field it fills
+SHORTHAND = {"sources": "source", "detail_types": "detail-type", "detail": "detail"}
+
+RuleName = Annotated[
+    str,
+    StringConstraints(pattern=RULE_NAME_RE),
+    Hint("name", "use letters, digits, '.', '-' and '_'"),
+]
+Sources = Annotated[
+    tuple[Annotated[str, Strict(), StringConstraints(max_length=SOURCE_MAX)], ...],
+    Field(min_length=1),
+    Unique(),
+]
+DetailTypes = Annotated[
+    tuple[Annotated[str, Strict(), StringConstraints(max_length=DETAIL_TYPE_MAX)], ...],
+    Field(min_length=1),
+    Unique(),
+]
+PatternObject = Annotated[dict[str, Any], Field(min_length=1)]
+# A target is a declared function's logical name (target options will make this a union).
+Target = Annotated[str, Strict()]
+
+
+def _shorthand_pattern(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        field: list(data[key]) if isinstance(data[key], tuple) else data[key]
+        for key, field in SHORTHAND.items()
+        if data.get(key) is not None
+    }
+
+
+def _one_pattern_schema(schema: dict[str, Any]) -> None:
+    """Either the shorthand or a full pattern, never both (`_one_valid_pattern` says so)."""
+    shorthand = [{"required": [key]} for key in SHORTHAND]
+    schema["oneOf"] = [
+        {"required": ["pattern"], "not": {"anyOf": shorthand}},
+        {"anyOf": shorthand, "not": {"required": ["pattern"]}},
+    ]
+
+
+class RuleSpec(Spec):
+    """One EventBridge rule; `pattern` is the full, validated event pattern."""
+
+    model_config = ConfigDict(json_schema_extra=_one_pattern_schema)
+    positional = ("name", "pattern", "targets", "description", "enabled")
+
+    name: SkipJsonSchema[str] = Field(validation_alias=NAME_KEY)
+    sources: Annotated[Sources | None, NotNull()] = Field(
+        None, exclude=True, repr=False, description="Shorthand: match these event sources."
+    )
+    detail_types: Annotated[DetailTypes | None, NotNull()] = Field(
+        None, exclude=True, repr=False, description="Shorthand: match these detail-types."
+    )
+    detail: Annotated[PatternObject | None, NotNull()] = Field(
+        None, exclude=True, repr=False,
+        description="Shorthand: an event-pattern fragment for `detail`.",
+    )
+    pattern: PatternObject = Field(
+        default_factory=_shorthand_pattern,
+        description="A full EventBridge event pattern (instead of the shorthand).",
+    )
+    targets: Annotated[tuple[Target, ...], MinItemsInFiles(), Unique()] = Field(
+        description="Logical names of the functions the rule invokes."
+    )
+    description: Annotated[str, Strict(), StringConstraints(max_length=RULE_DESCRIPTION_MAX)] = (
+        Field("", description="Rule description.")
+    )
+    enabled: StrictBool = Field(True, description="Whether the rule is enabled.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_fits_aws(cls, name: str, info: ValidationInfo) -> str:
+        facts = declared(info)
+        if facts is not None and facts.names is not None and re.fullmatch(RULE_NAME_RE, name):
+            why = quotas.name_problem(facts.names.rule_name(name), RULE_NAME_RE, RULE_NAME_MAX,
+                                      "EventBridge rule name")
+            if why:
+                raise problem(why)
+        return name
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_are_declared(cls, targets: tuple[str, ...], info: ValidationInfo) -> Any:
+        facts = declared(info)
+        if facts is None:
+            return targets
+        problems = Problems(cls.__name__)
+        for index, target in enumerate(targets):
+            if target not in facts.functions:
+                close = difflib.get_close_matches(target, facts.functions, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.add((index,), f"unknown function {target!r}{hint}")
+        if len(targets) > MAX_TARGETS_PER_RULE:
+            problems.add((), f"{len(targets)} targets; EventBridge allows "
+                             f"{MAX_TARGETS_PER_RULE} per rule")
+        problems.raise_any()
+        return targets
+
+    @model_validator(mode="after")
+    def _one_valid_pattern(self, info: ValidationInfo) -> RuleSpec:
+        shorthand = [key for key in SHORTHAND if getattr(self, key) is not None]
+        if shorthand and "pattern" in self.model_fields_set:
+            problems = Problems(type(self).__name__)
+            problems.add((shorthand[0],), "use either `pattern` or the shorthand "
+                         "(sources, detail_types, detail), not both")
+            problems.raise_any()
+        if not shorthand and not self.pattern:
+            raise problem("needs `sources`/`detail_types` or a `pattern`")
+        pattern = self.pattern
+        if loading(info) is not None:
+            pattern = _checked_pattern(self.pattern, shorthand, type(self).__name__)
+        if not shorthand and pattern is self.pattern:
+            return self
+        return self.model_copy(update={"pattern": pattern, **dict.fromkeys(SHORTHAND)})
+
+
+def _checked_pattern(pattern: dict[str, Any], shorthand: list[str], title: str) -> dict[str, Any]:
+    """The pattern as plain JSON data (YAML dates as written), or the located problems of a
+    pattern EventBridge would reject."""
+    from ebdemo.patterns import InvalidPatternError, compile_pattern
+
+    root = (shorthand[0],) if shorthand else ("pattern",)
+
+    def located(path: tuple[str | int, ...]) -> tuple[str | int, ...]:
+        if not shorthand:
+            return ("pattern", *path)
+        by_field = {field: key for key, field in SHORTHAND.items()}
+        if path and path[0] in by_field:
+            return (by_field[str(path[0])], *path[1:])
+        return root
+
+    problems = Problems(title)
+    if not _small_enough(pattern):
+        problems.add(root, "the event pattern is too large or nested too deeply "
+                           f"(EventBridge allows {PATTERN_MAX_CHARS} characters)")
+        problems.raise_any()
+    plain = _plain(pattern, (), problems, located)
+    problems.raise_any()
+    text = json.dumps(plain, separators=(",", ":"))
+    if len(text) > PATTERN_MAX_CHARS:
+        problems.add(root, f"the event pattern is {len(text)} characters as JSON; "
+                           f"EventBridge allows {PATTERN_MAX_CHARS}")
+    else:
+        try:
+            compile_pattern(plain)
+        except InvalidPatternError as exc:
+            problems.add(located(tuple(exc.path)), f"invalid event pattern: {exc.reason}")
+        except Exception as exc:  # a matcher bug must still surface as a config error
+            problems.add(root, f"invalid event pattern: {type(exc).__name__}: {exc}")
+    problems.raise_any()
+    return plain
+
+
+def _small_enough(value: Any) -> bool:
+    """Whether a pattern stays within EventBridge's size once YAML aliases are expanded
+    (counted without expanding them; a pattern that contains itself never is)."""
+    budget = [PATTERN_MAX_CHARS]
+    open_ids: set[int] = set()
+
+    def walk(node: Any, depth: int) -> bool:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > PATTERN_MAX_DEPTH:
+            return False
+        children = node.values() if isinstance(node, dict) else node if isinstance(
+            node, list | tuple) else ()
+        if not children:
+            return True
+        if id(node) in open_ids:
+            return False
+        open_ids.add(id(node))
+        ok = all(walk(child, depth + 1) for child in children)
+        open_ids.discard(id(node))
+        return ok
+
+    return walk(value, 0)
+
+
+def _plain(value: Any, path: tuple[str | int, ...], problems: Problems, located: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v, (*path, k), problems, located) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, (*path, i), problems, located) for i, v in enumerate(value)]
+    if isinstance(value, Timestamp):
+        return value.text
+    if isinstance(value, Unreadable):
+        problems.add(located(path), "already reported", ALREADY_REPORTED)
+    elif isinstance(value, float) and not math.isfinite(value):
+        problems.add(located(path), "infinite or NaN numbers are not allowed")
+    elif not isinstance(value, str | int | float | bool | type(None)):
+        problems.add(located(path), "unsupported value", UNSUPPORTED)
+    return value

@@ -1,0 +1,177 @@
+"""The whole file: the topology the core works from (`ebdemo.model.Topology`).
+
+Physical names are derived here, in one place, from the stack name and the logical name —
+that derivation is what lets `up` and `down` find their resources again without a state file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+from ebdemo.config import quotas
+from ebdemo.config.context import Declared, declared, loading, problem
+from ebdemo.config.models.base import Spec
+from ebdemo.config.models.functions import FunctionName, FunctionSpec
+from ebdemo.config.models.rules import RuleName, RuleSpec
+from ebdemo.config.models.topic import TopicSpec
+from ebdemo.config.types import Hint, NamedMapping, NullIsEmpty
+from ebdemo.limits import (
+    BUS_NAME_MAX,
+    BUS_NAME_RE,
+    REGION_RE,
+    SOURCE_MAX,
+    STACK_MAX,
+    STACK_RE,
+)
+
+DEFAULT_BUS = "default"  # the account's default event bus
+DEFAULT_LOGICAL_BUS = "events"
+DEFAULT_SOURCE = "io.entest.demo"
+PATH_KEY = "<path>"  # the alias the file's own path arrives under
+
+StackName = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=STACK_RE, max_length=STACK_MAX),
+    Hint("stack name", "use letters, digits, '-' and '_', starting with a letter or digit"),
+]
+BusName = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=BUS_NAME_RE, max_length=BUS_NAME_MAX),
+    Hint("bus name", "use letters, digits, '.', '-' and '_' ('/' is for partner buses only)"),
+]
+EventSource = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=SOURCE_MAX)]
+Region = Annotated[
+    str, Strict(), StringConstraints(pattern=REGION_RE), Hint("region", "e.g. us-east-1")
+]
+
+
+class Topology(Spec):
+    """An EventBridge bus, rules, Lambda functions and an SNS topic."""
+
+    stack: StackName = Field(
+        description="Stack name: prefixes every physical name so several stacks share one "
+        "account (--stack overrides)."
+    )
+    bus: BusName = Field(
+        DEFAULT_LOGICAL_BUS,
+        description="Logical name of the stack's custom event bus (physical `<stack>-<bus>`), "
+        "or `default` for the account's default bus.",
+    )
+    functions: Annotated[
+        tuple[FunctionSpec, ...],
+        NamedMapping(FunctionName, min_items=1, too_few="at least one function is required"),
+    ] = Field(description="Lambda functions, by logical name.")
+    rules: Annotated[tuple[RuleSpec, ...], NamedMapping(RuleName)] = Field(
+        (), description="EventBridge rules on the bus, by logical name."
+    )
+    topic: Annotated[TopicSpec | None, NullIsEmpty()] = Field(
+        None, description="SNS topic the publishing functions notify."
+    )
+    source: EventSource = Field(
+        DEFAULT_SOURCE,
+        description="Default event source for `ebdemo send`.",
+        json_schema_extra={"not": {"pattern": r"^aws\."}},
+    )
+    target: Literal["local", "aws"] = Field(
+        "local",
+        description="Where `up` provisions by default: the embedded emulator or AWS "
+        "(--target overrides).",
+    )
+    region: Region | None = Field(None, description="AWS region (--region overrides).")
+    path: SkipJsonSchema[Path] = Field(Path("config.yaml"), validation_alias=PATH_KEY)
+
+    # -- checks of a file --------------------------------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _read_declarations(cls, data: Any, info: ValidationInfo) -> Any:
+        """Before any part is validated: what the file declares, for the cross-checks."""
+        context = loading(info)
+        if context is None or not isinstance(data, Mapping):
+            return data
+        context.declared = Declared.read(data, context)
+        return {**data, PATH_KEY: context.path}
+
+    @field_validator("bus")
+    @classmethod
+    def _bus_fits_aws(cls, bus: str, info: ValidationInfo) -> str:
+        facts = declared(info)
+        if facts is not None and facts.names is not None and bus != DEFAULT_BUS:
+            why = quotas.name_problem(facts.names.bus_name, BUS_NAME_RE, BUS_NAME_MAX,
+                                      "EventBridge bus name")
+            if why:
+                raise problem(why)
+        return bus
+
+    @field_validator("source")
+    @classmethod
+    def _not_aws(cls, source: str) -> str:
+        if source.startswith("aws."):
+            raise problem("sources starting with 'aws.' are reserved for AWS services")
+        return source
+
+    # -- physical names: <stack>-<logical>, so several stacks share one account -------------
+    @property
+    def uses_default_bus(self) -> bool:
+        return self.bus == DEFAULT_BUS
+
+    @property
+    def bus_name(self) -> str:
+        return DEFAULT_BUS if self.uses_default_bus else f"{self.stack}-{self.bus}"
+
+    def function_name(self, logical: str) -> str:
+        return f"{self.stack}-{logical}"
+
+    def role_name(self, logical: str, region: str | None = None) -> str:
+        """IAM role names are global: `<stack>-<function>-<region>` lets one stack live in
+        several regions of one account. Without a region: the name roles had before that,
+        until every caller passes the region."""
+        if region is None:
+            return f"{self.stack}-{logical}-role"
+        return f"{self.stack}-{logical}-{region}"
+
+    def rule_name(self, logical: str) -> str:
+        return f"{self.stack}-{logical}"
+
+    def log_group_name(self, logical: str) -> str:
+        return f"/aws/lambda/{self.function_name(logical)}"
+
+    @property
+    def topic_name(self) -> str | None:
+        return f"{self.stack}-{self.topic.name}" if self.topic else None
+
+    # -- lookups ----------------------------------------------------------------------------
+    def function(self, logical: str) -> FunctionSpec:
+        for fn in self.functions:
+            if fn.name == logical:
+                return fn
+        raise KeyError(logical)
+
+    def rule(self, logical: str) -> RuleSpec:
+        for rule in self.rules:
+            if rule.name == logical:
+                return rule
+        raise KeyError(logical)
+
+    def rules_targeting(self, logical_function: str) -> tuple[RuleSpec, ...]:
+        return tuple(r for r in self.rules if logical_function in r.targets)
+
+    def targets_of(self, rule_names: Iterable[str]) -> list[str]:
+        """The functions these rules deliver to, each once, in rule order."""
+        out: list[str] = []
+        for name in rule_names:
+            out += [t for t in self.rule(name).targets if t not in out]
+        return out

@@ -1,0 +1,204 @@
+"""Reusable pieces of the config's types, each carrying its own validation *and* JSON Schema.
+
+* `NamedMapping`: `functions: {producer: {...}}` in the file, `(FunctionSpec(name="producer",
+  ...), ...)` in the model. Validation takes the mapping, names each item from its key and
+  returns a tuple in file order; a tuple of items passes as it is (topologies built in code).
+  Its JSON Schema is an object whose `additionalProperties` is the item model's schema and
+  whose `propertyNames` is the key type's.
+* `Hint`: what an invalid value is called and what a valid one looks like, published as the
+  schema's `patternErrorMessage` (shown by VS Code's YAML and JSON support) and read back by
+  the error translator, so the editor and `ebdemo` say the same thing.
+* `NullIsEmpty`, `NotNull`, `Unique`, `MinItemsInFiles`: small rules about lists and nulls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo
+from pydantic_core import core_schema
+
+from ebdemo.config.context import NULL_GIVEN, Problems, loading, problem
+
+NAME_KEY = "<name>"  # the alias a named item's name arrives under: no file can spell it
+JsonSchema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Hint:
+    """`invalid <what> 'value': <how>` for a value that does not match its pattern."""
+
+    what: str
+    how: str = ""
+
+    @property
+    def message(self) -> str:
+        return f"invalid {self.what}: {self.how}" if self.how else f"invalid {self.what}"
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchema:
+        json_schema = handler(schema)
+        json_schema["patternErrorMessage"] = self.message
+        return json_schema
+
+
+def hint_text(pattern_error_message: str, value: object) -> str:
+    """The message of `Hint` for one value: the inverse of `Hint.message`."""
+    head, _, how = pattern_error_message.partition(": ")
+    return f"{head} {value!r}: {how}" if how else f"{head} {value!r}"
+
+
+@dataclass(frozen=True)
+class NamedMapping:
+    """A mapping of user-chosen names to items, validated into a tuple of named items."""
+
+    key: Any  # the annotated type of the names
+    min_items: int = 0  # checked for files only: a topology built in code may be empty
+    too_few: str = "must not be empty"
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        (item_type, *_) = get_args(source)  # tuple[Item, ...]
+        mapping = core_schema.dict_schema(
+            handler.generate_schema(self.key), handler.generate_schema(item_type)
+        )
+
+        def name_items(value: Any) -> Any:
+            if not isinstance(value, Mapping):
+                return value
+            return {
+                k: {**v, NAME_KEY: k} if isinstance(v, Mapping) else v for k, v in value.items()
+            }
+
+        def validate(value: Any, validate_mapping: Any, info: ValidationInfo) -> tuple[Any, ...]:
+            if isinstance(value, tuple | list) and all(isinstance(v, item_type) for v in value):
+                return tuple(value)
+            in_file = loading(info) is not None
+            if value is None and in_file:  # `rules:` with nothing under it: no rules
+                value = {}
+            items = tuple(validate_mapping(value).values())
+            if in_file and len(items) < self.min_items:
+                raise problem(self.too_few)
+            return items
+
+        return core_schema.with_info_wrap_validator_function(
+            validate, core_schema.no_info_before_validator_function(name_items, mapping)
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchema:
+        mapping = schema["schema"]["schema"]  # type: ignore[typeddict-item]
+        out: JsonSchema = dict(handler(mapping))
+        if self.min_items:
+            out["minProperties"] = self.min_items
+            return out
+        return {"anyOf": [out, {"type": "null"}]}
+
+
+@dataclass(frozen=True)
+class NullIsEmpty:
+    """In a file, `key:` with nothing under it means an empty mapping (or section)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def empty(value: Any, info: ValidationInfo) -> Any:
+            return {} if value is None and loading(info) is not None else value
+
+        return core_schema.with_info_before_validator_function(empty, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchema:
+        json_schema = handler(schema)
+        if {"type": "null"} in json_schema.get("anyOf", ()):
+            return json_schema
+        return {"anyOf": [json_schema, {"type": "null"}]}
+
+
+@dataclass(frozen=True)
+class NotNull:
+    """None only as the default (meaning "not given"), never written: `sources: ~` is wrong."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def not_null(value: Any) -> Any:
+            if value is None:
+                raise problem("null", NULL_GIVEN)
+            return value
+
+        return core_schema.no_info_before_validator_function(not_null, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchema:
+        json_schema = handler(schema)
+        options = [s for s in json_schema.get("anyOf", ()) if s != {"type": "null"}]
+        if len(options) == 1:  # a file may not write the null
+            rest = {k: v for k, v in json_schema.items() if k != "anyOf"}
+            return {**options[0], **rest}
+        return json_schema
+
+
+@dataclass(frozen=True)
+class Unique:
+    """No item twice (compared case-insensitively with `casefold`)."""
+
+    casefold: bool = False
+    what: str | None = None  # "duplicate email" rather than "duplicate 'a@b.c'"
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def unique(items: tuple[Any, ...]) -> tuple[Any, ...]:
+            seen: dict[Any, int] = {}
+            problems = Problems("items")
+            for index, item in enumerate(items):
+                key = item.lower() if self.casefold and isinstance(item, str) else item
+                if key in seen:
+                    what = self.what or repr(item)
+                    problems.add((index,), f"duplicate {what} (also item {seen[key]})")
+                else:
+                    seen[key] = index
+            problems.raise_any()
+            return items
+
+        return core_schema.no_info_after_validator_function(unique, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchema:
+        json_schema = handler(schema)
+        json_schema["uniqueItems"] = True
+        return json_schema
+
+
+@dataclass(frozen=True)
+class MinItemsInFiles:
+    """At least `count` items in a file (a topology built in code may hold none)."""
+
+    count: int = 1
+    too_few: str = "must not be empty"
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def enough(items: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
+            if loading(info) is not None and len(items) < self.count:
+                raise problem(self.too_few)
+            return items
+
+        return core_schema.with_info_after_validator_function(enough, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchema:
+        json_schema = handler(schema)
+        json_schema["minItems"] = self.count
+        return json_schema
