@@ -2,9 +2,11 @@
 module compiles and defines the handler — checked when the config is validated, so a typo or
 a syntax error fails `plan` instead of the first invocation.
 
-A syntax error is checked with the Python that runs ebdemo when it is at least the function's
-runtime version; for a newer runtime, with that runtime's interpreter if one is installed,
-and not at all otherwise (newer syntax must not be mistaken for an error).
+A syntax error is checked with the Python that runs ebdemo (told the runtime's version when
+that is older, so newer syntax is refused too). For a runtime newer than that Python, the
+runtime's own interpreter decides when one is installed; otherwise an error stands unless
+its line holds syntax only newer Pythons have (nested f-string quotes, `type X = ...`,
+`def f[T]`, t-strings...), which must not be mistaken for an error.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import ast
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,28 +121,50 @@ def _parse_cached(module_file: str, _mtime_ns: int, _size: int, runtime: str) ->
     except OSError:
         return None
     wanted = _version(runtime)
+    # an older runtime: also refuse the syntax it does not have yet (best effort, by ast)
+    older = wanted if wanted is not None and wanted < sys.version_info[:2] else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are not ours to print
-            tree = ast.parse(source, filename=module_file)
+            tree = ast.parse(source, filename=module_file, feature_version=older)
             compile(tree, module_file, "exec", dont_inherit=True)  # symtable errors too
         return tree
     except SyntaxError as exc:
-        if wanted is not None and wanted > sys.version_info[:2]:
-            return _check_with(wanted, module_file)  # maybe newer syntax: ask that Python
-        return f"{exc.lineno or 1}: {type(exc).__name__}: {exc.msg}"
+        found = f"{exc.lineno or 1}: {type(exc).__name__}: {exc.msg}"
+        if wanted is None or wanted <= sys.version_info[:2]:
+            return found
+        checked = _check_with(wanted, module_file)  # the runtime's own Python, if installed
+        if checked is not None:
+            return checked or None
+        return None if _maybe_newer_syntax(exc) else found
     except (ValueError, RecursionError, MemoryError):  # NUL bytes, absurd nesting
         return None
 
 
+# What Pythons newer than 3.11 added to the grammar: f-strings that nest their own quotes
+# (3.12), `type X = ...` and `def f[T]` (3.12), t-strings (3.14), `except A, B:` (3.14).
+_NEWER_SYNTAX = re.compile(
+    r"""(\b[rRbBfFtT]{0,2}[fFtT][rR]?['"])|(^\s*type\s+\w+)|((def|class)\s+\w+\s*\[)"""
+    r"|(except\s*[^():]+,)"
+)
+
+
+def _maybe_newer_syntax(exc: SyntaxError) -> bool:
+    """Whether an error of ebdemo's Python could be syntax only a newer runtime has."""
+    return bool(_NEWER_SYNTAX.search(exc.text or ""))
+
+
 def _check_with(version: tuple[int, int], module_file: str) -> str | None:
+    """`"<line>: SyntaxError: ..."` or "" (it compiles) from that version's interpreter;
+    None when there is none to ask."""
     python = shutil.which(f"python{version[0]}.{version[1]}")
     if python is None:
-        return None  # no such interpreter here: leave it to Lambda
+        return None
     script = (
         "import sys,warnings\nwarnings.simplefilter('ignore')\n"
         "try:\n compile(open(sys.argv[1],'rb').read(),sys.argv[1],'exec',dont_inherit=True)\n"
         "except SyntaxError as e:\n print(f'{e.lineno or 1}: {type(e).__name__}: {e.msg}')\n"
+        "print('checked')\n"
     )
     try:
         result = subprocess.run(
@@ -148,7 +173,10 @@ def _check_with(version: tuple[int, int], module_file: str) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return result.stdout.strip() or None
+    lines = result.stdout.splitlines()
+    if result.returncode != 0 or not lines or lines[-1] != "checked":
+        return None  # e.g. a pyenv shim for a version that is not selected
+    return lines[0] if len(lines) > 1 else ""
 
 
 def _version(runtime: str) -> tuple[int, int] | None:

@@ -87,8 +87,11 @@ def _one(
     if kind == "missing":
         message = f"missing required key {str(rest[0] if rest else error['loc'][-1])!r}"
     elif kind == "extra_forbidden":
-        meant = _suggest_key(str(path[-1]), _keys_at(schema, path[:-1]))
+        keys = _keys_at(schema, path[:-1])
+        meant = _suggest_key(str(path[-1]), keys)
         message = "unknown key" + (f" (did you mean {meant!r}?)" if meant else "")
+        if not meant and path[-1] == "name" and len(path) >= 3:  # functions.<name>.name
+            message += f" (the name is the key above: {path[-2]!r})"
     elif kind in TYPE_ERRORS or (kind == "literal_error" and not isinstance(value, str)):
         message = _expected(here, node)
     elif kind == "literal_error":
