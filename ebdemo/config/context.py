@@ -29,6 +29,7 @@ PROBLEM = "ebdemo"  # our own error type: its message is final
 ALREADY_REPORTED = "ebdemo_reported"  # a consequence of a problem reported elsewhere
 UNSUPPORTED = "ebdemo_unsupported"  # the translator adds what was written
 NULL_GIVEN = "ebdemo_null"  # an explicit null where only absence means "not set"
+NEEDS_ONE_OF = "ebdemo_needs"  # none of the keys that say it; an unknown key may have meant one
 
 
 @dataclass
@@ -140,6 +141,20 @@ class Problems:
         context = {"message": message, **({"near": near} if near else {})}
         error = PydanticCustomError(kind, "{message}", context)
         self.found.append(InitErrorDetails(type=error, loc=tuple(loc), input=None))
+
+    def include(self, exc: ValidationError) -> None:
+        """Add the errors of a ValidationError (their locations relative to ours)."""
+        for error in exc.errors(include_url=False):
+            kind: Any = error["type"]
+            context = error.get("ctx") or {}
+            try:  # a pydantic error type takes its own context
+                ValidationError.from_exception_data(
+                    self.title, [InitErrorDetails(type=kind, loc=(), input=None, ctx=context)])
+            except KeyError:  # one of ours
+                kind = PydanticCustomError(kind, "{message}", {"message": error["msg"],
+                                                                 **context})
+            self.found.append(InitErrorDetails(type=kind, loc=error["loc"],
+                                               input=error.get("input"), ctx=context))
 
     def __bool__(self) -> bool:
         return bool(self.found)

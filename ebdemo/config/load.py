@@ -89,7 +89,7 @@ def _parse(text: str, path: Path, stack: str | None, region: str | None) -> Topo
         ConfigError(message, file=file, line=line, key=key_text(where) or None)
         for where, line, message in source.problems
     ]
-    reported = [where for where, _, _ in source.problems]
+    reported = list(source.unreadable)
     data = source.data
     if region is not None and not re.fullmatch(REGION_RE, region):
         problems.append(ConfigError(f"{region!r} is not an AWS region (e.g. us-east-1)",

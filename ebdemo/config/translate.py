@@ -16,7 +16,13 @@ from typing import Any
 
 from yaml.nodes import ScalarNode
 
-from ebdemo.config.context import ALREADY_REPORTED, NULL_GIVEN, PROBLEM, UNSUPPORTED
+from ebdemo.config.context import (
+    ALREADY_REPORTED,
+    NEEDS_ONE_OF,
+    NULL_GIVEN,
+    PROBLEM,
+    UNSUPPORTED,
+)
 from ebdemo.config.types import hint_text
 from ebdemo.config.yamlsource import BOOL, FLOAT, INT, STR, TIMESTAMP, PathT, Source, describe
 from ebdemo.errors import ConfigError
@@ -54,18 +60,25 @@ def translate(
     reported = set(reported)
     errors = [e for e in errors if e["type"] not in DROPPED]
     meant: set[PathT] = set()  # missing keys an unknown key probably meant
+    guessed: set[PathT] = set()  # mappings where an unknown key had a suggestion
     for error in errors:
         if error["type"] == "extra_forbidden":
             path, _ = _walk(error["loc"], source.data)
             suggestion = _suggest_key(str(path[-1]), _keys_at(schema, path[:-1]))
             if suggestion:
                 meant.add((*path[:-1], suggestion))
+                guessed.add(path[:-1])
+    located = [(_walk(e["loc"], source.data), e) for e in errors]
+    deeper = {p[: i] for (p, _), _ in located for i in range(len(p))}  # paths with errors under
     out: list[ConfigError] = []
-    for error in errors:
-        path, rest = _walk(error["loc"], source.data)
+    for (path, rest), error in located:
+        if error["type"] == "too_short" and not rest and path in deeper:
+            continue  # its items were refused: what is left being too few says nothing new
         if any((*path, *rest)[: len(done)] == done for done in reported):
             continue
         if error["type"] == "missing" and (*path, *rest[:1]) in meant:
+            continue
+        if error["type"] == NEEDS_ONE_OF and path in guessed:
             continue
         out.append(_one(error, path, rest, source, schema, file))
     return out
@@ -113,7 +126,7 @@ def _one(
     elif kind == UNSUPPORTED:
         message = f"unsupported value: {describe(node)} (patterns hold strings, numbers, " \
                   "booleans and null)"
-    elif kind == PROBLEM:
+    elif kind in (PROBLEM, NEEDS_ONE_OF):
         message = str((error.get("ctx") or {}).get("message", error["msg"]))
     else:
         message = str(error["msg"])

@@ -8,7 +8,8 @@
 * `Hint`: what an invalid value is called and what a valid one looks like, published as the
   schema's `patternErrorMessage` (shown by VS Code's YAML and JSON support) and read back by
   the error translator, so the editor and `ebdemo` say the same thing.
-* `NullIsEmpty`, `NotNull`, `Unique`, `MinItemsInFiles`: small rules about lists and nulls.
+* `NullIsEmpty`, `NotNull`, `NotEmpty`, `Unique`, `MinItemsInFiles`: small rules about
+  lists, mappings and nulls.
 """
 
 from __future__ import annotations
@@ -201,4 +202,28 @@ class MinItemsInFiles:
     ) -> JsonSchema:
         json_schema = handler(schema)
         json_schema["minItems"] = self.count
+        return json_schema
+
+
+@dataclass(frozen=True)
+class NotEmpty:
+    """At least one key (or item), with a message that says what must not be empty."""
+
+    message: str = "must not be empty"
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def not_empty(value: Any) -> Any:
+            if not value:
+                raise problem(self.message)
+            return value
+
+        return core_schema.no_info_after_validator_function(not_empty, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchema:
+        json_schema = handler(schema)
+        json_schema["minProperties" if json_schema.get("type") == "object" else "minItems"] = 1
         return json_schema

@@ -70,6 +70,7 @@ class Source:
     data: Any
     where: dict[PathT, Where] = field(default_factory=dict)
     problems: list[tuple[PathT, int | None, str]] = field(default_factory=list)
+    unreadable: list[PathT] = field(default_factory=list)  # values left out, already reported
 
     def line(self, path: PathT, *, of_key: bool) -> int | None:
         """The line of the nearest path that was written (a default has no line)."""
@@ -92,7 +93,7 @@ def read(text: str, file: str) -> Source | None:
     converter = _Converter()
     data = converter.value(root, ())
     converter.where[()] = Where(line_of(root) or 1, None, root)
-    return Source(data, converter.where, converter.problems)
+    return Source(data, converter.where, converter.problems, converter.unreadable)
 
 
 def compose(text: str, file: str) -> Node | None:
@@ -194,6 +195,7 @@ class _Converter:
     def __init__(self) -> None:
         self.where: dict[PathT, Where] = {}
         self.problems: list[tuple[PathT, int | None, str]] = []
+        self.unreadable: list[PathT] = []
         self.converted: dict[int, Any] = {}  # node id -> value: aliases share one conversion
         self.constructor = SafeConstructor()
 
@@ -260,6 +262,7 @@ class _Converter:
         except (ValueError, TypeError, OverflowError) as exc:
             problem = str(exc)
         self.report(path, line_of(node), f"cannot read value: {problem}")
+        self.unreadable.append(path)
         return UNREADABLE
 
     def report(self, path: PathT, line: int | None, message: str) -> None:

@@ -79,6 +79,9 @@ Environment = Annotated[
 class FunctionSpec(Spec):
     """One Lambda function. `code` is a .py file or a directory (absolute once loaded)."""
 
+    positional = ("name", "code", "handler", "runtime", "timeout", "memory", "environment",
+                  "description", "puts_events", "publishes")
+
     name: SkipJsonSchema[str] = Field(validation_alias=NAME_KEY)
     code: Path = Field(description="A .py file or a directory, relative to the config file.")
     handler: Handler = Field(
@@ -93,10 +96,6 @@ class FunctionSpec(Spec):
     memory: Annotated[StrictInt, Field(ge=LAMBDA_MEMORY_RANGE[0], le=LAMBDA_MEMORY_RANGE[1])] = (
         Field(128, description="MB.")
     )
-    environment: Environment = Field(
-        default_factory=lambda: MappingProxyType({}),
-        description="Environment variables (strings).",
-    )
     description: Annotated[
         str, Strict(), StringConstraints(max_length=FUNCTION_DESCRIPTION_MAX)
     ] = Field("", description="Function description.")
@@ -107,6 +106,12 @@ class FunctionSpec(Spec):
     )
     publishes: StrictBool = Field(
         False, description="Allow sns:Publish on the topic; sets TOPIC_ARN."
+    )
+    # after the flags: its checks depend on them
+    environment: Environment = Field(
+        default_factory=lambda: MappingProxyType({}),
+        validate_default=True,
+        description="Environment variables (strings).",
     )
 
     # -- checks of a file (a LoadContext): names, code on disk, quotas ---------------------
@@ -152,66 +157,67 @@ class FunctionSpec(Spec):
         except CodeProblem as exc:
             raise problem(exc.message) from None
 
+    @field_validator("publishes")
+    @classmethod
+    def _has_a_topic(cls, publishes: bool, info: ValidationInfo) -> bool:
+        facts = declared(info)
+        if publishes and facts is not None and not facts.has_topic:
+            raise problem("`publishes: true` needs a `topic:` section")
+        return publishes
+
     @field_validator("environment")
     @classmethod
-    def _not_reserved(cls, environment: Mapping[str, str], info: ValidationInfo) -> Any:
-        if loading(info) is not None:
-            problems = Problems(cls.__name__)
-            for name in environment:
-                if name in RESERVED_ENV:
-                    problems.add((name,), "reserved by Lambda; choose another name")
-            problems.raise_any()
+    def _environment_fits(cls, environment: Mapping[str, str], info: ValidationInfo) -> Any:
+        """Lambda's reserved names, ebdemo's own variables, and the 4 KB of them all."""
+        facts = declared(info)
+        if facts is None:
+            return environment
+        flags = {flag: info.data.get(flag) is True for flag in set(INJECTED_ENV.values())}
+        problems = Problems(cls.__name__)
+        for name in environment:
+            if name in RESERVED_ENV:
+                problems.add((name,), "reserved by Lambda; choose another name")
+            elif flags.get(INJECTED_ENV.get(name, ""), False):
+                problems.add((name,), f"set by ebdemo because `{INJECTED_ENV[name]}: true`; "
+                             "remove it")
+        if not problems:
+            added = injected_environment(facts, **flags)
+            size = quotas.environment_size({**environment, **added})
+            if size > LAMBDA_ENV_MAX_BYTES:
+                with_ours = f", with {', '.join(added)} set by ebdemo" if added else ""
+                problems.add((), f"environment is {size} bytes as Lambda measures it (the JSON "
+                             f"text of every variable{with_ours}); Lambda allows "
+                             f"{LAMBDA_ENV_MAX_BYTES}")
+        problems.raise_any()
         return environment
 
     @model_validator(mode="after")
-    def _whole_function(self, info: ValidationInfo) -> FunctionSpec:
+    def _handler_is_there(self, info: ValidationInfo) -> FunctionSpec:
+        """The module the handler names: in the code, compiling, defining the function."""
         context = loading(info)
         if context is None:
             return self
-        problems = Problems(type(self).__name__)
         try:
             check_handler(self.code, self.handler, self.runtime,
                           explicit="handler" in self.model_fields_set, config_dir=context.base)
         except CodeProblem as exc:
+            problems = Problems(type(self).__name__)
             problems.add((exc.key,), exc.message, near="code")
-        for variable, flag in INJECTED_ENV.items():
-            if variable in self.environment and getattr(self, flag):
-                problems.add(("environment", variable),
-                             f"set by ebdemo because `{flag}: true`; remove it")
-        facts = context.declared
-        if self.publishes and facts is not None and not facts.has_topic:
-            problems.add(("publishes",), "`publishes: true` needs a `topic:` section")
-        if not problems and facts is not None:
-            why = self._environment_problem(facts)
-            if why:
-                problems.add(("environment",), why)
-        problems.raise_any()
+            problems.raise_any()
         return self
 
-    def _environment_problem(self, facts: Declared) -> str | None:
-        variables = dict(self.environment)
-        added = self.injected_environment(facts)
-        variables.update(added)
-        size = quotas.environment_size(variables)
-        if size <= LAMBDA_ENV_MAX_BYTES:
-            return None
-        with_ours = f", with {', '.join(added)} set by ebdemo" if added else ""
-        return (
-            f"environment is {size} bytes as Lambda measures it (the JSON text of every "
-            f"variable{with_ours}); Lambda allows {LAMBDA_ENV_MAX_BYTES}"
-        )
 
-    def injected_environment(self, facts: Declared) -> dict[str, str]:
-        """The variables ebdemo adds to this function, as far as the file lets us know."""
-        names, region = facts.names, facts.region_for_limits
-        added: dict[str, str] = {}
-        if self.puts_events and names is not None:
-            added["EVENT_BUS_NAME"] = names.bus_name
-        if self.puts_events and facts.source is not None:
-            added["EVENT_SOURCE"] = facts.source
-        if self.publishes and names is not None and names.topic_name:
-            added["TOPIC_ARN"] = quotas.arn("sns", region, names.topic_name)
-        return added
+def injected_environment(facts: Declared, *, puts_events: bool, publishes: bool) -> dict[str, str]:
+    """The variables ebdemo adds to a function, as far as the file lets us know them."""
+    names, region = facts.names, facts.region_for_limits
+    added: dict[str, str] = {}
+    if puts_events and names is not None:
+        added["EVENT_BUS_NAME"] = names.bus_name
+    if puts_events and facts.source is not None:
+        added["EVENT_SOURCE"] = facts.source
+    if publishes and names is not None and names.topic_name:
+        added["TOPIC_ARN"] = quotas.arn("sns", region, names.topic_name)
+    return added
 
 
 def _policy_problem(name: str, facts: Declared) -> str | None:

@@ -12,6 +12,7 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import (
@@ -20,6 +21,7 @@ from pydantic import (
     Strict,
     StrictBool,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -29,6 +31,7 @@ from pydantic.json_schema import SkipJsonSchema
 from ebdemo.config import quotas
 from ebdemo.config.context import (
     ALREADY_REPORTED,
+    NEEDS_ONE_OF,
     UNSUPPORTED,
     Problems,
     declared,
@@ -36,7 +39,7 @@ from ebdemo.config.context import (
     problem,
 )
 from ebdemo.config.models.base import Spec
-from ebdemo.config.types import NAME_KEY, Hint, MinItemsInFiles, NotNull, Unique
+from ebdemo.config.types import NAME_KEY, Hint, MinItemsInFiles, NotEmpty, NotNull, Unique
 from ebdemo.config.yamlsource import Timestamp, Unreadable
 from ebdemo.limits import (
     DETAIL_TYPE_MAX,
@@ -67,7 +70,8 @@ DetailTypes = Annotated[
     Field(min_length=1),
     Unique(),
 ]
-PatternObject = Annotated[dict[str, Any], Field(min_length=1)]
+PatternObject = Annotated[dict[str, Any], NotEmpty("the event pattern must not be empty")]
+DetailObject = Annotated[dict[str, Any], NotEmpty("the `detail` pattern must not be empty")]
 # A target is a declared function's logical name (target options will make this a union).
 Target = Annotated[str, Strict()]
 
@@ -102,7 +106,7 @@ class RuleSpec(Spec):
     detail_types: Annotated[DetailTypes | None, NotNull()] = Field(
         None, exclude=True, repr=False, description="Shorthand: match these detail-types."
     )
-    detail: Annotated[PatternObject | None, NotNull()] = Field(
+    detail: Annotated[DetailObject | None, NotNull()] = Field(
         None, exclude=True, repr=False,
         description="Shorthand: an event-pattern fragment for `detail`.",
     )
@@ -147,22 +151,59 @@ class RuleSpec(Spec):
         problems.raise_any()
         return targets
 
-    @model_validator(mode="after")
-    def _one_valid_pattern(self, info: ValidationInfo) -> RuleSpec:
-        shorthand = [key for key in SHORTHAND if getattr(self, key) is not None]
-        if shorthand and "pattern" in self.model_fields_set:
-            problems = Problems(type(self).__name__)
-            problems.add((shorthand[0],), "use either `pattern` or the shorthand "
-                         "(sources, detail_types, detail), not both")
-            problems.raise_any()
-        if not shorthand and not self.pattern:
-            raise problem("needs `sources`/`detail_types` or a `pattern`")
-        pattern = self.pattern
-        if loading(info) is not None:
-            pattern = _checked_pattern(self.pattern, shorthand, type(self).__name__)
-        if not shorthand and pattern is self.pattern:
-            return self
-        return self.model_copy(update={"pattern": pattern, **dict.fromkeys(SHORTHAND)})
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_valid_pattern(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
+        """Either the shorthand or a `pattern`, and one EventBridge accepts: decided on what
+        was written, so it is said together with the problems of the rule's other values."""
+        problems = Problems(cls.__name__)
+        plain = None
+        in_file = loading(info) is not None
+        if isinstance(data, Mapping):
+            shorthand = [key for key in SHORTHAND if data.get(key) is not None]
+            if shorthand and "pattern" in data:
+                problems.add((shorthand[0],), "use either `pattern` or the shorthand "
+                             "(sources, detail_types, detail), not both")
+            elif not shorthand and "pattern" not in data and not any(k in data for k in SHORTHAND):
+                problems.add((), "needs `sources`/`detail_types` or a `pattern`", NEEDS_ONE_OF)
+            written = _written_pattern(data, shorthand) if in_file and not problems else None
+            if written is not None:
+                try:
+                    plain = _checked_pattern(written, shorthand, cls.__name__)
+                except ValidationError as exc:
+                    problems.include(exc)
+        try:
+            rule = handler(data)
+        except ValidationError as exc:
+            if not problems:
+                raise
+            problems.include(exc)
+        problems.raise_any()
+        if not in_file:
+            return rule
+        # the core sees the pattern only: the shorthand was a way to write it
+        return rule.model_copy(update={"pattern": rule.pattern if plain is None else plain,
+                                       **dict.fromkeys(SHORTHAND)})
+
+
+def _written_pattern(data: Mapping[str, Any], shorthand: list[str]) -> dict[str, Any] | None:
+    """The pattern as written, or None while its parts are not even of the right types
+    (their own errors say so)."""
+    if not shorthand:
+        pattern = data.get("pattern")
+        return pattern if isinstance(pattern, dict) and pattern else None
+    written: dict[str, Any] = {}
+    for key in shorthand:
+        value = data[key]
+        if key == "detail":
+            if not isinstance(value, dict) or not value:
+                return None
+        elif not isinstance(value, list) or not value or not all(
+            isinstance(item, str) for item in value
+        ):
+            return None
+        written[SHORTHAND[key]] = value
+    return written
 
 
 def _checked_pattern(pattern: dict[str, Any], shorthand: list[str], title: str) -> dict[str, Any]:
