@@ -77,7 +77,7 @@ Environment = Annotated[
 
 
 class FunctionSpec(Spec):
-    """One Lambda function. `code` is a .py file or a directory (absolute once loaded)."""
+    """A Lambda function: its code (a .py file or a directory) and configuration."""
 
     positional = ("name", "code", "handler", "runtime", "timeout", "memory", "environment",
                   "description", "puts_events", "publishes")

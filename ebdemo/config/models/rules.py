@@ -94,7 +94,10 @@ def _one_pattern_schema(schema: dict[str, Any]) -> None:
 
 
 class RuleSpec(Spec):
-    """One EventBridge rule; `pattern` is the full, validated event pattern."""
+    """An EventBridge rule: the shorthand or a full event pattern, and its targets.
+
+    Loaded, `pattern` is the full, validated event pattern (the shorthand compiled into it).
+    """
 
     model_config = ConfigDict(json_schema_extra=_one_pattern_schema)
     positional = ("name", "pattern", "targets", "description", "enabled")
