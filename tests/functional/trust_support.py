@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -289,27 +290,31 @@ THROTTLE_CODES = {"json": ("ThrottlingException", 400),
 
 
 class ThrottleEvery:
-    """`before-send` hook (inside botocore's retry loop): answer every k-th HTTP attempt
-    with the service's throttling error, so botocore's retry mode really has to retry."""
+    """`before-send` hook (inside botocore's retry loop): answer every k-th HTTP attempt to
+    each service with that service's throttling error, so botocore's retry mode really has
+    to retry. Counted per service, so which attempts are hit does not depend on how
+    concurrent reads of different services interleave (the tag index loads meanwhile)."""
 
     def __init__(self, every: int = 3) -> None:
         self.every = every
         self.attempts = 0
+        self.attempts_by_service: Counter[str] = Counter()
         self.throttled: list[str] = []
         self._lock = threading.Lock()
 
     def __call__(self, request: Any, **kwargs: Any) -> Any:
         event_name = str(kwargs.get("event_name", ""))
+        service = event_name.split(".")[1] if "." in event_name else ""
         with self._lock:
             self.attempts += 1
-            if self.attempts % self.every:
+            self.attempts_by_service[service] += 1
+            if self.attempts_by_service[service] % self.every:
                 return None
             self.throttled.append(event_name)
         # Every before-send handler runs (botocore keeps the first response), so moto's
         # in-process stubber would still execute the call: point the request elsewhere so
         # a throttled attempt, as in AWS, does nothing.
         request.url = "https://throttled.invalid/"
-        service = event_name.split(".")[1] if "." in event_name else ""
         protocol = _PROTOCOLS.get(service, "json")
         code, status = THROTTLE_CODES[protocol]
         headers, body = error_body(protocol, code, "Rate exceeded")
