@@ -40,10 +40,9 @@ from ebdemo.emulator.targets import (
     EVENTS_SERVICE,
     Delivery,
     DeliveryError,
-    check_policy,
+    check_access,
     find_queue,
     send,
-    service_request,
 )
 from ebdemo.transformer import target_input
 
@@ -261,10 +260,8 @@ class DeliveryEngine:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
         try:
             queue = find_queue(job.dead_letter_arn)
-            request = service_request(
-                EVENTS_SERVICE, "sqs:SendMessage", job.dead_letter_arn, d.rule_arn, d.account
-            )
-            check_policy(queue.policy, request, f"queue {job.dead_letter_arn}")
+            check_access(EVENTS_SERVICE, "sqs:SendMessage", job.dead_letter_arn, d.rule_arn,
+                         d.account, f"queue {job.dead_letter_arn}")
             from moto.sqs.models import sqs_backends
 
             parts = job.dead_letter_arn.split(":")

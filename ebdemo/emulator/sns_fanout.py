@@ -13,14 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ebdemo.emulator.outbox import now_iso_millis
-from ebdemo.emulator.targets import (
-    SNS_SERVICE,
-    DeliveryError,
-    check_policy,
-    find_function,
-    lambda_policy,
-    service_request,
-)
+from ebdemo.emulator.targets import SNS_SERVICE, DeliveryError, check_access, find_function
 
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
@@ -71,11 +64,8 @@ def deliver(
         endpoint = subscription.endpoint
         try:  # SNS drops what it cannot deliver; the publisher never hears of it
             fn = find_function(endpoint)
-            request = service_request(
-                SNS_SERVICE, "lambda:InvokeFunction", endpoint, topic_arn,
-                topic_arn.split(":")[4],
-            )
-            check_policy(lambda_policy(fn), request, f"function {endpoint}")
+            check_access(SNS_SERVICE, "lambda:InvokeFunction", endpoint, topic_arn,
+                         topic_arn.split(":")[4], f"function {endpoint}")
         except DeliveryError as exc:
             why = f"{exc.code}: {exc.message}"
             plane.record_failure("deliver", f"{topic_arn} -> {endpoint}", why)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ebdemo.emulator.policies import Principal, Request, evaluate
+from ebdemo.emulator.iam.service_access import service_decision
 
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
@@ -58,38 +58,27 @@ class Delivery:
         return str(self.target["Arn"])
 
 
-def service_request(
-    service: str, action: str, resource: str, source_arn: str, account: str
-) -> Request:
-    """What a service principal asks on a rule's (or topic's) behalf."""
-    return Request(
-        principal=Principal(service=service),
-        action=action,
-        resource=resource,
-        context={"aws:SourceArn": source_arn, "aws:SourceAccount": account},
-    )
-
-
-def check_policy(
-    document: Any, request: Request, what: str, *, code: str = "NO_PERMISSIONS"
+def check_access(
+    service: str,
+    action: str,
+    resource: str,
+    source_arn: str,
+    account: str,
+    what: str,
+    *,
+    code: str = "NO_PERMISSIONS",
 ) -> None:
-    """Raise NO_PERMISSIONS unless the resource policy allows the request."""
-    decision = evaluate(document, request)
-    if decision == "ALLOW":
+    """Raise `code` unless `resource`'s policy lets `service` do `action` for `source_arn`
+    (the one IAM engine decides: `iam.service_access`)."""
+    decision = service_decision(service, action, resource, source_arn, account)
+    if decision.allowed:
         return
-    service = request.principal.service
-    why = "an explicit Deny refuses" if decision == "DENY" else "no statement allows"
+    why = "an explicit Deny refuses" if decision.explicit else "no statement allows"
     raise DeliveryError(
         code,
-        f"{service} is not authorized to perform {request.action} on {what}: {why} it in its "
-        f"resource policy from {request.context.get('aws:SourceArn')}",
+        f"{service} is not authorized to perform {action} on {what}: {why} it in its "
+        f"resource policy from {source_arn}",
     )
-
-
-def lambda_policy(fn: Any) -> Any:
-    """A moto function's resource policy document, or None."""
-    statements = list(getattr(getattr(fn, "policy", None), "statements", []) or [])
-    return {"Version": "2012-10-17", "Statement": statements} if statements else None
 
 
 def find_function(arn: str) -> Any:
@@ -163,10 +152,8 @@ def _to_lambda(plane: DataPlane, delivery: Delivery, payload: str) -> None:
 
     arn = delivery.target_arn
     fn = find_function(arn)
-    request = service_request(
-        EVENTS_SERVICE, "lambda:InvokeFunction", arn, delivery.rule_arn, delivery.account
-    )
-    check_policy(lambda_policy(fn), request, f"function {arn}")
+    check_access(EVENTS_SERVICE, "lambda:InvokeFunction", arn, delivery.rule_arn,
+                 delivery.account, f"function {arn}")
     plane.async_lambda.invoke(
         function_snapshot(fn),
         payload.encode(),
@@ -180,19 +167,16 @@ def _to_lambda(plane: DataPlane, delivery: Delivery, payload: str) -> None:
 def _to_sns(delivery: Delivery, payload: str) -> None:
     arn = delivery.target_arn
     topic = find_topic(arn)
-    request = service_request(EVENTS_SERVICE, "sns:Publish", arn, delivery.rule_arn,
-                              delivery.account)
-    check_policy(topic.policy, request, f"topic {arn}")
+    check_access(EVENTS_SERVICE, "sns:Publish", arn, delivery.rule_arn, delivery.account,
+                 f"topic {arn}")
     topic.sns_backend.publish(payload, arn=arn)
 
 
 def _to_sqs(delivery: Delivery, payload: str) -> None:
     arn = delivery.target_arn
     queue = find_queue(arn)
-    request = service_request(
-        EVENTS_SERVICE, "sqs:SendMessage", arn, delivery.rule_arn, delivery.account
-    )
-    check_policy(queue.policy, request, f"queue {arn}")
+    check_access(EVENTS_SERVICE, "sqs:SendMessage", arn, delivery.rule_arn, delivery.account,
+                 f"queue {arn}")
     from moto.sqs.models import sqs_backends
 
     fifo = queue.name.endswith(".fifo")

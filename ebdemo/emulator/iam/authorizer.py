@@ -39,6 +39,7 @@ from ebdemo.emulator.iam.responses import (
     spelt_action,
     spelt_resource,
 )
+from ebdemo.emulator.iam.service_access import session_context
 from ebdemo.emulator.iam.sigv4 import Signer, access_key_of, signer_of
 from ebdemo.emulator.locking import backend_lock
 
@@ -123,24 +124,18 @@ def request_context(
 ) -> dict[str, str]:
     """The global condition keys AWS puts in a Lambda role session's request context.
     `aws:SecureTransport` is true: the SDK in a real function always calls over TLS."""
-    now = time.time()
-    context = {
-        "aws:principalarn": issued.role_arn,
-        "aws:principalaccount": issued.account,
-        "aws:principaltype": "AssumedRole",
-        "aws:userid": f"{issued.role_id}:{issued.session_name}",
-        "aws:requestedregion": signer.region,
-        "aws:securetransport": "true",
-        "aws:sourceip": str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
-        "aws:currenttime": _iso(now),
-        "aws:epochtime": str(int(now)),
-        "aws:tokenissuetime": _iso(issued.issued_at),
-        "aws:viaawsservice": "false",
-        "aws:principalisawsservice": "false",
-        "lambda:sourcefunctionarn": issued.function_arn,
-    }
-    for key, value in tags.items():
-        context[f"aws:principaltag/{key.lower()}"] = value
+    context = session_context(
+        role_arn=issued.role_arn,
+        account=issued.account,
+        role_id=issued.role_id,
+        session_name=issued.session_name,
+        region=signer.region,
+        issued_at=issued.issued_at,
+        tags=tags,
+    )
+    context["aws:securetransport"] = "true"
+    context["aws:sourceip"] = str(environ.get("REMOTE_ADDR") or "127.0.0.1")
+    context["lambda:sourcefunctionarn"] = issued.function_arn
     return context
 
 

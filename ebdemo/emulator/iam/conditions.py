@@ -53,10 +53,11 @@ def _date(text: str) -> float | None:
 
 def _arn_like(value: str, pattern: str) -> bool:
     """Each of an ARN's six colon-separated parts is matched on its own (wildcards allowed);
-    the resource part keeps its colons."""
+    the resource part keeps its colons. A pattern (or value) that is not six parts, such
+    as `*`, is matched as one wildcard pattern over the whole value."""
     have, want = value.split(":", 5), pattern.split(":", 5)
     if len(have) != 6 or len(want) != 6:
-        return False
+        return wildcard(pattern).match(value) is not None
     return all(wildcard(w).match(h) is not None for h, w in zip(have, want, strict=True))
 
 
