@@ -6,9 +6,9 @@ decides where an event goes and carries it there, the way EventBridge and SNS do
   asynchronously; routing uses `ebdemo.patterns.PatternSet` (the matcher `explain` uses),
   so local routing equals what ebdemo predicts, and only ENABLED rules route;
 - delivery: each matching rule's targets become jobs of the delivery engine
-  (`delivery.py`: attempts, retries with backoff, dead-letter queues, rule metrics), sent
-  by `targets.py` with the resource-policy checks AWS makes; Lambda, SNS, SQS, CloudWatch
-  Logs and other buses are ours, anything else (archives, API destinations) goes to moto;
+  (`delivery.py`, `rule_delivery.py`: attempts, backoff, dead-letter queues, rule metrics),
+  sent by `targets.py` with the resource-policy checks AWS makes; Lambda, SNS, SQS, Logs
+  and other buses are ours, anything else (archives, API destinations) goes to moto;
 - Lambda `Event` invokes go through `destinations.AsyncLambda` (retries, destinations, the
   function's DLQ); every invocation leaves a record in `invocations` (`invocations.py`);
 - SNS fan-out: Lambda subscriptions get a faithful SNS event record (if the function's
@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ebdemo.emulator import metrics, sns_fanout
+from ebdemo.emulator import metrics, rule_delivery, sns_fanout
 from ebdemo.emulator.clock import Clock, Timers
 from ebdemo.emulator.delivery import DeliveryEngine
 from ebdemo.emulator.destinations import AsyncLambda
@@ -231,7 +231,8 @@ class DataPlane:
         """Deliver `event` to these targets of `rule`: one delivery job each, started now
         (attempts, retries and dead letters are the engine's). Callable with or without
         the backend lock; it never waits on a target."""
-        self.delivery.submit(rule, targets, event, ingestion, transform=transform)
+        rule_delivery.submit(self.delivery, rule, targets, event, ingestion,
+                             transform=transform)
 
     def legacy_deliver(self, delivery: Delivery, transform: bool) -> None:
         """A target kind the emulator does not deliver itself: moto's own code does."""
@@ -397,7 +398,3 @@ def _entry_error(entry: Mapping[str, Any]) -> dict[str, str] | None:
     if not isinstance(detail, dict):
         return {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
     return None
-
-
-def _now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
