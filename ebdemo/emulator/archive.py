@@ -90,7 +90,7 @@ class Archives:
             try:
                 compiled = compile_pattern(pattern)
             except InvalidPatternError as exc:
-                self.plane._fail("archive", pattern, f"pattern not understood: {exc}")
+                self.plane.record_failure("archive", pattern, f"pattern not understood: {exc}")
                 return False
             self._patterns[pattern] = compiled
         return bool(compiled.matches(event))
@@ -137,7 +137,7 @@ class Archives:
         except Exception as exc:
             with backend_lock.hold():
                 replay.state = ReplayState.FAILED
-            self.plane._fail("replay", replay.name, repr(exc))
+            self.plane.record_failure("replay", replay.name, repr(exc))
 
     def reset(self) -> None:
         with self._lock:
