@@ -3,8 +3,9 @@
 What happened to an event is known from these records, never from what a handler printed:
 each attempt of each invocation — function, request id, the event id it carried (an
 EventBridge event's id, an SNS message's id; none for a plain Invoke), its source (a rule's
-ARN, a topic's ARN, `direct`), status `success|error|timeout`, error type and message,
-duration, attempt number, start and end times, log stream. The emulator serves them at
+ARN, a topic's ARN, a schedule's ARN, `direct`), status `success|error|timeout`, error type
+and message, duration, attempt number, start and end times, log stream. The emulator
+serves them at
 
     GET    /_ebdemo/invocations?function=NAME|ARN&event_id=ID&since=T&status=S&after=SEQ
     DELETE /_ebdemo/invocations
@@ -44,8 +45,8 @@ class InvocationRecord:
     function_arn: str
     request_id: str
     event_id: str | None  # EventBridge event id, SNS message id; None for a plain Invoke
-    source: str  # a rule's ARN, a topic's ARN, a function's ARN (destination) or "direct"
-    source_type: str  # rule | topic | destination | direct
+    source: str  # a rule's, topic's, schedule's or function's (destination) ARN, or "direct"
+    source_type: str  # rule | topic | schedule | destination | direct
     invocation_type: str  # Event | RequestResponse
     status: str  # success | error | timeout
     error_type: str | None

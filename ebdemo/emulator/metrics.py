@@ -1,5 +1,6 @@
-"""EventBridge's rule metrics, written to the emulator's CloudWatch (moto's backend) the way
-AWS publishes them, so `GetMetricStatistics` — and so `ebdemo doctor` — reads them as on AWS.
+"""EventBridge's rule metrics and EventBridge Scheduler's metrics, written to the emulator's
+CloudWatch (moto's backend) the way AWS publishes them, so `GetMetricStatistics` — and so
+`ebdemo doctor` — reads them as on AWS.
 
 Namespace `AWS/Events`, unit `Count`. Per rule (`TriggeredRules`, `Invocations`,
 `FailedInvocations`, `InvocationsSentToDLQ`, `InvocationsFailedToBeSentToDLQ`) the
@@ -7,6 +8,15 @@ dimensions are `RuleName` on the default bus and `EventBusName` + `RuleName` on 
 bus; `MatchedEvents` (an event that matched at least one rule) has no dimension and
 `EventBusName`. AWS's meanings: an `Invocation` is a delivery that succeeded or failed for
 good (a retry is not another one); `FailedInvocations` those that failed for good.
+
+Namespace `AWS/Scheduler`, unit `Count`, each datum twice: without a dimension (all
+schedules) and with `ScheduleGroup` (Scheduler User Guide, "Monitoring EventBridge Scheduler
+with Amazon CloudWatch"; no per-schedule dimension exists). `InvocationAttemptCount` every
+attempt, `TargetErrorCount` every failed one (`TargetErrorThrottledCount` when the target
+throttled), `InvocationDroppedCount` each invocation Scheduler stops attempting once its
+retry policy is exhausted (or at once, for an error it does not retry), then
+`InvocationsSentToDeadLetterCount` (`..._Truncated_MessageSizeExceeded` when the payload
+had to be cut to fit SQS) or `InvocationsFailedToBeSentToDeadLetterCount`.
 
 Every function here runs with the backend lock held (it writes into moto).
 """
@@ -17,6 +27,7 @@ import sys
 from datetime import UTC, datetime
 
 NAMESPACE = "AWS/Events"
+SCHEDULER_NAMESPACE = "AWS/Scheduler"
 RULE_METRICS = (
     "TriggeredRules",
     "Invocations",
@@ -38,11 +49,13 @@ def rule_dimensions(bus: str, rule: str) -> list[dict[str, str]]:
     return dimensions
 
 
-def _put(account: str, region: str, data: list[dict[str, object]]) -> None:
+def _put(
+    account: str, region: str, data: list[dict[str, object]], namespace: str = NAMESPACE
+) -> None:
     from moto.cloudwatch.models import cloudwatch_backends
 
     try:
-        cloudwatch_backends[account][region].put_metric_data(NAMESPACE, data)
+        cloudwatch_backends[account][region].put_metric_data(namespace, data)
     except Exception as exc:  # a metric must never cost a delivery
         print(f"ebdemo emulator: cannot record metrics: {exc!r}", file=sys.stderr, flush=True)
 
@@ -77,4 +90,18 @@ def matched_event(account: str, region: str, bus: str) -> None:
             {**datum, "Dimensions": []},
             {**datum, "Dimensions": [{"Name": "EventBusName", "Value": bus}]},
         ],
+    )
+
+
+def schedule_metric(account: str, region: str, group: str, name: str, value: float = 1) -> None:
+    """Add `value` to one of Scheduler's metrics, for all schedules and for `group`."""
+    datum = {"MetricName": name, "Value": float(value), "Unit": "Count", "Timestamp": _now()}
+    _put(
+        account,
+        region,
+        [
+            {**datum, "Dimensions": []},
+            {**datum, "Dimensions": [{"Name": "ScheduleGroup", "Value": group or "default"}]},
+        ],
+        SCHEDULER_NAMESPACE,
     )

@@ -1,23 +1,31 @@
-"""What an EventBridge Scheduler schedule does when it fires: invoke its one target.
+"""What an EventBridge Scheduler schedule's target receives, and one attempt to invoke it
+with the schedule's execution role.
 
 A Scheduler target receives the schedule's `Input` as it is — no event envelope — with the
 context attributes replaced (Scheduler User Guide, "Adding context attributes":
 `<aws.scheduler.schedule-arn>`, `<aws.scheduler.scheduled-time>` such as
 2022-03-22T18:59:43Z, `<aws.scheduler.execution-id>`, `<aws.scheduler.attempt-number>`).
-Targets (CreateSchedule `Target`):
-- templated: a Lambda function (an asynchronous invoke), an SQS queue (SendMessage, with
-  `SqsParameters.MessageGroupId` for FIFO), an SNS topic (Publish), an event bus (PutEvents
-  with `EventBridgeParameters` DetailType and Source, the input as the detail; the entry's
-  resources are the schedule's ARN — unverified against AWS);
-- universal (`arn:aws:scheduler:::aws-sdk:SERVICE:ACTION`, the input being the API's
-  request): `sqs:sendMessage`, `sns:publish`, `lambda:invoke`, `eventbridge:putEvents`.
 Without an `Input` AWS delivers "a default notification" whose shape it does not document;
 the emulator sends `{}`.
 
-Not checked in this phase: the target's `RoleArn` (the execution role Scheduler assumes).
-`RetryPolicy` and `DeadLetterConfig` travel on the `ScheduledInvocation`, for the delivery
-engine that retries and dead-letters (issue 10): `deliver()` raises `TargetError` on a
-failure and does nothing else, so a retrying caller can wrap it.
+Scheduler calls the target's API with the role it assumed (`Target.RoleArn`), so each call
+is authorized as that role session's (`RoleSession.decide`, the one IAM engine): the
+templated targets are a Lambda function (`lambda:InvokeFunction`, an asynchronous invoke, as
+the Lambda guide's "Using Lambda with EventBridge Scheduler" says), an SQS queue
+(`sqs:SendMessage`, `SqsParameters.MessageGroupId` for FIFO), an SNS topic (`sns:Publish`),
+an event bus (`events:PutEvents` with `EventBridgeParameters` DetailType and Source, the
+input as the detail, the schedule's ARN as the entry's resource — unverified); the
+universal ones (`arn:aws:scheduler:::aws-sdk:SERVICE:ACTION`, the input being the API's
+request) `sqs:sendMessage`, `sns:publish`, `lambda:invoke` (its `InvocationType`, by
+default RequestResponse) and `eventbridge:putEvents`.
+
+A failed call raises `DeliveryError` with the code and message the target's service
+answers — what a dead letter's `ERROR_CODE`/`ERROR_MESSAGE` carry: a role that does not
+allow the call (`AccessDeniedException`, SQS's `AccessDenied`, SNS's `AuthorizationError`)
+and an input the API refuses are not retried; a target that does not exist (Lambda's
+`ResourceNotFoundException`, `AWS.SimpleQueueService.NonExistentQueue` as the Scheduler
+guide's dead-letter example records it, SNS's `NotFound`) is, as in that example.
+Every function here runs with the backend lock held.
 """
 
 from __future__ import annotations
@@ -27,17 +35,19 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ebdemo.emulator.dataplane import function_snapshot
+from ebdemo.emulator.iam.responses import spelt_action
+from ebdemo.emulator.locking import backend_lock
+from ebdemo.emulator.targets import DeliveryError
 
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
+    from ebdemo.emulator.iam.service_access import RoleSession
 
 DEFAULT_INPUT = "{}"
 UNIVERSAL_PREFIX = "arn:aws:scheduler:::aws-sdk:"
-
-
-class TargetError(Exception):
-    """The target could not be invoked (missing resource, bad input, unsupported target)."""
+ACCESS_DENIED = {"sqs": "AccessDenied", "sns": "AuthorizationError"}  # else ...Exception
+NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue",
+            "The specified queue does not exist for this wsdl version.")
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,14 @@ class ScheduledInvocation:
         return (self.target.get("DeadLetterConfig") or {}).get("Arn")
 
     @property
+    def role_arn(self) -> str:
+        return str(self.target.get("RoleArn") or "")
+
+    @property
+    def target_arn(self) -> str:
+        return str(self.target.get("Arn") or "")
+
+    @property
     def payload(self) -> str:
         """The target's input with the context attributes filled in."""
         text = self.target.get("Input")
@@ -74,23 +92,25 @@ class ScheduledInvocation:
         return text
 
 
-def deliver(plane: DataPlane, invocation: ScheduledInvocation) -> str:
-    """Invoke the target once (the backend lock is held); returns what was invoked."""
-    arn = str(invocation.target.get("Arn") or "")
+def deliver(plane: DataPlane, invocation: ScheduledInvocation, session: RoleSession) -> None:
+    """Invoke the target once, as `session`; raises DeliveryError as the target's API
+    answers."""
+    arn = invocation.target_arn
     if arn.startswith(UNIVERSAL_PREFIX):
-        return _universal(plane, invocation, arn[len(UNIVERSAL_PREFIX):])
+        _universal(plane, invocation, session, arn[len(UNIVERSAL_PREFIX):])
+        return
     parts = arn.split(":", 5)
     if len(parts) < 6:
-        raise TargetError(f"target {arn!r} is not an ARN")
+        raise DeliveryError("ValidationException", f"Target ARN {arn!r} is not valid.")
     service, region, account, resource = parts[2], parts[3], parts[4], parts[5]
     payload = invocation.payload
     if service == "lambda":
-        _invoke_lambda(plane, arn, region, account, payload)
+        _invoke_lambda(plane, invocation, session, arn, payload, "Event")
     elif service == "sqs":
         group = (invocation.target.get("SqsParameters") or {}).get("MessageGroupId")
-        _send_sqs(resource, region, account, payload, group)
+        _send_sqs(session, resource, region, account, payload, group)
     elif service == "sns":
-        _publish_sns(arn, region, account, payload, None)
+        _publish_sns(session, arn, payload, None)
     elif service == "events" and resource.startswith("event-bus/"):
         params = invocation.target.get("EventBridgeParameters") or {}
         entry = {
@@ -100,82 +120,135 @@ def deliver(plane: DataPlane, invocation: ScheduledInvocation) -> str:
             "Detail": payload,
             "Resources": [invocation.schedule_arn],
         }
-        _put_events(plane, region, account, [entry])
+        _put_events(plane, session, region, account, [entry])
     else:
-        raise TargetError(f"the emulator does not invoke {service} targets ({arn})")
-    return arn
+        raise DeliveryError("UnsupportedTarget",
+                            f"the emulator does not invoke {service} targets ({arn})")
 
 
-def _universal(plane: DataPlane, invocation: ScheduledInvocation, action: str) -> str:
+def authorize(session: RoleSession, action: str, resource: str, region: str) -> None:
+    """The role must allow `action` on `resource`, as the target's service checks it."""
+    decision = session.decide(action, resource, region)
+    if decision.allowed:
+        return
+    service = action.split(":", 1)[0]
+    raise DeliveryError(
+        ACCESS_DENIED.get(service, "AccessDeniedException"),
+        session.denied_message(spelt_action(service, action), resource, decision),
+    )
+
+
+def _universal(plane: DataPlane, invocation: ScheduledInvocation, session: RoleSession,
+               action: str) -> None:
     try:
         request = json.loads(invocation.payload)
     except ValueError as exc:
-        raise TargetError(f"universal target {action}: the input is not JSON ({exc})") from exc
+        raise DeliveryError("ValidationException", f"The input is not valid JSON: {exc}") from exc
     if not isinstance(request, dict):
-        raise TargetError(f"universal target {action}: the input must be a JSON object")
-    region, account = _home(invocation.schedule_arn)
+        raise DeliveryError("ValidationException", "The input must be a JSON object.")
+    parts = invocation.schedule_arn.split(":")
+    region, account = parts[3], parts[4]
     if action == "sqs:sendMessage":
-        queue = str(request.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1]
-        _send_sqs(queue, region, account, str(request.get("MessageBody", "")),
+        path = str(request.get("QueueUrl", "")).rstrip("/").split("/")
+        owner = path[-2] if len(path) >= 2 and path[-2].isdigit() else account
+        _send_sqs(session, path[-1], region, owner, str(request.get("MessageBody", "")),
                   request.get("MessageGroupId"))
     elif action == "sns:publish":
-        topic = str(request.get("TopicArn", ""))
-        _publish_sns(topic, region, account, str(request.get("Message", "")),
+        _publish_sns(session, str(request.get("TopicArn", "")), str(request.get("Message", "")),
                      request.get("Subject"))
     elif action == "lambda:invoke":
         name = str(request.get("FunctionName", ""))
+        if not name.startswith("arn:"):
+            name = f"arn:aws:lambda:{region}:{account}:function:{name.split(':function:')[-1]}"
         body = request.get("Payload", DEFAULT_INPUT)
-        _invoke_lambda(plane, name, region, account,
-                       body if isinstance(body, str) else json.dumps(body))
+        _invoke_lambda(plane, invocation, session, name,
+                       body if isinstance(body, str) else json.dumps(body),
+                       str(request.get("InvocationType") or "RequestResponse"))
     elif action == "eventbridge:putEvents":
-        _put_events(plane, region, account, list(request.get("Entries") or []))
+        _put_events(plane, session, region, account, list(request.get("Entries") or []))
     else:
-        raise TargetError(f"the emulator does not run the universal target aws-sdk:{action}")
-    return UNIVERSAL_PREFIX + action
+        raise DeliveryError("UnsupportedTarget",
+                            f"the emulator does not run the universal target aws-sdk:{action}")
 
 
-def _home(schedule_arn: str) -> tuple[str, str]:
-    parts = schedule_arn.split(":")
-    return parts[3], parts[4]
-
-
-def _invoke_lambda(plane: DataPlane, name_or_arn: str, region: str, account: str,
-                   payload: str) -> None:
+def _invoke_lambda(plane: DataPlane, invocation: ScheduledInvocation, session: RoleSession,
+                   arn: str, payload: str, invocation_type: str) -> None:
     from moto.awslambda.models import lambda_backends
 
+    from ebdemo.emulator.dataplane import function_snapshot
+
+    parts = arn.split(":")
+    if len(parts) < 7:
+        raise DeliveryError("ValidationException", f"Function name {arn!r} is not valid.")
+    region, account = parts[3], parts[4]
+    authorize(session, "lambda:InvokeFunction", arn, region)
     try:
-        fn = lambda_backends[account][region].get_function(name_or_arn)
-    except Exception as exc:
-        raise TargetError(f"function {name_or_arn} not found ({exc})") from exc
-    plane.invoke_async(function_snapshot(fn), payload.encode(), fn.function_arn)
+        fn = lambda_backends[account][region].get_function(arn)
+    except Exception:
+        raise DeliveryError("ResourceNotFoundException", f"Function not found: {arn}",
+                            retryable=True) from None
+    snapshot = function_snapshot(fn)
+    source = {"source": invocation.schedule_arn, "source_type": "schedule"}
+    if invocation_type == "Event":
+        plane.async_lambda.invoke(snapshot, payload.encode(), arn, **source)
+    elif invocation_type == "RequestResponse":
+        future = plane.runtime.invoke(snapshot, payload.encode(), arn)
+        with backend_lock.released():  # the handler may call back into the emulator
+            result = future.result()
+        plane.count(f"invocations.{result.status}")
+        plane.invocations.record(snapshot, result, invocation_type="RequestResponse", **source)
 
 
-def _send_sqs(queue: str, region: str, account: str, body: str, group: str | None) -> None:
+def _send_sqs(session: RoleSession, queue: str, region: str, account: str, body: str,
+              group: str | None) -> None:
     from moto.sqs.models import sqs_backends
 
+    authorize(session, "sqs:SendMessage", f"arn:aws:sqs:{region}:{account}:{queue}", region)
+    backend = sqs_backends[account][region]
+    if queue not in backend.queues:
+        raise DeliveryError(*NO_QUEUE, retryable=True)
     try:
-        sqs_backends[account][region].send_message(
-            queue, body, group_id=group if queue.endswith(".fifo") else None
-        )
+        backend.send_message(queue, body, group_id=group if queue.endswith(".fifo") else None)
     except Exception as exc:
-        raise TargetError(f"queue {queue}: {exc}") from exc
+        raise DeliveryError(_code(exc, "InvalidParameterValue"), _message(exc)) from exc
 
 
-def _publish_sns(topic_arn: str, region: str, account: str, message: str,
+def _publish_sns(session: RoleSession, topic_arn: str, message: str,
                  subject: str | None) -> None:
     from moto.sns.models import sns_backends
 
+    parts = topic_arn.split(":")
+    if len(parts) != 6:
+        raise DeliveryError("InvalidParameter", f"Invalid parameter: TopicArn {topic_arn!r}")
+    authorize(session, "sns:Publish", topic_arn, parts[3])
+    backend = sns_backends[parts[4]][parts[3]]
+    if topic_arn not in backend.topics:
+        raise DeliveryError("NotFound", "Topic does not exist", retryable=True)
     try:
-        sns_backends[account][region].publish(message, arn=topic_arn, subject=subject)
+        backend.publish(message, arn=topic_arn, subject=subject)
     except Exception as exc:
-        raise TargetError(f"topic {topic_arn}: {exc}") from exc
+        raise DeliveryError(_code(exc, "InvalidParameter"), _message(exc)) from exc
 
 
-def _put_events(plane: DataPlane, region: str, account: str,
+def _put_events(plane: DataPlane, session: RoleSession, region: str, account: str,
                 entries: list[dict[str, Any]]) -> None:
     from moto.events.models import events_backends
 
+    for entry in entries:
+        bus = str(entry.get("EventBusName") or "default")
+        if not bus.startswith("arn:"):
+            bus = f"arn:aws:events:{region}:{account}:event-bus/{bus}"
+        authorize(session, "events:PutEvents", bus, region)
     results = plane.put_events(events_backends[account][region], entries)
     failed = [r for r in results if r.get("ErrorCode")]
     if failed:
-        raise TargetError(f"PutEvents refused the entry: {failed[0]['ErrorMessage']}")
+        raise DeliveryError(str(failed[0]["ErrorCode"]), str(failed[0]["ErrorMessage"]))
+
+
+def _code(exc: Exception, default: str) -> str:
+    code = getattr(exc, "error_type", None) or getattr(exc, "code", None)
+    return code if isinstance(code, str) and not code.isdigit() else default
+
+
+def _message(exc: Exception) -> str:
+    return str(getattr(exc, "message", "") or getattr(exc, "description", "") or exc)

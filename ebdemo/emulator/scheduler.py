@@ -14,7 +14,9 @@ schedule on the emulator's `Timers`:
 - a Scheduler schedule: `rate` from its StartDate or creation (the first fire at once, as
   the Scheduler guide says), `cron` in its ScheduleExpressionTimezone (DST as
   `ebdemo.schedules.firing` documents), `at()` once; only between StartDate and EndDate;
-  the target gets the schedule's Input (`schedule_targets`). A FLEXIBLE time window fires
+  each fire is an invocation of the delivery engine (`schedule_delivery`: the execution
+  role, retries, the dead-letter queue, Scheduler's metrics) sending the schedule's Input
+  (`schedule_targets`). A FLEXIBLE time window fires
   at its start, the scheduled time: AWS may pick any moment of the window, the emulator
   picks the predictable one. `ActionAfterCompletion: DELETE` deletes the schedule after
   its last fire (an `at()`, or the last one before EndDate).
@@ -41,9 +43,10 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from ebdemo.emulator import schedule_delivery
 from ebdemo.emulator.dataplane import iso_seconds
 from ebdemo.emulator.locking import backend_lock
-from ebdemo.emulator.schedule_targets import ScheduledInvocation, TargetError, deliver
+from ebdemo.emulator.schedule_targets import ScheduledInvocation
 from ebdemo.schedules import Expression, RateExpression, ScheduleExpressionError, parse_expression
 from ebdemo.schedules.firing import rate_times
 
@@ -248,7 +251,7 @@ class Scheduler:
                     try:
                         self._fire(entry, live, due)
                     except Exception as exc:  # this fire failed; the next ones still happen
-                        self.plane._fail("schedule", arn, repr(exc))
+                        self.plane.record_failure("schedule", arn, repr(exc))
                 with self._lock:
                     if self._entries.get(arn) is not entry or entry.generation != generation:
                         return
@@ -258,7 +261,7 @@ class Scheduler:
                 if completed and fired and entry.kind == "schedule":
                     self._complete(entry, live)
         except Exception as exc:  # a thread pool swallows it otherwise
-            self.plane._fail("schedule", arn, repr(exc))
+            self.plane.record_failure("schedule", arn, repr(exc))
 
     def _complete(self, entry: _Entry, schedule: Any) -> None:
         """ActionAfterCompletion: DELETE removes a schedule after its last invocation."""
@@ -289,16 +292,13 @@ class Scheduler:
         if entry.kind == "rule":
             event = scheduled_event(live, moment)
             self.plane.deliver(live, [dict(t) for t in live.targets], event, iso_seconds())
-            self.plane._count("schedules.rule-fired")
+            self.plane.count("schedules.rule-fired")
             return {"event_id": event["id"], "targets": [t["Arn"] for t in live.targets]}
         invocation = ScheduledInvocation(entry.arn, dict(live.target), iso_seconds(moment))
-        try:
-            invoked = deliver(self.plane, invocation)
-        except TargetError as exc:
-            self.plane._fail("schedule", f"{entry.name} -> {live.target.get('Arn')}", str(exc))
-            return {"execution_id": invocation.execution_id, "error": str(exc)}
-        self.plane._count("schedules.schedule-fired")
-        return {"execution_id": invocation.execution_id, "targets": [invoked]}
+        schedule_delivery.invoke(self.plane, invocation, account=entry.account,
+                                 region=entry.region, group=entry.group or "default")
+        self.plane.count("schedules.schedule-fired")
+        return {"execution_id": invocation.execution_id, "targets": [invocation.target_arn]}
 
 
 def scheduled_event(rule: Any, moment: datetime) -> dict[str, Any]:

@@ -8,8 +8,10 @@
 - `POST /_ebdemo/schedules/run` with `{"name": ..., "group"?: ..., "kind"?: "rule" |
   "schedule", "region"?: ...}` -> fires it now as its timer would (whatever its state) and
   answers `{"kind", "name", "group", "arn", "state", "time", "targets": [...],
-  "event_id" (rules) | "execution_id" (schedules), "error"?}`; 404 `{"message"}` when no
-  (or more than one) schedule has that name.
+  "event_id" (rules) | "execution_id" (schedules)}` once the delivery has started (how it
+  ends — delivered, retried, dead-lettered — is in the invocation records, the dead-letter
+  queue and the emulator's stats); 404 `{"message"}` when no (or more than one) schedule
+  has that name.
 Client side (stdlib only, no moto): `read_schedules(endpoint, count=3)` and
 `run_schedule(endpoint, name, *, group=None, kind=None, region=None)`; both raise
 `EmulatorError` with the emulator's message.

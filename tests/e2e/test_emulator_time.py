@@ -15,11 +15,22 @@ import pytest
 
 from ebdemo.emulator.schedules_http import read_schedules, run_schedule
 from ebdemo.errors import EmulatorError
-from tests.e2e.topology import allow_rule, queue_policy
+from tests.e2e.topology import allow_rule, queue_policy, scheduler_role
 
 pytestmark = pytest.mark.e2e
 
-ROLE = "arn:aws:iam::123456789012:role/e2e-scheduler"
+ROLE = "arn:aws:iam::123456789012:role/e2e-time-scheduler"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _scheduler_role(emulator):
+    """The schedules' execution role: Scheduler sends with it, so it must exist, trust
+    scheduler.amazonaws.com and allow exactly what the schedules here call."""
+    scheduler_role(emulator.clients, ROLE.rsplit("/", 1)[-1], {
+        "sqs:SendMessage": [f"arn:aws:sqs:{emulator.region}:123456789012:e2e-*"],
+        "events:PutEvents": [
+            f"arn:aws:events:{emulator.region}:123456789012:event-bus/e2e-scheduler-bus"],
+    })
 
 
 def _queue(emulator, name):

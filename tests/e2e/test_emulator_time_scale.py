@@ -19,7 +19,7 @@ import pytest
 from ebdemo.emulator import EmulatorProcess
 from ebdemo.emulator.schedules_http import read_schedules
 from tests.e2e.conftest import E2EEmulator, emulator_environment
-from tests.e2e.topology import queue_policy
+from tests.e2e.topology import queue_policy, scheduler_role
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,10 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEmulator]:
     )
     process.start()
     try:
-        yield E2EEmulator(process=process, home=home)
+        emulator = E2EEmulator(process=process, home=home)
+        queues = f"arn:aws:sqs:{emulator.region}:123456789012:scaled-*"
+        scheduler_role(emulator.clients, ROLE.rsplit("/", 1)[-1], {"sqs:SendMessage": [queues]})
+        yield emulator
     finally:
         process.stop()
 

@@ -166,6 +166,26 @@ def queue_policy(queue_arn: str, rule_arns: list[str]) -> str:
     )
 
 
+
+def scheduler_role(
+    clients: ClientFactory, name: str, allow: dict[str, list[str]] | None = None
+) -> str:
+    """An execution role for EventBridge Scheduler, as AWS needs one: trusted by
+    `scheduler.amazonaws.com` only, allowed `allow` ({action: [resource ARN...]})."""
+    iam = clients.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"]["Arn"]
+    if allow:
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": action, "Resource": resources}
+            for action, resources in allow.items()]}
+        iam.put_role_policy(RoleName=name, PolicyName="targets",
+                            PolicyDocument=json.dumps(policy))
+    return str(arn)
+
 def provision(clients: ClientFactory, prefix: str = PREFIX) -> Sample:
     iam, lam = clients.client("iam"), clients.client("lambda")
     events, sns = clients.client("events"), clients.client("sns")
