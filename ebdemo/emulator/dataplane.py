@@ -44,16 +44,13 @@ from ebdemo.emulator.invocations import InvocationLog
 from ebdemo.emulator.layers import layer_contents
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import Outbox, now_iso_millis
+from ebdemo.emulator.put_events_checks import check_request, entry_error
 from ebdemo.emulator.runtime import FunctionSnapshot, InvocationResult, LambdaRuntime
 from ebdemo.emulator.targets import Delivery
 from ebdemo.patterns import InvalidPatternError, PatternSet, compile_pattern
 
 if TYPE_CHECKING:
     from ebdemo.emulator.destinations import AsyncJob
-
-MAX_ENTRIES = 10
-MAX_REQUEST_BYTES = 256 * 1024  # the sum of the entry sizes, as AWS counts them
-
 
 def iso_seconds(moment: datetime | float | None = None) -> str:
     """EventBridge's `time`: `YYYY-MM-DDTHH:MM:SSZ`."""
@@ -127,20 +124,10 @@ class DataPlane:
     # -- PutEvents ---------------------------------------------------------------------------
     def put_events(self, backend: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """EventsBackend.put_events: validate, answer with ids, route now, deliver later."""
-        if len(entries) > MAX_ENTRIES:
-            from moto.events.exceptions import ValidationException
-
-            raise ValidationException(
-                "1 validation error detected: Value '[PutEventsRequestEntry]' at 'entries' "
-                "failed to satisfy constraint: Member must have length less than or equal to 10"
-            )
-        if sum(entry_size(entry) for entry in entries) > MAX_REQUEST_BYTES:
-            from moto.events.exceptions import ValidationException
-
-            raise ValidationException("Total size of the entries in the request is over the limit.")
+        check_request(entries)
         results: list[dict[str, Any]] = []
         for entry in entries:
-            error = _entry_error(entry)
+            error = entry_error(entry)
             if error:
                 results.append(error)
                 continue
@@ -368,33 +355,3 @@ class DataPlane:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.runtime.shutdown()
 
-
-def entry_size(entry: Mapping[str, Any]) -> int:
-    """An entry's size as AWS's "Calculating PutEvents event entry size" defines it."""
-    size = 14 if entry.get("Time") is not None else 0
-    for key in ("Source", "DetailType", "Detail"):
-        size += len(str(entry.get(key) or "").encode())
-    size += sum(len(str(r).encode()) for r in entry.get("Resources") or [])
-    return size
-
-
-def _entry_error(entry: Mapping[str, Any]) -> dict[str, str] | None:
-    for key, label in (("Source", "Source"), ("DetailType", "DetailType"), ("Detail", "Detail")):
-        if not entry.get(key):
-            return {
-                "ErrorCode": "InvalidArgument",
-                "ErrorMessage": f"Parameter {label} is not valid. Reason: {label} is a required "
-                "argument.",
-            }
-    if str(entry["Source"]).startswith("aws."):  # reserved for AWS services
-        return {
-            "ErrorCode": "NotAuthorizedForSourceException",
-            "ErrorMessage": "Not authorized for the source.",
-        }
-    try:
-        detail = json.loads(entry["Detail"])
-    except ValueError:
-        detail = None
-    if not isinstance(detail, dict):
-        return {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
-    return None
