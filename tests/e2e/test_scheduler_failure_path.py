@@ -210,3 +210,15 @@ def test_a_scheduled_rule_invocation_is_recorded_with_the_rule_as_source(sched):
         events.delete_rule(Name="sched-rule")
     assert {(r["source"], r["source_type"]) for r in records} == {(rule_arn, "rule")}
     assert all(r["event_id"] for r in records)  # the Scheduled Event's id
+
+
+def test_universal_lambda_invoke_is_request_response_by_default_and_recorded(sched):
+    fn = function(sched, "sched-universal")
+    role = scheduler_role(sched.clients, "sched-universal-role", {"lambda:InvokeFunction": [fn]})
+    arn = schedule(sched, "sched-universal", {
+        "Arn": "arn:aws:scheduler:::aws-sdk:lambda:invoke", "RoleArn": role,
+        "Input": json.dumps({"FunctionName": "sched-universal", "Payload": {"n": 1}})})
+    run_schedule(sched.endpoint, "job", group="sched-universal")
+    [record] = wait_for(lambda: read_invocations(sched.endpoint, function="sched-universal"))
+    assert (record["source"], record["source_type"]) == (arn, "schedule")
+    assert record["invocation_type"] == "RequestResponse" and record["status"] == "success"
