@@ -55,6 +55,8 @@ def resolve(target: str) -> tuple[Any, str, Any]:
 
 
 def describe_parameters(func: Any) -> tuple[str, ...]:
+    if isinstance(func, property):  # a property is checked by its getter
+        func = func.fget
     out = []
     for param in inspect.signature(func).parameters.values():
         if param.default is inspect.Parameter.empty:

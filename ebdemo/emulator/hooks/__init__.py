@@ -26,6 +26,7 @@ from ebdemo.emulator.hooks import (
     sns,
     sqs,
     sqs_policy,
+    sqs_queues,
     targets,
 )
 
@@ -46,6 +47,7 @@ MODULES: tuple[ModuleType, ...] = (
     lambda_async,
     targets,
     sqs_policy,
+    sqs_queues,
 )
 
 
