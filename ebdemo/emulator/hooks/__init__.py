@@ -28,6 +28,7 @@ from ebdemo.emulator.hooks import (
     sqs_policy,
     sqs_queues,
     targets,
+    web,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ MODULES: tuple[ModuleType, ...] = (
     targets,
     sqs_policy,
     sqs_queues,
+    web,
 )
 
 
