@@ -45,9 +45,10 @@ from ebdemo.emulator.layers import layer_contents
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import Outbox, now_iso_millis
 from ebdemo.emulator.put_events_checks import check_request, entry_error
+from ebdemo.emulator.routing import RoutingCache
 from ebdemo.emulator.runtime import FunctionSnapshot, InvocationResult, LambdaRuntime
 from ebdemo.emulator.targets import Delivery
-from ebdemo.patterns import InvalidPatternError, PatternSet, compile_pattern
+from ebdemo.patterns import InvalidPatternError, compile_pattern
 
 if TYPE_CHECKING:
     from ebdemo.emulator.destinations import AsyncJob
@@ -113,7 +114,7 @@ class DataPlane:
         self.original_send_to_targets: Callable[..., None] | None = None
         self.original_subscription_publish: Callable[..., None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="delivery")
-        self._pattern_sets: dict[tuple[str, str, str], tuple[Any, PatternSet]] = {}
+        self.routing = RoutingCache(lambda rule, why: self._fail("route", rule, why))
         self._stats_lock = threading.Lock()
         self.stats: Counter[str] = Counter()
         self.failures: deque[dict[str, Any]] = deque(maxlen=200)
@@ -186,24 +187,7 @@ class DataPlane:
             self.deliver(rule, [dict(t) for t in rule.targets], event, ingestion)
 
     def matching_rules(self, backend: Any, bus: Any, event: Mapping[str, Any]) -> list[Any]:
-        key = (backend.account_id, backend.region_name, bus.name)
-        signature = tuple(
-            (name, rule.event_pattern.dump(), rule.state) for name, rule in bus.rules.items()
-        )
-        cached = self._pattern_sets.get(key)
-        if cached is None or cached[0] != signature:
-            compiled = {}
-            for name, rule in bus.rules.items():
-                raw = rule.event_pattern.dump()
-                if not str(rule.state).startswith("ENABLED") or not raw:
-                    continue  # disabled, or a schedule-only rule: no event ever matches
-                try:
-                    compiled[name] = compile_pattern(raw)
-                except InvalidPatternError as exc:
-                    self._fail("route", name, f"pattern not understood: {exc}")
-            cached = (signature, PatternSet(compiled))
-            self._pattern_sets[key] = cached
-        return [bus.rules[name] for name in cached[1].matching(event) if name in bus.rules]
+        return self.routing.matching_rules(backend, bus, event)
 
     # -- delivery ----------------------------------------------------------------------------
     def deliver(
@@ -342,7 +326,7 @@ class DataPlane:
         self.runtime.reset()
         self.outbox.clear()
         self.invocations.clear()
-        self._pattern_sets.clear()
+        self.routing.clear()
         with self._stats_lock:
             self.stats.clear()
             self.failures.clear()

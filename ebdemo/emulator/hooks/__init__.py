@@ -22,6 +22,7 @@ from ebdemo.emulator.hooks import (
     lambda_,
     lambda_async,
     logs,
+    rule_changes,
     schedules,
     sns,
     sqs,
@@ -50,6 +51,7 @@ MODULES: tuple[ModuleType, ...] = (
     sqs_policy,
     sqs_queues,
     web,
+    rule_changes,
 )
 
 
