@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -223,20 +222,15 @@ class EmulatorServer:
 
 
 def _make_moto_server(port: int, emulator: EmulatorServer) -> Any:
-    """ThreadedMotoServer on 127.0.0.1, its app wrapped by our middleware."""
+    """ThreadedMotoServer on 127.0.0.1, its app wrapped by our middleware, its connections
+    kept alive (`http_server`)."""
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    class _NoDelayHandler(MotoRequestHandler):
-        def setup(self) -> None:
-            super().setup()
-            with contextlib.suppress(OSError):
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    from ebdemo.emulator.http_server import Connections, handler_class
+
+    connections = Connections()
 
     class _Server(ThreadedMotoServer):
         bind_error: str | None = None
@@ -245,7 +239,11 @@ def _make_moto_server(port: int, emulator: EmulatorServer) -> Any:
             app = _Middleware(DomainDispatcherApplication(create_backend_app), emulator)
             try:
                 self._server = make_server(
-                    self._ip_address, self._port, app, True, request_handler=_NoDelayHandler
+                    self._ip_address,
+                    self._port,
+                    app,
+                    True,
+                    request_handler=handler_class(connections),
                 )
             except (OSError, SystemExit) as exc:  # werkzeug exits on a port in use
                 self.bind_error = f"cannot listen on {self._ip_address}:{self._port} ({exc!r})"
@@ -253,6 +251,12 @@ def _make_moto_server(port: int, emulator: EmulatorServer) -> Any:
                 return
             self._server_ready_event.set()
             self._server.serve_forever(poll_interval=0.1)
+
+        def stop(self) -> None:
+            super().stop()
+            if self._server is not None:
+                self._server.server_close()
+            connections.close_all()
 
     return _Server(HOST, port, verbose=False)
 
