@@ -18,8 +18,12 @@ decides where an event goes and carries it there, the way EventBridge and SNS do
 `clock` and `timers` (`clock.py`) are the plane's: every delay waited on AWS's behalf —
 retries, and whatever else needs one — goes through `timers`, scaled by `clock.time_scale`.
 
-Every function here runs with `backend_lock` held (a request thread, or a delivery thread
-that took it) unless it says otherwise; nothing here waits on a handler.
+Locks (`locking.py`): PutEvents and routing run under the `events` lock of the request;
+each delivery attempt takes the lock scope of its target's service
+(`lock_scope.service_scope`, in `delivery.py`), so deliveries to a queue and a PutEvents on
+the bus do not wait for each other. Unless it says otherwise, a function here runs with
+the lock of the backend it reads held; nothing here waits on a handler (`invoke_sync`
+waits with every lock released).
 """
 
 from __future__ import annotations

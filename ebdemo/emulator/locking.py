@@ -1,9 +1,39 @@
-"""The one lock around moto's backends.
+"""The locks around moto's backends: one per service, taken in one global order.
 
 moto is not thread-safe (getmoto/moto#7166): the threaded WSGI server, our delivery
-threads and the Lambda pool workers all touch the same in-memory backends. Every request
-and every delivery takes this lock; a thread that waits on a Lambda handler releases it,
-so a handler calling back into the emulator (`sns.publish`, `put_events`) never deadlocks.
+threads and the Lambda pool workers all touch the same in-memory backends. One global lock
+made PutEvents, SQS receives and deliveries to a queue wait for each other; now each moto
+service has its own lock, and a thread takes exactly the set its work needs.
+
+The rules (every emulator module, and every hook, follows them):
+
+1. **Locks.** `LOCK_ORDER` names them: `events`, `sns`, `sqs`, `lambda`, `logs`, and
+   `control` for every other moto service (IAM, STS, S3, CloudWatch, Kinesis, ...).
+   `backend_lock.hold("sqs")` takes one; `hold()` with no name takes them all (the old
+   global lock, still right for anything not analysed).
+2. **Who takes what.** A request takes the scope `lock_scope.request_scope` gives it: the
+   locks of the backends its moto code *mutates* — e.g. PutEvents `events`, every SQS
+   operation `sqs`, SNS Publish `sns`+`sqs` (moto sends to SQS subscriptions inline), the
+   common Logs and Lambda data-plane calls their own — and every other request all of them.
+   A delivery takes, per target, the scope of that target's service (`service_scope`); the
+   runtime's log writer takes `logs`.
+3. **Mutations under the owner's lock.** Every moto backend is mutated only by threads
+   holding its lock (or all locks), or — for a backend another service's moto code mutates
+   inline (Kinesis and Firehose from Logs subscriptions) — by threads that all hold one
+   common lock. Reading another service's backend with only your own lock is allowed
+   (SNS -> Lambda function lookup): the writers of that backend take all locks, so they
+   cannot run meanwhile.
+4. **Order.** Locks are always acquired in `LOCK_ORDER`; a set is taken at once, in order.
+   A thread that already holds some locks may take more only if they come later in the
+   order (EventBridge replay -> SQS delivery holds `events`, then takes `sqs`: fine);
+   anything else raises `LockOrderError` — never a silent deadlock. `control` is last, so
+   any thread may always add it (an IAM check reading IAM while serving a request).
+5. **Never hold a lock while waiting.** A thread that waits for a Lambda handler or for an
+   SQS long poll releases every lock it holds (`released()`) and takes the same set back,
+   in order, afterwards — a handler calling back into the emulator (`sns.publish`,
+   `put_events`, an SQS receive) never deadlocks.
+6. **Re-entry.** Asking for a lock the thread already holds is a no-op (a hook that calls
+   back into moto, delivery nested in a replay).
 """
 
 from __future__ import annotations
@@ -12,44 +42,79 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+LOCK_ORDER: tuple[str, ...] = ("events", "sns", "sqs", "lambda", "logs", "control")
+_RANK = {name: rank for rank, name in enumerate(LOCK_ORDER)}
 
-class BackendLock:
-    """A plain lock that knows whether the current thread holds it."""
+
+class LockOrderError(RuntimeError):
+    """A thread asked for a lock that comes before one it holds (a deadlock in waiting)."""
+
+
+def lock_name(service: str) -> str:
+    """The lock that guards a moto service's backends."""
+    return service if service in _RANK else "control"
+
+
+class BackendLocks:
+    """One lock per `LOCK_ORDER` name; each thread knows which ones it holds."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._locks = {name: threading.Lock() for name in LOCK_ORDER}
         self._local = threading.local()
 
-    def held(self) -> bool:
-        return bool(getattr(self._local, "held", False))
+    def _held(self) -> list[str]:
+        held = getattr(self._local, "held", None)
+        if held is None:
+            held = self._local.held = []
+        return held
+
+    def held(self, name: str | None = None) -> bool:
+        """Whether this thread holds `name` (any lock, without a name)."""
+        held = self._held()
+        return name in held if name is not None else bool(held)
+
+    def held_names(self) -> tuple[str, ...]:
+        return tuple(self._held())
 
     @contextmanager
-    def hold(self) -> Iterator[None]:
-        """Take the lock unless this thread already has it (re-entry from a hook)."""
-        if self.held():
-            yield
-            return
-        self._lock.acquire()
-        self._local.held = True
+    def hold(self, *names: str) -> Iterator[None]:
+        """Take the named locks (every lock, without a name) that this thread lacks."""
+        held = self._held()
+        wanted = {lock_name(n) for n in names} if names else set(LOCK_ORDER)
+        needed = sorted(wanted.difference(held), key=_RANK.__getitem__)
+        if needed and held:
+            highest = max(held, key=_RANK.__getitem__)
+            if _RANK[needed[0]] < _RANK[highest]:
+                raise LockOrderError(
+                    f"lock order: {needed[0]!r} requested while holding {highest!r} "
+                    f"(order {', '.join(LOCK_ORDER)})"
+                )
+        taken: list[str] = []
         try:
+            for name in needed:
+                self._locks[name].acquire()
+                taken.append(name)
+                held.append(name)
             yield
         finally:
-            self._local.held = False
-            self._lock.release()
+            for name in reversed(taken):
+                held.remove(name)
+                self._locks[name].release()
 
     @contextmanager
     def released(self) -> Iterator[None]:
-        """Give the lock up for a blocking wait, if this thread has it; take it back after."""
-        if not self.held():
-            yield
-            return
-        self._local.held = False
-        self._lock.release()
+        """Give up every lock this thread holds for a blocking wait; take them back after."""
+        held = self._held()
+        names = sorted(held, key=_RANK.__getitem__)
+        for name in reversed(names):
+            held.remove(name)
+            self._locks[name].release()
         try:
             yield
         finally:
-            self._lock.acquire()
-            self._local.held = True
+            for name in names:
+                self._locks[name].acquire()
+                held.append(name)
 
 
-backend_lock = BackendLock()
+backend_lock = BackendLocks()

@@ -31,6 +31,7 @@ from ebdemo.emulator.dataplane import DataPlane
 from ebdemo.emulator.iam.authorizer import Authorizer
 from ebdemo.emulator.iam.credentials import CredentialStore
 from ebdemo.emulator.invocations import INVOCATIONS_PATH, query_from_params
+from ebdemo.emulator.lock_scope import request_scope
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.outbox import OUTBOX_PATH, Outbox
 from ebdemo.emulator.process import HEALTH_PATH, STATS_PATH, write_state
@@ -44,11 +45,11 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def write_moto_logs(fn: FunctionSnapshot, stream: str, events: list[tuple[int, str]]) -> None:
-    """The LogSink of the runtime: CloudWatch Logs inside moto, under the backend lock."""
+    """The LogSink of the runtime: CloudWatch Logs inside moto, under the `logs` lock."""
     from moto.logs.exceptions import ResourceAlreadyExistsException
     from moto.logs.models import logs_backends
 
-    with backend_lock.hold():
+    with backend_lock.hold("logs"):
         backend = logs_backends[fn.account][fn.region]
         backend.ensure_log_group(fn.log_group)
         with contextlib.suppress(ResourceAlreadyExistsException):
@@ -59,7 +60,8 @@ def write_moto_logs(fn: FunctionSnapshot, stream: str, events: list[tuple[int, s
 
 
 class _Middleware:
-    """Our `/_ebdemo/*` routes; every other request runs under the backend lock."""
+    """Our `/_ebdemo/*` routes; every other request runs under the backend locks its
+    operation needs (`lock_scope.request_scope`)."""
 
     def __init__(self, app: WSGIApp, server: EmulatorServer) -> None:
         self.app = app
@@ -73,7 +75,7 @@ class _Middleware:
         if denied is not None:
             start_response(denied.status, denied.headers)
             return [denied.body]
-        with backend_lock.hold():
+        with backend_lock.hold(*request_scope(environ)):
             result = self.app(environ, start_response)
             try:
                 return [b"".join(result)]
