@@ -27,7 +27,9 @@ The rules (every emulator module, and every hook, follows them):
    A thread that already holds some locks may take more only if they come later in the
    order (EventBridge replay -> SQS delivery holds `events`, then takes `sqs`: fine);
    anything else raises `LockOrderError` — never a silent deadlock. `control` is last, so
-   any thread may always add it (an IAM check reading IAM while serving a request).
+   any thread may always add it (an IAM check reading IAM while serving a request). So a
+   delivery finishes with one target's scope before it takes another's: a dead-letter
+   send (`sqs`) after a failed Lambda delivery runs once the `lambda` scope is left.
 5. **Never hold a lock while waiting.** A thread that waits for a Lambda handler or for an
    SQS long poll releases every lock it holds (`released()`) and takes the same set back,
    in order, afterwards — a handler calling back into the emulator (`sns.publish`,

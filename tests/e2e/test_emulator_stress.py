@@ -61,7 +61,7 @@ class InProcess:
 
 
 @pytest.fixture
-def emulator() -> Iterator[InProcess]:
+def preempted_emulator() -> Iterator[InProcess]:
     from ebdemo.emulator import EmulatorServer
 
     interval = sys.getswitchinterval()
@@ -215,7 +215,8 @@ def _edit_like_up(emulator: Any, bus: str, setup: dict[str, Any], stop: threadin
     return rounds
 
 
-def test_concurrent_senders_receivers_and_edits_lose_and_duplicate_nothing(emulator):
+def test_concurrent_senders_receivers_and_edits_lose_and_duplicate_nothing(preempted_emulator):
+    emulator = preempted_emulator
     bus = f"stress-{int(time.time() * 1000) % 10**8}"
     setup = _provision(emulator, bus)
     failures_before = emulator.failures()
