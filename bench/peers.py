@@ -42,7 +42,6 @@ import boto3
 from botocore.config import Config
 
 REGION = "us-east-1"
-ACCOUNT = "123456789012"
 BUS = "peers"
 RULES = 20
 SOURCE = "peers.bench"
@@ -155,7 +154,7 @@ def percentile(values: list[float], p: float) -> float:
 class Peer:
     name: str
     command: Callable[[int, Path], list[str]]
-    env: Callable[[Path], dict[str, str]]
+    env: Callable[[int, Path], dict[str, str]]
     # how to know the events of the last PutEvents calls reached the queue
     settle: Callable[[Peer, Any, str, int, int], None] = field(default=lambda *_: None)
     counts_deliveries: bool = False
@@ -174,8 +173,9 @@ class Peer:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=self.env(self.scratch),
+            env=self.env(port, self.scratch),
             start_new_session=True,
+            cwd=self.scratch,  # `-m` puts the working directory first on sys.path
         )
         wait_api(self.endpoint)
         return time.monotonic() - began
@@ -230,7 +230,7 @@ def make_peers(localstack: str | None) -> list[Peer]:
         Peer(
             "ebdemo",
             lambda port, d: [sys.executable, "-m", "ebdemo.emulator", "--port", str(port)],
-            lambda d: clean_env(EBDEMO_HOME=str(d)),
+            lambda port, d: clean_env(EBDEMO_HOME=str(d)),
             settle=settle_ebdemo,
             counts_deliveries=True,
         ),
@@ -245,10 +245,40 @@ def make_peers(localstack: str | None) -> list[Peer]:
                 "-p",
                 str(port),
             ],
-            lambda d: clean_env(),
+            lambda port, d: clean_env(),
         ),
     ]
+    if localstack:
+        peers.append(
+            Peer(
+                "localstack",
+                lambda port, d: [localstack, "-m", "localstack.runtime.main"],
+                lambda port, d: clean_env(
+                    GATEWAY_LISTEN=f"127.0.0.1:{port}",
+                    LOCALSTACK_HOST=f"127.0.0.1:{port}",
+                    SERVICES="events,sqs",
+                    DNS_ADDRESS="0",  # no DNS server on port 53
+                    DISABLE_EVENTS="1",  # no analytics
+                    SKIP_SSL_CERT_DOWNLOAD="1",
+                    FILESYSTEM_ROOT=str(d / "fs"),
+                    LOCALSTACK_VOLUME_DIR=str(d / "volume"),
+                    XDG_CACHE_HOME=str(d / "cache"),  # plux keeps a stale entry-point index
+                ),
+                settle=settle_by_queue,
+            )
+        )
     return peers
+
+
+def only_loopback() -> bool:
+    """Whether this process's network has no interface but `lo` (a private namespace, as
+    `unshare -n` makes): LocalStack's default gateway (twisted) listens on every interface
+    whatever GATEWAY_LISTEN says, so it is only ever started where that means loopback."""
+    try:
+        lines = Path("/proc/net/dev").read_text().splitlines()[2:]
+    except OSError:
+        return False
+    return {line.split(":", 1)[0].strip() for line in lines} == {"lo"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,8 +305,10 @@ def provision(endpoint: str) -> tuple[Any, Any]:
 def target_queue(events: Any, sqs: Any, name: str) -> str:
     """A queue the matching rule sends to (EventBridge needs the queue policy on AWS)."""
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
-    rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{BUS}/ticks"
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]  # the peer's own account (moto's 123456789012, LocalStack's 000000000000)
+    rule_arn = events.describe_rule(Name="ticks", EventBusName=BUS)["Arn"]
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -450,11 +482,14 @@ def cli_start() -> float:
             capture_output=True,
             check=True,
             text=True,
+            cwd=home,
         ).stdout
         wait_api(json.loads(out)["endpoint"])
         return time.monotonic() - began
     finally:
-        subprocess.run([ebdemo, "local", "stop"], env=env, capture_output=True, check=False)
+        subprocess.run(
+            [ebdemo, "local", "stop"], env=env, capture_output=True, check=False, cwd=home
+        )
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -545,6 +580,12 @@ def main() -> None:
     if args.events % CHUNK:
         parser.error(f"--events must be a multiple of {CHUNK}")
 
+    if args.localstack and not only_loopback():
+        parser.error(
+            "LocalStack listens on every interface: run the bench in a private network "
+            "namespace, e.g. unshare -n sh -c 'ip link set lo up; python bench/peers.py "
+            "--localstack /path/to/venv/bin/python'"
+        )
     peers = make_peers(args.localstack)
     if args.only:
         peers = [p for p in peers if p.name in args.only.split(",")]
