@@ -41,7 +41,6 @@ FORBIDDEN_EBDEMO = (
     "ebdemo.resources",
     "ebdemo.explain",
     "ebdemo.doctor",
-    "ebdemo.packaging",
 )
 FORBIDDEN = ("rich", "pydantic", "pydantic_core")
 ALLOWED_IMPORTERS = {"click": "/flask/", "yaml": "/responses/"}

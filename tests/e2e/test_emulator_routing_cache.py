@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import boto3
 import pytest
@@ -24,12 +25,29 @@ def _clients(endpoint: str) -> tuple:
     return session.client("events", **kwargs), session.client("sqs", **kwargs)
 
 
+def _admit_rules(sqs: Any, url: str, queue: str) -> None:
+    """EventBridge may send to the queue (AWS requires the queue policy; so does the emulator)."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+
+
 def test_rule_changes_reroute_and_unchanged_rules_never_rebuild():
     from moto.moto_api._internal.models import moto_api_backend
 
     with EmulatorServer() as server:
         events, sqs = _clients(server.endpoint)
         url = sqs.create_queue(QueueName="routing")["QueueUrl"]
+        _admit_rules(sqs, url, "routing")
         events.create_event_bus(Name="routing")
         for i in range(5):
             events.put_rule(
@@ -47,6 +65,7 @@ def test_rule_changes_reroute_and_unchanged_rules_never_rebuild():
         )
 
         done_url = sqs.create_queue(QueueName="routing-done")["QueueUrl"]
+        _admit_rules(sqs, done_url, "routing-done")
         events.put_rule(
             Name="done", EventBusName="routing", EventPattern=json.dumps({"source": ["done"]})
         )

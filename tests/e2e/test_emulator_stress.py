@@ -45,6 +45,18 @@ NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_
 SWITCH_INTERVAL = 20e-6
 
 
+def _admit(service: str, action: str) -> str:
+    """The resource policy that lets an AWS service principal send (as AWS requires)."""
+    statement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": action}
+    return json.dumps({"Version": "2012-10-17", "Statement": [{**statement, "Resource": "*"}]})
+
+
+QUEUE_POLICIES = {  # suffix -> who sends to it
+    "direct": _admit("events.amazonaws.com", "sqs:SendMessage"),
+    "fanned": _admit("sns.amazonaws.com", "sqs:SendMessage"),
+}
+
+
 @dataclass
 class InProcess:
     endpoint: str
@@ -77,15 +89,21 @@ def preempted_emulator() -> Iterator[InProcess]:
         moto_api_backend.reset()
 
 
+_SESSION = boto3.session.Session()  # one session: its clients share the loaded API models
+_SESSION_LOCK = threading.Lock()  # creating clients from one session is not thread-safe
+
+
 def _client(emulator: Any, service: str) -> Any:
-    return boto3.session.Session().client(
-        service,
-        endpoint_url=emulator.endpoint,
-        region_name=emulator.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=NO_RETRIES,
-    )
+    """Made before the traffic starts: building a client costs the in-process emulator CPU."""
+    with _SESSION_LOCK:
+        return _SESSION.client(
+            service,
+            endpoint_url=emulator.endpoint,
+            region_name=emulator.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=NO_RETRIES,
+        )
 
 
 def _arn(emulator: Any, service: str, resource: str) -> str:
@@ -144,6 +162,13 @@ def _provision(emulator: Any, bus: str) -> dict[str, Any]:
     direct = sqs.create_queue(QueueName=f"{bus}-direct")["QueueUrl"]
     fanned = sqs.create_queue(QueueName=f"{bus}-fanned")["QueueUrl"]
     topic = sns.create_topic(Name=f"{bus}-topic")["TopicArn"]
+    for suffix, url in (("direct", direct), ("fanned", fanned)):
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": QUEUE_POLICIES[suffix]})
+    sns.set_topic_attributes(
+        TopicArn=topic,
+        AttributeName="Policy",
+        AttributeValue=_admit("events.amazonaws.com", "sns:Publish"),
+    )
     sns.subscribe(
         TopicArn=topic,
         Protocol="sqs",
@@ -170,22 +195,11 @@ def _provision(emulator: Any, bus: str) -> dict[str, Any]:
     }
 
 
-def _edit_like_up(emulator: Any, bus: str, setup: dict[str, Any], stop: threading.Event) -> int:
+def _edit_like_up(
+    emulator: Any, bus: str, setup: dict[str, Any], stop: threading.Event, clients: tuple
+) -> int:
     """What `up` does to a live stack, in a loop until `stop`; returns the rounds done."""
-    events, sqs = _client(emulator, "events"), _client(emulator, "sqs")
-    policy = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": "*",
-                }
-            ],
-        }
-    )
+    events, sqs = clients
     rounds = 0
     while not stop.is_set():
         other, spare = f"other-{rounds % 3}", f"{bus}-spare-{rounds % 3}"
@@ -205,8 +219,9 @@ def _edit_like_up(emulator: Any, bus: str, setup: dict[str, Any], stop: threadin
         )
         events.disable_rule(Name=other, EventBusName=bus)
         events.enable_rule(Name=other, EventBusName=bus)
-        for url in (setup["direct"], setup["fanned"]):
-            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+        for suffix in ("direct", "fanned"):
+            url = setup[suffix]
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": QUEUE_POLICIES[suffix]})
             sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
         events.remove_targets(Rule=other, EventBusName=bus, Ids=["s"])
         events.delete_rule(Name=other, EventBusName=bus)
@@ -227,9 +242,12 @@ def test_concurrent_senders_receivers_and_edits_lose_and_duplicate_nothing(preem
     stop_editing = threading.Event()
     edit_result: dict[str, Any] = {}
 
+    edit_clients = (_client(emulator, "events"), _client(emulator, "sqs"))
+    send_clients = [_client(emulator, "events") for _ in range(THREADS)]
+
     def edit() -> None:
         try:
-            edit_result["rounds"] = _edit_like_up(emulator, bus, setup, stop_editing)
+            edit_result["rounds"] = _edit_like_up(emulator, bus, setup, stop_editing, edit_clients)
         except BaseException as exc:
             edit_result["error"] = exc
 
@@ -239,7 +257,7 @@ def test_concurrent_senders_receivers_and_edits_lose_and_duplicate_nothing(preem
     send_errors: list[BaseException] = []
 
     def send(index: int) -> None:
-        events = _client(emulator, "events")
+        events = send_clients[index]
         try:
             for start in range(index * 10, EVENTS, THREADS * 10):
                 entries = [
@@ -267,8 +285,10 @@ def test_concurrent_senders_receivers_and_edits_lose_and_duplicate_nothing(preem
     while time.monotonic() < deadline and any(set(r.seen) < expected for r in receivers):
         time.sleep(0.05)
     stop_editing.set()
+    time.sleep(0.5)  # receives still in flight (a duplicate among them) come back meanwhile
+    for receiver in receivers:
+        receiver.stop.set()
     editor.join(timeout=30)
-    time.sleep(1.2)  # a duplicate still in flight would be received by now
     for receiver in receivers:
         receiver.join()
 
