@@ -15,8 +15,9 @@ a schedule's dead-letter queue", Scheduler):
   `MaximumEventAgeInSeconds`, the dead letter's `EXHAUSTED_RETRY_CONDITION`), or a
   permanent error at once — goes to the route's `failed`.
 
-Attempts run on the plane's delivery executor under the backend lock; timer callbacks only
-hand the next attempt to the executor: nothing waits on a timer thread.
+Attempts run on the plane's delivery executor with no lock held: each route takes the lock
+scope of what it touches (`locking.py`); timer callbacks only hand the next attempt to the
+executor: nothing waits on a timer thread.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ebdemo.emulator.clock import Timer
-from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.targets import Delivery, DeliveryError, send
 
 if TYPE_CHECKING:
@@ -69,13 +69,14 @@ class Route(Protocol):
     """One kind of delivery: how an attempt is made and what follows the last one."""
 
     def attempt(self, job: Job) -> None:
-        """One attempt (backend lock held); raises DeliveryError when it fails."""
+        """One attempt, under the locks it takes itself; raises DeliveryError on failure."""
 
     def delivered(self, job: Job) -> None:
-        """The attempt succeeded."""
+        """The attempt succeeded (no lock held)."""
 
     def failed(self, job: Job, error: DeliveryError, exhausted: str | None) -> None:
-        """Failed for good: `exhausted` names the retry limit reached (None: permanent)."""
+        """Failed for good: `exhausted` names the retry limit reached (None: permanent).
+        No lock held: a dead letter takes `sqs` itself."""
 
     def describe(self) -> str:
         """`source -> target`, for the emulator's failures."""
@@ -155,13 +156,12 @@ class DeliveryEngine:
         if job.generation != self._generation:
             return
         try:
-            with backend_lock.hold():
-                self._attempt_locked(job)
+            self._attempt_once(job)
         except Exception as exc:  # never lose a job silently on an executor thread
             self.plane.record_failure("deliver", job.route.describe(), repr(exc))
             self._done(job)
 
-    def _attempt_locked(self, job: Job) -> None:
+    def _attempt_once(self, job: Job) -> None:
         try:
             job.route.attempt(job)
         except DeliveryError as error:
@@ -215,7 +215,7 @@ class DeliveryEngine:
 
 
 def send_dead_letter(queue: Any, arn: str, body: str, attributes: dict[str, str]) -> None:
-    """One SQS message with String attributes, straight into moto's queue."""
+    """One SQS message with String attributes, straight into moto's queue (`sqs` lock held)."""
     from moto.sqs.models import sqs_backends
 
     parts = arn.split(":")

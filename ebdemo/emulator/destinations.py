@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from ebdemo.emulator.clock import Timer
 from ebdemo.emulator.functions import FunctionSnapshot, InvocationResult
+from ebdemo.emulator.lock_scope import service_scope
 from ebdemo.emulator.locking import backend_lock
 
 if TYPE_CHECKING:
@@ -187,22 +188,23 @@ class AsyncLambda:
             return
         result: InvocationResult = future.result()
         self.plane.record_invocation(job.fn, result, job=job)
-        with backend_lock.hold():
+        with backend_lock.hold("lambda"):
             config = read_config(job.fn.arn)
-            if result.function_error is None:
-                if config.on_success:
-                    self._destination(job, config.on_success, "Success", result, success=True)
+        # no lock from here on: a destination's send takes its service's (`_send`)
+        if result.function_error is None:
+            if config.on_success:
+                self._destination(job, config.on_success, "Success", result, success=True)
+            return
+        retry = job.attempts  # retries made so far + 1
+        if retry <= config.max_retries:
+            delay = RETRY_DELAYS[min(retry, len(RETRY_DELAYS)) - 1]
+            if self.plane.clock_elapsed(job.started) + delay <= config.max_age:
+                self.plane.count("invocations.retries")
+                self._schedule(delay, job)
                 return
-            retry = job.attempts  # retries made so far + 1
-            if retry <= config.max_retries:
-                delay = RETRY_DELAYS[min(retry, len(RETRY_DELAYS)) - 1]
-                if self.plane.clock_elapsed(job.started) + delay <= config.max_age:
-                    self.plane.count("invocations.retries")
-                    self._schedule(delay, job)
-                    return
-                self._failure(job, config, "EventAgeExceeded", result)
-                return
-            self._failure(job, config, "RetriesExhausted", result)
+            self._failure(job, config, "EventAgeExceeded", result)
+            return
+        self._failure(job, config, "RetriesExhausted", result)
 
     def _schedule(self, delay: float, job: AsyncJob) -> None:
         holder: list[Timer] = []
@@ -224,8 +226,9 @@ class AsyncLambda:
             self.plane.run_later(lambda: self._attempt(job))
 
     def _throttled(self, job: AsyncJob) -> None:
-        with backend_lock.hold():
-            self._failure(job, read_config(job.fn.arn), "RetriesExhausted", None, status=429)
+        with backend_lock.hold("lambda"):
+            config = read_config(job.fn.arn)
+        self._failure(job, config, "RetriesExhausted", None, status=429)
 
     # -- where failures and successes go ---------------------------------------------------------
     def _failure(
@@ -298,7 +301,24 @@ class AsyncLambda:
     ) -> None:
         parts = arn.split(":", 5)
         service, account, region = parts[2], parts[4], parts[3]
-        attributes = attributes or {}
+        with backend_lock.hold(*service_scope(service)):
+            self._send_locked(service, account, region, parts, arn, body, job, success=success,
+                              record=record, attributes=attributes or {})
+
+    def _send_locked(
+        self,
+        service: str,
+        account: str,
+        region: str,
+        parts: list[str],
+        arn: str,
+        body: str,
+        job: AsyncJob,
+        *,
+        success: bool,
+        record: dict[str, Any] | None,
+        attributes: dict[str, tuple[str, str]],
+    ) -> None:
         if service == "sqs":
             from moto.sqs.models import sqs_backends
 

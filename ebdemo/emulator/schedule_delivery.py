@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from ebdemo.emulator import metrics
 from ebdemo.emulator.delivery import Job, RetryPolicy, send_dead_letter
 from ebdemo.emulator.iam.service_access import AssumeRoleError, RoleSession, assume_role
+from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.schedule_targets import ScheduledInvocation, authorize, deliver
 from ebdemo.emulator.targets import DeliveryError, find_queue
 
@@ -64,7 +65,8 @@ class ScheduleTargetRoute:
     def attempt(self, job: Job) -> None:
         self._metric("InvocationAttemptCount")
         try:
-            deliver(self.plane, self.current(job), self._session())
+            with backend_lock.hold():  # IAM's role, any universal target: every lock
+                deliver(self.plane, self.current(job), self._session())
         except DeliveryError as error:
             self._metric("TargetErrorCount")
             if "throttl" in error.code.lower() or "toomanyrequests" in error.code.lower():
@@ -81,7 +83,8 @@ class ScheduleTargetRoute:
         )
         self._metric("InvocationDroppedCount")
         if self.invocation.dead_letter_arn:
-            self._dead_letter(job, error, exhausted)
+            with backend_lock.hold():  # the execution role (IAM) and the queue
+                self._dead_letter(job, error, exhausted)
         else:
             self.plane.count("schedules.dropped")
 

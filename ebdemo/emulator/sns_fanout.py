@@ -4,7 +4,8 @@ A Lambda subscription gets SNS's event record (`Records[0].Sns`), as an asynchro
 invoke, if the function's resource policy lets `sns.amazonaws.com` invoke it from this
 topic (`aws:SourceArn`) — else SNS drops the message, as AWS does, and the emulator's
 stats say why. Email and email-json subscriptions are recorded in the outbox.
-Runs with the backend lock held.
+Runs under a Publish's lock scope (`sns`, `sqs`): it only reads Lambda's backend (the
+function and its policy), whose writers take every lock (`locking.py`, rule 3).
 """
 
 from __future__ import annotations

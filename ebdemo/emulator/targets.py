@@ -12,7 +12,9 @@ Lambda invoke, an SNS publish, an SQS message, a log event, another bus — or r
 - `THROTTLING` / `INTERNAL_ERROR` (retried): the target is throttled or failed inside;
 - `SDK_CLIENT_ERROR`: the target service refused the request (an invalid message...).
 
-Every function here runs with the backend lock held; nothing waits on a handler.
+Every function here runs with the lock scope of the target's service held
+(`lock_scope.service_scope`: SNS's includes SQS, moto sending to queue subscriptions inline);
+nothing waits on a handler.
 """
 
 from __future__ import annotations
