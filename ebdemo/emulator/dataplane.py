@@ -36,7 +36,6 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +51,7 @@ from ebdemo.emulator.put_events_checks import check_request, entry_error
 from ebdemo.emulator.routing import RoutingCache
 from ebdemo.emulator.runtime import FunctionSnapshot, InvocationResult, LambdaRuntime
 from ebdemo.emulator.targets import Delivery
+from ebdemo.emulator.workers import WorkerPool
 from ebdemo.patterns import InvalidPatternError, compile_pattern
 
 if TYPE_CHECKING:
@@ -117,7 +117,9 @@ class DataPlane:
         self.async_lambda = AsyncLambda(self)
         self.original_send_to_targets: Callable[..., None] | None = None
         self.original_subscription_publish: Callable[..., None] | None = None
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="delivery")
+        self._executor = WorkerPool(
+            4, "delivery", on_error=lambda exc: self._fail("worker", "delivery", repr(exc))
+        )
         self.routing = RoutingCache(lambda rule, why: self._fail("route", rule, why))
         self._stats_lock = threading.Lock()
         self.stats: Counter[str] = Counter()
@@ -182,12 +184,10 @@ class DataPlane:
             for rule in self.matching_rules(backend, bus, event)
             if rules is None or rule.arn in rules
         ]
-        if matched:
-            metrics.matched_event(backend.account_id, backend.region_name, bus.name)
+        metrics.routed(
+            backend.account_id, backend.region_name, bus.name, [rule.name for rule in matched]
+        )
         for rule in matched:
-            metrics.rule_metric(
-                backend.account_id, backend.region_name, bus.name, rule.name, "TriggeredRules"
-            )
             self.deliver(rule, [dict(t) for t in rule.targets], event, ingestion)
 
     def matching_rules(self, backend: Any, bus: Any, event: Mapping[str, Any]) -> list[Any]:
@@ -340,6 +340,6 @@ class DataPlane:
             if part is not None:
                 part.shutdown()
         self.timers.shutdown()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.shutdown()
         self.runtime.shutdown()
 

@@ -20,9 +20,10 @@ The rules (every emulator module, and every hook, follows them):
 3. **Mutations under the owner's lock.** Every moto backend is mutated only by threads
    holding its lock (or all locks), or — for a backend another service's moto code mutates
    inline (Kinesis and Firehose from Logs subscriptions) — by threads that all hold one
-   common lock. Reading another service's backend with only your own lock is allowed
-   (SNS -> Lambda function lookup): the writers of that backend take all locks, so they
-   cannot run meanwhile.
+   common lock. A scope names every backend the work mutates *or reads*, except backends
+   whose every writer takes all locks: Lambda's functions and policies, IAM — so SNS
+   fan-out may look a function up under `sns` alone (no writer can run meanwhile), but a
+   read of a queue needs `sqs`.
 4. **Order.** Locks are always acquired in `LOCK_ORDER`; a set is taken at once, in order.
    A thread that already holds some locks may take more only if they come later in the
    order (EventBridge replay -> SQS delivery holds `events`, then takes `sqs`: fine);
@@ -41,8 +42,6 @@ The rules (every emulator module, and every hook, follows them):
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 LOCK_ORDER: tuple[str, ...] = ("events", "sns", "sqs", "lambda", "logs", "control")
 _RANK = {name: rank for rank, name in enumerate(LOCK_ORDER)}
@@ -63,6 +62,7 @@ class BackendLocks:
     def __init__(self) -> None:
         self._locks = {name: threading.Lock() for name in LOCK_ORDER}
         self._local = threading.local()
+        self._orders: dict[tuple[str, ...], tuple[str, ...]] = {}  # names -> sorted lock names
 
     def _held(self) -> list[str]:
         held = getattr(self._local, "held", None)
@@ -78,12 +78,34 @@ class BackendLocks:
     def held_names(self) -> tuple[str, ...]:
         return tuple(self._held())
 
-    @contextmanager
-    def hold(self, *names: str) -> Iterator[None]:
+    def hold(self, *names: str) -> _Hold:
         """Take the named locks (every lock, without a name) that this thread lacks."""
-        held = self._held()
-        wanted = {lock_name(n) for n in names} if names else set(LOCK_ORDER)
-        needed = sorted(wanted.difference(held), key=_RANK.__getitem__)
+        ordered = self._orders.get(names)
+        if ordered is None:
+            wanted = {lock_name(n) for n in names} if names else set(LOCK_ORDER)
+            ordered = self._orders[names] = tuple(sorted(wanted, key=_RANK.__getitem__))
+        return _Hold(self, ordered)
+
+    def released(self) -> _Released:
+        """Give up every lock this thread holds for a blocking wait; take them back after."""
+        return _Released(self)
+
+
+class _Hold:
+    """`with backend_lock.hold(...)`: a class, not a generator — it runs several times per
+    event, and a generator-based context manager costs a few microseconds each time."""
+
+    __slots__ = ("_locks", "_ordered", "_taken")
+
+    def __init__(self, locks: BackendLocks, ordered: tuple[str, ...]) -> None:
+        self._locks = locks
+        self._ordered = ordered
+        self._taken: list[str] = []
+
+    def __enter__(self) -> None:
+        locks = self._locks
+        held = locks._held()
+        needed = [name for name in self._ordered if name not in held]
         if needed and held:
             highest = max(held, key=_RANK.__getitem__)
             if _RANK[needed[0]] < _RANK[highest]:
@@ -91,32 +113,43 @@ class BackendLocks:
                     f"lock order: {needed[0]!r} requested while holding {highest!r} "
                     f"(order {', '.join(LOCK_ORDER)})"
                 )
-        taken: list[str] = []
+        taken = self._taken
         try:
             for name in needed:
-                self._locks[name].acquire()
+                locks._locks[name].acquire()
                 taken.append(name)
                 held.append(name)
-            yield
-        finally:
-            for name in reversed(taken):
-                held.remove(name)
-                self._locks[name].release()
+        except BaseException:
+            self.__exit__()
+            raise
 
-    @contextmanager
-    def released(self) -> Iterator[None]:
-        """Give up every lock this thread holds for a blocking wait; take them back after."""
-        held = self._held()
-        names = sorted(held, key=_RANK.__getitem__)
-        for name in reversed(names):
+    def __exit__(self, *exc: object) -> None:
+        locks, held, taken = self._locks, self._locks._held(), self._taken
+        while taken:
+            name = taken.pop()
             held.remove(name)
-            self._locks[name].release()
-        try:
-            yield
-        finally:
-            for name in names:
-                self._locks[name].acquire()
-                held.append(name)
+            locks._locks[name].release()
+
+
+class _Released:
+    __slots__ = ("_locks", "_names")
+
+    def __init__(self, locks: BackendLocks) -> None:
+        self._locks = locks
+        self._names: list[str] = []
+
+    def __enter__(self) -> None:
+        locks, held = self._locks, self._locks._held()
+        self._names = sorted(held, key=_RANK.__getitem__)
+        for name in reversed(self._names):
+            held.remove(name)
+            locks._locks[name].release()
+
+    def __exit__(self, *exc: object) -> None:
+        locks, held = self._locks, self._locks._held()
+        for name in self._names:
+            locks._locks[name].acquire()
+            held.append(name)
 
 
 backend_lock = BackendLocks()

@@ -18,7 +18,8 @@ retry policy is exhausted (or at once, for an error it does not retry), then
 `InvocationsSentToDeadLetterCount` (`..._Truncated_MessageSizeExceeded` when the payload
 had to be cut to fit SQS) or `InvocationsFailedToBeSentToDeadLetterCount`.
 
-Every function here runs with the backend lock held (it writes into moto).
+Metrics go into moto's CloudWatch backend under its lock, `control` (last in the lock order,
+so routing under `events` and a delivery under its target's lock may both add metrics).
 """
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ def _put(
 ) -> None:
     from moto.cloudwatch.models import cloudwatch_backends
 
+    from ebdemo.emulator.locking import backend_lock
+
     try:
-        cloudwatch_backends[account][region].put_metric_data(namespace, data)
+        with backend_lock.hold("control"):
+            cloudwatch_backends[account][region].put_metric_data(namespace, data)
     except Exception as exc:  # a metric must never cost a delivery
         print(f"ebdemo emulator: cannot record metrics: {exc!r}", file=sys.stderr, flush=True)
 
@@ -79,18 +83,26 @@ def rule_metric(
     )
 
 
-def matched_event(account: str, region: str, bus: str) -> None:
-    """One event matched at least one rule of `bus`."""
+def routed(account: str, region: str, bus: str, rules: list[str]) -> None:
+    """One event matched `rules` of `bus`: its MatchedEvents and each rule's TriggeredRules,
+    written in one call (routing does this for every event)."""
+    if not rules:
+        return
     now = _now()
-    datum = {"MetricName": "MatchedEvents", "Value": 1.0, "Unit": "Count", "Timestamp": now}
-    _put(
-        account,
-        region,
-        [
-            {**datum, "Dimensions": []},
-            {**datum, "Dimensions": [{"Name": "EventBusName", "Value": bus}]},
-        ],
-    )
+    datum = {"Value": 1.0, "Unit": "Count", "Timestamp": now}
+    data: list[dict[str, object]] = [
+        {**datum, "MetricName": "MatchedEvents", "Dimensions": []},
+        {
+            **datum,
+            "MetricName": "MatchedEvents",
+            "Dimensions": [{"Name": "EventBusName", "Value": bus}],
+        },
+    ]
+    data += [
+        {**datum, "MetricName": "TriggeredRules", "Dimensions": rule_dimensions(bus, rule)}
+        for rule in rules
+    ]
+    _put(account, region, data)
 
 
 def schedule_metric(account: str, region: str, group: str, name: str, value: float = 1) -> None:
