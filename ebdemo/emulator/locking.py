@@ -14,12 +14,13 @@ The rules (every emulator module, and every hook, follows them):
 2. **Who takes what.** A request takes the scope `lock_scope.request_scope` gives it (rule
    3) — e.g. PutEvents `events`, every SQS operation `sqs`, SNS Publish `sns`+`sqs` (moto
    sends to SQS subscriptions inline), the common Logs and Lambda data-plane calls their
-   own — and every other request all of them. A delivery attempt (`delivery.py`) takes the
-   scope of its target's service (`lock_scope.service_scope`), a dead letter `sqs`, an
-   async-Lambda completion `lambda` to read the function and then its destination's scope
-   (`destinations.py`); rule metrics take `control` (CloudWatch); the runtime's log writer
-   `logs`. Work not analysed — moto's own target kinds, schedules, replays, the IAM checks
-   of handlers' calls, issuing their credentials — takes all of them.
+   own — and every other request all of them. A rule target's delivery attempt
+   (`rule_delivery.py`; the engine, `delivery.py`, holds nothing) takes the scope of the
+   target's service (`lock_scope.service_scope`), its dead letter `sqs`; an async-Lambda
+   completion takes `lambda` to read the function, then its destination's scope
+   (`destinations.py`); metrics take `control` (CloudWatch); the runtime's log writer
+   `logs`. Work not analysed — moto's own target kinds, schedules' deliveries, replays, the
+   IAM checks of handlers' calls, issuing their credentials — takes all of them.
 3. **Mutations under the owner's lock.** Every moto backend is mutated only by threads
    holding its lock (or all locks), or — for a backend another service's moto code mutates
    inline (Kinesis and Firehose from Logs subscriptions) — by threads that all hold one
