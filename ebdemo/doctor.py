@@ -6,22 +6,31 @@ what is wrong in plain words and what to run to fix it. The usual culprits (feat
 §2, items 9-10) are a rule target without an `events.amazonaws.com` invoke permission or with
 one scoped to another rule's ARN, a disabled rule, a function whose role is missing or does
 not trust Lambda, a function stuck in a Failed state, and an email subscription nobody
-confirmed. Policies are kept as raw statements in the facts and interpreted here, so every
-rule of interpretation is unit-testable without AWS.
+confirmed. Policies are kept as raw statements in the facts and interpreted with
+`ebdemo.policy`, so every rule of interpretation is unit-testable without AWS.
 """
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from ebdemo.kinds.base import partition
+from ebdemo.kinds.function import statement_id
 from ebdemo.model import Topology
-from ebdemo.resources import partition, statement_id
+from ebdemo.policy import (
+    Grant,
+    Statement,
+    allows,
+    function_name_from_arn,
+    identity_allows,
+    invoke_grants,
+    matches_action,
+    principals,
+)
 
 Severity = Literal["error", "warning"]
-Statement = Mapping[str, Any]
 
 EVENTS_SERVICE = "events.amazonaws.com"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
@@ -92,6 +101,8 @@ class StackFacts:
     functions: Mapping[str, FunctionFacts | None] = field(default_factory=dict)
     roles: Mapping[str, RoleFacts | None] = field(default_factory=dict)
     topic: TopicFacts | None = None
+    # roles of this stack named by an earlier ebdemo (`<stack>-<fn>-role`, no region tag)
+    legacy_roles: tuple[str, ...] = ()
 
 
 # -- findings --------------------------------------------------------------------------------
@@ -131,6 +142,7 @@ def diagnose(topology: Topology, facts: StackFacts) -> list[Finding]:
     for spec in topology.functions:
         findings += _check_function(topology, facts, spec.name)
     findings += _check_topic(topology, facts)
+    findings += _check_legacy_roles(topology, facts)
     return findings
 
 
@@ -140,7 +152,8 @@ def _nothing_deployed(topology: Topology, facts: StackFacts) -> bool:
         and not any(facts.rules.get(topology.rule_name(r.name)) for r in topology.rules)
         and not any(facts.functions.get(topology.function_name(f.name))
                     for f in topology.functions)
-        and not any(facts.roles.get(topology.role_name(f.name)) for f in topology.functions)
+        and not any(facts.roles.get(topology.role_name(f.name, facts.region))
+                    for f in topology.functions)
         and facts.topic is None
     )
 
@@ -274,7 +287,7 @@ def _check_role(
     topology: Topology, facts: StackFacts, logical: str, fn: FunctionFacts
 ) -> list[Finding]:
     spec = topology.function(logical)
-    expected = topology.role_name(logical)
+    expected = topology.role_name(logical, facts.region)
     where = f"function {fn.name}"
     role_name = (fn.role_arn or "").rsplit("/", 1)[-1]
     if role_name and role_name != expected:
@@ -292,7 +305,7 @@ def _check_role(
         )]
     findings: list[Finding] = []
     if not any(
-        _allows(s) and LAMBDA_SERVICE in _principals(s) and _matches_action(s, "sts:AssumeRole")
+        allows(s) and LAMBDA_SERVICE in principals(s) and matches_action(s, "sts:AssumeRole")
         for s in role.trust
     ):
         findings.append(Finding(
@@ -310,7 +323,7 @@ def _check_role(
     region, account, part = facts.region, facts.account, partition(facts.region)
     if spec.puts_events:
         bus_arn = f"arn:{part}:events:{region}:{account}:event-bus/{topology.bus_name}"
-        if not _identity_allows(role, "events:PutEvents", bus_arn):
+        if not identity_allows(role.statements, "events:PutEvents", bus_arn):
             findings.append(Finding(
                 "error", "role-cannot-put-events", f"role {role.name}",
                 f"it does not allow events:PutEvents on {bus_arn}: {fn.name} fails with "
@@ -319,7 +332,7 @@ def _check_role(
             ))
     if spec.publishes and topology.topic_name:
         topic_arn = f"arn:{part}:sns:{region}:{account}:{topology.topic_name}"
-        if not _identity_allows(role, "sns:Publish", topic_arn):
+        if not identity_allows(role.statements, "sns:Publish", topic_arn):
             findings.append(Finding(
                 "error", "role-cannot-publish", f"role {role.name}",
                 f"it does not allow sns:Publish on {topic_arn}: {fn.name} fails with "
@@ -360,78 +373,26 @@ def _check_topic(topology: Topology, facts: StackFacts) -> list[Finding]:
     return findings
 
 
-# -- policy interpretation -----------------------------------------------------------------
-@dataclass(frozen=True)
-class Grant:
-    """One Allow statement of a Lambda resource policy, reduced to what decides an invoke."""
-
-    principals: frozenset[str]
-    source_arns: tuple[str, ...]  # empty: no SourceArn condition at all
-
-    def allows_source(self, arn: str) -> bool:
-        return not self.source_arns or any(fnmatch.fnmatchcase(arn, a) for a in self.source_arns)
-
-
-def invoke_grants(statements: Sequence[Statement]) -> list[Grant]:
-    """The Allow statements that grant lambda:InvokeFunction, with their SourceArn scope."""
-    grants = []
-    for s in statements:
-        if not _allows(s) or not _matches_action(s, "lambda:InvokeFunction"):
-            continue
-        grants.append(Grant(frozenset(_principals(s)), _source_arns(s)))
-    return grants
+def _check_legacy_roles(topology: Topology, facts: StackFacts) -> list[Finding]:
+    """Roles from before region-safe names may serve the stack's functions in any region,
+    so ebdemo never deletes them; once every region's `up` moved its functions off them,
+    they only clutter IAM."""
+    return [
+        Finding(
+            "warning", "role-legacy", f"role {name}",
+            "made by an earlier ebdemo (one role for every region, no ebdemo:region tag): "
+            "`ebdemo up` moves each region's functions to their own role and never deletes "
+            "this one, since functions in another region may still run as it",
+            f"once `ebdemo up` has run in every region of stack {topology.stack}: "
+            f"aws iam delete-role-policy --role-name {name} --policy-name ebdemo && "
+            f"aws iam delete-role --role-name {name}",
+        )
+        for name in facts.legacy_roles
+    ]
 
 
-def _allows(statement: Statement) -> bool:
-    return str(statement.get("Effect", "Allow")).lower() == "allow"
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _principals(statement: Statement) -> set[str]:
-    principal = statement.get("Principal")
-    if isinstance(principal, str):
-        return {principal}
-    if isinstance(principal, Mapping):
-        return {str(p) for values in principal.values() for p in _as_list(values)}
-    return set()
-
-
-def _matches_action(statement: Statement, action: str) -> bool:
-    return any(
-        fnmatch.fnmatchcase(action.lower(), str(a).lower())
-        for a in _as_list(statement.get("Action"))
-    )
-
-
-def _matches_resource(statement: Statement, arn: str) -> bool:
-    return any(fnmatch.fnmatchcase(arn, str(r)) for r in _as_list(statement.get("Resource")))
-
-
-def _source_arns(statement: Statement) -> tuple[str, ...]:
-    arns: list[str] = []
-    for operator in (statement.get("Condition") or {}).values():
-        if isinstance(operator, Mapping):
-            for key, value in operator.items():
-                if key.lower() == "aws:sourcearn":
-                    arns += [str(v) for v in _as_list(value)]
-    return tuple(arns)
-
-
-def _identity_allows(role: RoleFacts, action: str, arn: str) -> bool:
-    return any(
-        _allows(s) and _matches_action(s, action) and _matches_resource(s, arn)
-        for s in role.statements
-    )
-
-
-def function_name_from_arn(arn: str) -> str | None:
-    """`arn:aws:lambda:r:a:function:NAME[:qualifier]` → NAME; None for other targets."""
-    parts = arn.split(":")
-    if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
-        return parts[6]
-    return None
+__all__ = [
+    "Finding", "FunctionFacts", "Grant", "RoleFacts", "RuleFacts", "StackFacts", "Statement",
+    "SubscriptionFacts", "TargetFacts", "TopicFacts", "diagnose", "function_name_from_arn",
+    "has_errors", "invoke_grants",
+]

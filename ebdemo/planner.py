@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ebdemo.errors import EbdemoError
-from ebdemo.resources import CREATE_RANK, DELETE_RANK, Key, Observed, Resource
+from ebdemo.kinds import Key, Observed, Resource, create_rank, delete_rank
 
 Action = Literal["create", "update", "delete", "noop"]
 
@@ -111,7 +111,7 @@ def make_plan(
     stack: str, desired: Iterable[Resource], actual: Mapping[Key, Observed], *,
     delete_reason: str = "not in the config",
 ) -> Plan:
-    desired = sorted(desired, key=lambda r: CREATE_RANK[r.kind])
+    desired = sorted(desired, key=lambda r: create_rank(r.kind))
     steps: list[Step] = []
     conflicts: list[Conflict] = []
     for resource in desired:
@@ -129,7 +129,7 @@ def make_plan(
         o for o in actual.values()
         if o.owner == stack and o.key not in wanted and not _pending_subscription(o)
     ]
-    extra.sort(key=lambda o: (DELETE_RANK[o.kind], o.ident))
+    extra.sort(key=lambda o: (delete_rank(o.kind), o.ident))
     steps.extend(Step("delete", o, delete_reason) for o in extra)
     return Plan(stack, tuple(steps), tuple(conflicts))
 

@@ -1,17 +1,17 @@
 """Apply a plan. The whole pipeline, end to end:
 
-1. `resources.desired_resources(topology, account, region, digests)` — what should exist;
-2. `gateway.discover(...)` — what does exist (by derived name + `ebdemo:stack` tag);
+1. `kinds.desired_resources(topology, account, region, digests)` — what should exist;
+2. `kinds.discover(gateway, scope)` — what does exist (by derived name + `ebdemo:stack` tag);
 3. `planner.make_plan(...)` — the ordered steps between the two;
-4. `apply(plan, ...)` here — run the steps through the gateway.
+4. `apply(plan, ...)` here — run the steps through each kind's create/update/delete.
 
-Each kind maps to exactly one (create, update, delete) triple in an explicit table, so
-what runs for a step is visible in one place. A step starts once the steps of the
-resources it depends on have finished; independent steps run concurrently. Deletes run
-after every create/update, in ranks (targets before rules before permissions before
+Kinds are known only through the registry (`ebdemo.kinds`): `action_table` maps each kind
+to its (create, update, delete) there. A step starts once the steps of the resources it
+depends on have finished; independent steps run concurrently. Deletes run after every
+create/update, in the kinds' delete ranks (targets before rules before permissions before
 functions before roles…, the bus last). The first failure stops scheduling new steps; the
 ones already running finish, then the error propagates: re-running converges, since every
-gateway call is idempotent and a resource is only fingerprinted once complete.
+call is idempotent and a resource is only fingerprinted once complete.
 """
 
 from __future__ import annotations
@@ -20,21 +20,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from ebdemo import kinds
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.aws.gateway import ProvisioningGateway
+from ebdemo.kinds import Key, Observed, Resource, Scope
 from ebdemo.model import Topology
 from ebdemo.packaging import build_function_package
 from ebdemo.planner import Plan, Step, make_plan
-from ebdemo.resources import (
-    DELETE_RANK,
-    Function,
-    Key,
-    Observed,
-    Resource,
-    desired_resources,
-)
 
 Create = Callable[[Any], str]
 Update = Callable[[Any, Observed], str]
@@ -61,27 +56,12 @@ class StepResult:
 Progress = Callable[[StepResult], None]
 
 
-def action_table(
-    gateway: ProvisioningGateway, package: Callable[[Function], bytes]
-) -> dict[str, Actions]:
-    """kind → what creating, updating and deleting it means."""
-    g = gateway
+def action_table(gateway: ProvisioningGateway) -> dict[str, Actions]:
+    """kind → what creating, updating and deleting it means, from the registry."""
     return {
-        "bus": Actions(g.create_bus, g.update_bus, g.delete_bus),
-        "topic": Actions(g.create_topic, g.update_topic, g.delete_topic),
-        "subscription": Actions(g.subscribe, g.resubscribe, g.unsubscribe),
-        "log-group": Actions(g.create_log_group, g.update_log_group, g.delete_log_group),
-        "role": Actions(g.create_role, g.update_role, g.delete_role),
-        "function": Actions(
-            lambda fn: g.create_function(fn, package(fn)),
-            lambda fn, seen: g.update_function(fn, seen, package(fn)),
-            g.delete_function,
-        ),
-        "permission": Actions(
-            g.grant_invoke_to_rule, g.regrant_invoke_to_rule, g.revoke_invoke
-        ),
-        "rule": Actions(g.put_rule, g.update_rule, g.delete_rule),
-        "targets": Actions(g.put_targets, g.update_targets, g.remove_targets),
+        name: Actions(partial(k.create, gateway), partial(k.update, gateway),
+                      partial(k.delete, gateway))
+        for name, k in kinds.KINDS.items()
     }
 
 
@@ -92,10 +72,10 @@ def prerequisites(steps: Sequence[Step]) -> list[set[int]]:
     out: list[set[int]] = []
     for i, step in enumerate(steps):
         if step.action == "delete":
-            rank = DELETE_RANK[step.kind]
+            rank = kinds.delete_rank(step.kind)
             before = {
                 j for j, other in enumerate(steps)
-                if other.action == "delete" and DELETE_RANK[other.kind] < rank
+                if other.action == "delete" and kinds.delete_rank(other.kind) < rank
             }
             out.append(before | set(converging))
         else:
@@ -166,17 +146,24 @@ def apply(
 # -- the pipeline, as the commands run it ---------------------------------------------------
 @dataclass
 class Deployment:
-    """Everything one `up`/`plan`/`status`/`down` works from, read once."""
+    """Everything one `up`/`plan`/`status`/`down` works from, read once.
 
-    topology: Topology
+    `topology` is None for `down --stack NAME` without a config: the tags are the truth.
+    """
+
+    topology: Topology | None
     gateway: ProvisioningGateway
     desired: tuple[Resource, ...]
     actual: dict[Key, Observed]
     plan: Plan
     zips: dict[str, bytes]
 
+    @property
+    def stack(self) -> str:
+        return self.plan.stack
+
     def actions(self) -> dict[str, Actions]:
-        return action_table(self.gateway, lambda fn: self.zips[fn.logical])
+        return action_table(self.gateway)
 
     def apply(self, *, on_step: Progress | None = None) -> list[StepResult]:
         return apply(self.plan, self.actions(), on_step=on_step,
@@ -203,22 +190,47 @@ def prepare(
     }
     zips = {name: package.zip_bytes for name, package in packages.items()}
     digests = {name: package.sha256 for name, package in packages.items()}
-    gateway = ProvisioningGateway(clients, topology.stack, sleep=sleep)
-    actual = gateway.discover(
-        buses=[topology.bus_name], topics=[topology.topic_name] if topology.topic_name else []
+    scope = Scope(
+        topology.stack, clients.region, buses=(topology.bus_name,),
+        topics=(topology.topic_name,) if topology.topic_name else (),
     )
+    gateway = _gateway(clients, topology.stack, sleep, zips)
+    actual = kinds.discover(gateway, scope)
     desired: tuple[Resource, ...] = ()
     if not teardown:
         account = gateway.account_seen or clients.account_id()
-        desired = desired_resources(topology, account, clients.region, digests)
+        desired = kinds.desired_resources(topology, account, clients.region, digests)
     reason = "down" if teardown else "not in the config"
-    plan = make_plan(topology.stack, desired, actual, delete_reason=reason)
+    return Deployment(topology, gateway, desired, actual,
+                      _plan(gateway, topology.stack, desired, actual, reason), zips)
+
+
+def prepare_teardown(
+    stack: str, clients: ClientFactory, *, sleep: Callable[[float], None] = time.sleep
+) -> Deployment:
+    """`down` without a config: every bus, rule, function, role, log group and topic named
+    with the stack's prefix and tagged for it, in the clients' region, is deleted."""
+    gateway = _gateway(clients, stack, sleep, {})
+    actual = kinds.discover(gateway, Scope(stack, clients.region, exhaustive=True))
+    return Deployment(None, gateway, (), actual, _plan(gateway, stack, (), actual, "down"), {})
+
+
+def _gateway(clients: ClientFactory, stack: str, sleep: Callable[[float], None],
+             zips: dict[str, bytes]) -> ProvisioningGateway:
+    gateway = ProvisioningGateway(clients, stack, sleep=sleep)
+    gateway.artifacts = zips
+    return gateway
+
+
+def _plan(gateway: ProvisioningGateway, stack: str, desired: tuple[Resource, ...],
+          actual: dict[Key, Observed], reason: str) -> Plan:
+    plan = make_plan(stack, desired, actual, delete_reason=reason)
     # The tag index may lag: confirm directly whatever would change on its word alone.
     suspects = [
         s.observed for s in plan.steps
         if s.action == "update" and s.observed is not None and s.observed.ref.get("indexed")
     ]
     if suspects:
-        actual.update(gateway.refresh(suspects))
-        plan = make_plan(topology.stack, desired, actual, delete_reason=reason)
-    return Deployment(topology, gateway, desired, actual, plan, zips)
+        actual.update(kinds.refresh(gateway, suspects))
+        plan = make_plan(stack, desired, actual, delete_reason=reason)
+    return plan

@@ -1,27 +1,92 @@
-"""Turn botocore exceptions into one readable line and an exit code."""
+"""AWS errors: recognising them, and turning them into one readable line and an exit code.
+
+Nothing here imports botocore at module level: the kind modules use these helpers on any
+exception (a non-AWS exception simply has no error code), so their pure half stays free of
+boto3.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from ebdemo.errors import AwsError
 
 MESSAGE_MAX = 300  # characters of an AWS error message shown on the one error line
 
+NOT_FOUND = frozenset(
+    {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException", "NotFound",
+     "NotFoundException", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+)
+ALREADY_EXISTS = frozenset(
+    {"ResourceAlreadyExistsException", "EntityAlreadyExists", "ResourceConflictException"}
+)
+ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+HINTS = {
+    "AccessDenied": "check the IAM permissions of the credentials ebdemo runs with",
+    "AccessDeniedException": "check the IAM permissions of the credentials ebdemo runs with",
+    "UnrecognizedClientException": "check your AWS credentials or --profile",
+    "InvalidClientTokenId": "check your AWS credentials or --profile",
+    "ExpiredToken": "your AWS session expired; refresh your credentials",
+    "ExpiredTokenException": "your AWS session expired; refresh your credentials",
+}
+
 
 def error_code(exc: Any) -> str:
-    """The AWS error code of a ClientError ('' when the answer had none)."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    """The AWS error code of a ClientError ('' for any other exception)."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return error_code(exc) in NOT_FOUND
+
+
+def is_already_exists(exc: BaseException) -> bool:
+    return error_code(exc) in ALREADY_EXISTS
+
+
+def is_access_denied(exc: BaseException) -> bool:
+    return error_code(exc) in ACCESS_DENIED
 
 
 def error_message(exc: Any) -> str:
     """The error's message on one line: a proxy or a broken endpoint may answer with an
     HTML page, which botocore hands over whole as the message."""
-    text = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    response = getattr(exc, "response", None)
+    text = ""
+    if isinstance(response, dict):
+        text = str(response.get("Error", {}).get("Message", ""))
+    text = text or str(exc)
     if "<" in text and re.search(r"</?[A-Za-z][^>]*>", text):
         text = re.sub(r"<title>.*?</title>|<!doctype[^>]*>|<[^>]+>", " ", text,
                       flags=re.IGNORECASE | re.DOTALL)
     text = " ".join(text.split())
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+
+
+@contextmanager
+def aws_errors(operation: str, resource: str) -> Iterator[None]:
+    """Wrap botocore's ClientError (and a failed waiter) into the one-line AwsError the CLI
+    prints, naming the operation AWS refused and the resource it was about."""
+    try:
+        yield
+    except Exception as exc:
+        from botocore.exceptions import ClientError, WaiterError
+
+        if isinstance(exc, ClientError):
+            code = error_code(exc)
+            raise AwsError(
+                getattr(exc, "operation_name", None) or operation, resource,
+                error_message(exc), code=code or None, hint=HINTS.get(code),
+            ) from exc
+        if isinstance(exc, WaiterError):
+            raise AwsError(operation, resource, str(exc), code="WaiterError") from exc
+        raise
 
 
 def describe_exception(exc: BaseException) -> tuple[str, int]:

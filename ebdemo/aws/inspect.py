@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 
 from ebdemo.aws.clients import ClientFactory
+from ebdemo.aws.tags import REGION_TAG, STACK_TAG, tags_dict
 from ebdemo.doctor import (
     FunctionFacts,
     RoleFacts,
@@ -31,8 +32,8 @@ from ebdemo.doctor import (
     function_name_from_arn,
 )
 from ebdemo.errors import AwsError
+from ebdemo.kinds.base import partition
 from ebdemo.model import Topology
-from ebdemo.resources import partition
 
 T = TypeVar("T")
 NOT_FOUND = {"ResourceNotFoundException", "NoSuchEntity", "NotFound", "NotFoundException"}
@@ -55,7 +56,7 @@ def gather(clients: ClientFactory, topology: Topology) -> StackFacts:
                 function_names.append(fn_name)
     functions = {name: _function(clients, name) for name in function_names}
 
-    role_names = [topology.role_name(f.name) for f in topology.functions]
+    role_names = [topology.role_name(f.name, region) for f in topology.functions]
     for fn in functions.values():
         actual = (fn.role_arn or "").rsplit("/", 1)[-1] if fn else ""
         if actual and actual not in role_names:
@@ -70,7 +71,21 @@ def gather(clients: ClientFactory, topology: Topology) -> StackFacts:
     return StackFacts(
         account=account, region=region, bus_exists=bus_exists, rules=rules,
         functions=functions, roles=roles, topic=topic,
+        legacy_roles=_legacy_roles(clients, topology),
     )
+
+
+def _legacy_roles(clients: ClientFactory, topology: Topology) -> tuple[str, ...]:
+    """The stack's roles an earlier ebdemo named `<stack>-<function>-role` (no region tag)."""
+    iam = clients.client("iam")
+    found = []
+    for spec in topology.functions:
+        name = topology.legacy_role_name(spec.name)
+        got = _call("GetRole", f"role {name}", lambda n=name: iam.get_role(RoleName=n))
+        tags = tags_dict((got or {}).get("Role", {}).get("Tags"))
+        if got and tags.get(STACK_TAG) == topology.stack and REGION_TAG not in tags:
+            found.append(name)
+    return tuple(found)
 
 
 def _call(operation: str, resource: str, fn: Callable[[], T]) -> T | None:

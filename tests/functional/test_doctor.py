@@ -54,7 +54,7 @@ def deploy(clients: ClientFactory, topo: Topology) -> None:
     for email in topo.topic.emails if topo.topic else ():
         sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=email)
     for fn in topo.functions:
-        role = topo.role_name(fn.name)
+        role = topo.role_name(fn.name, REGION)
         role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST))[
             "Role"]["Arn"]
         statements = [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -147,22 +147,22 @@ def test_missing_bus(clients):
 
 def test_deleted_role(clients):
     iam = clients.client("iam")
-    iam.delete_role_policy(RoleName="doc-consumer-role", PolicyName="ebdemo")
-    iam.delete_role(RoleName="doc-consumer-role")
-    assert codes(clients) == [("role-missing", "role doc-consumer-role")]
+    iam.delete_role_policy(RoleName=f"doc-consumer-{REGION}", PolicyName="ebdemo")
+    iam.delete_role(RoleName=f"doc-consumer-{REGION}")
+    assert codes(clients) == [("role-missing", f"role doc-consumer-{REGION}")]
 
 
 def test_role_that_does_not_trust_lambda(clients):
     wrong = json.loads(json.dumps(TRUST))
     wrong["Statement"][0]["Principal"]["Service"] = "ec2.amazonaws.com"
-    clients.client("iam").update_assume_role_policy(RoleName="doc-producer-role",
+    clients.client("iam").update_assume_role_policy(RoleName=f"doc-producer-{REGION}",
                                                     PolicyDocument=json.dumps(wrong))
-    assert codes(clients) == [("role-untrusted", "role doc-producer-role")]
+    assert codes(clients) == [("role-untrusted", f"role doc-producer-{REGION}")]
 
 
 def test_role_stripped_of_its_put_events_permission(clients):
-    clients.client("iam").delete_role_policy(RoleName="doc-producer-role", PolicyName="ebdemo")
-    assert codes(clients) == [("role-cannot-put-events", "role doc-producer-role")]
+    clients.client("iam").delete_role_policy(RoleName=f"doc-producer-{REGION}", PolicyName="ebdemo")
+    assert codes(clients) == [("role-cannot-put-events", f"role doc-producer-{REGION}")]
 
 
 def test_function_in_failed_state(clients):
@@ -264,12 +264,12 @@ def _break_targets(clients: ClientFactory, stack: str) -> None:
 def _break_trust(clients: ClientFactory, stack: str) -> None:
     wrong = json.loads(json.dumps(TRUST))
     wrong["Statement"][0]["Principal"]["Service"] = "ec2.amazonaws.com"
-    clients.client("iam").update_assume_role_policy(RoleName=f"{stack}-consumer-role",
+    clients.client("iam").update_assume_role_policy(RoleName=f"{stack}-consumer-us-east-1",
                                                     PolicyDocument=json.dumps(wrong))
 
 
 def _break_role_policy(clients: ClientFactory, stack: str) -> None:
-    clients.client("iam").delete_role_policy(RoleName=f"{stack}-producer-role",
+    clients.client("iam").delete_role_policy(RoleName=f"{stack}-producer-us-east-1",
                                              PolicyName="ebdemo")
 
 

@@ -231,7 +231,7 @@ def test_removed_function_goes_with_its_role_log_group_and_permissions(clients, 
     deleted = sorted(r.step.label for r in results if r.step.action == "delete")
     assert deleted == [
         "function t1-process-order", "log-group /aws/lambda/t1-process-order",
-        "permission t1-process-order/ebdemo-t1-order", "role t1-process-order-role",
+        "permission t1-process-order/ebdemo-t1-order", "role t1-process-order-us-east-1",
         "rule t1-events/t1-order", "targets t1-events/t1-order",
     ]
     assert plan_of(p.topology(), clients).is_noop
@@ -246,7 +246,7 @@ def test_policies_name_exact_resources_and_no_managed_policy(clients, project):
     topic_arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:t1-notifications"
     granted: dict[str, set[str]] = {}
     for logical in ("producer", "consumer", "process-purchase", "process-order"):
-        role = f"t1-{logical}-role"
+        role = f"t1-{logical}-us-east-1"
         assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
         assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["ebdemo"]
         document = iam.get_role_policy(RoleName=role, PolicyName="ebdemo")["PolicyDocument"]
@@ -394,17 +394,17 @@ def test_without_the_tagging_api_discovery_reads_tags_directly(clients, project)
 
 
 def test_a_lagging_tag_index_never_causes_a_spurious_update(clients, project, monkeypatch):
-    from ebdemo.aws.gateway import ProvisioningGateway
+    from ebdemo.aws.tags import TagIndex
 
     p = project()
     up(p.topology(), clients)
-    real = ProvisioningGateway._tag_index
+    real = TagIndex._load
 
-    def stale(self: ProvisioningGateway) -> dict[str, dict[str, str]]:
+    def stale(self: TagIndex) -> dict[str, dict[str, str]]:
         return {arn: {**tags, "ebdemo:fingerprint": "stale"}
                 for arn, tags in real(self).items()}
 
-    monkeypatch.setattr(ProvisioningGateway, "_tag_index", stale)
+    monkeypatch.setattr(TagIndex, "_load", stale)
     clients.call_log.clear()
     deployment = prepare(p.topology(), clients, sleep=no_sleep)
     assert deployment.plan.is_noop
@@ -418,15 +418,16 @@ def test_a_hand_attached_managed_policy_is_drift_and_up_detaches_it(clients, pro
     arn = iam.create_policy(PolicyName="broad", PolicyDocument=json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "sns:*", "Resource": "*"}]}))["Policy"]["Arn"]
-    iam.attach_role_policy(RoleName="t1-consumer-role", PolicyArn=arn)
-    iam.put_role_policy(RoleName="t1-consumer-role", PolicyName="extra",
+    iam.attach_role_policy(RoleName="t1-consumer-us-east-1", PolicyArn=arn)
+    iam.put_role_policy(RoleName="t1-consumer-us-east-1", PolicyName="extra",
                         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
                             {"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "*"}]}))
     (step,) = plan_of(p.topology(), clients).changes
     assert step.reason == "drifted: managed_policies, other_inline_policies"
     up(p.topology(), clients)
-    assert iam.list_attached_role_policies(RoleName="t1-consumer-role")["AttachedPolicies"] == []
-    assert iam.list_role_policies(RoleName="t1-consumer-role")["PolicyNames"] == ["ebdemo"]
+    role = "t1-consumer-us-east-1"
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["ebdemo"]
 
 
 def test_every_create_can_run_again_on_what_it_already_made(clients, project):
@@ -477,15 +478,17 @@ def test_iam_documents_are_compared_whether_aws_returns_them_decoded_or_url_enco
     from urllib.parse import quote
 
     from ebdemo.aws.gateway import ProvisioningGateway
-    from ebdemo.resources import LAMBDA_TRUST, Role, canonical_json
+    from ebdemo.kinds import role
+    from ebdemo.kinds.base import canonical_json
+    from ebdemo.kinds.role import LAMBDA_TRUST, Role
 
     policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:r:1:t"}]}
-    desired = Role("t1-x-role", policy=canonical_json(policy))
+    desired = Role("t1-x-us-east-1", policy=canonical_json(policy))
     gateway = ProvisioningGateway(ClientFactory(region="us-east-1"), STACK)
     for encode in (lambda d: d, lambda d: quote(json.dumps(d, indent=2))):
-        observed = gateway._role_observation({
-            "RoleName": "t1-x-role", "Arn": "arn:aws:iam::1:role/t1-x-role",
+        observed = role.observation(gateway, {
+            "RoleName": "t1-x-us-east-1", "Arn": "arn:aws:iam::1:role/t1-x-us-east-1",
             "Tags": [{"Key": "ebdemo:stack", "Value": STACK}],
             "AssumeRolePolicyDocument": encode(dict(LAMBDA_TRUST)),
             "RolePolicyList": [{"PolicyName": "ebdemo", "PolicyDocument": encode(policy)}],

@@ -201,7 +201,7 @@ def test_roles_are_read_one_by_one_without_account_wide_iam_reads(
     assert ok_json(run(p, moto_endpoint, "up", "--yes"))["calls"]["mutating"] == 0
     iam = server_clients.client("iam")
     iam.put_role_policy(
-        RoleName="t1-consumer-role",
+        RoleName="t1-consumer-us-east-1",
         PolicyName="extra",
         PolicyDocument=json.dumps(
             {
@@ -213,9 +213,9 @@ def test_roles_are_read_one_by_one_without_account_wide_iam_reads(
     status = ok_json(run(p, moto_endpoint, "status"))
     drifted = [r for r in status["resources"] if r["status"] == "drifted"]
     assert [(r["resource"], r["detail"]) for r in drifted] == [
-        ("t1-consumer-role", "drifted: other_inline_policies")
+        ("t1-consumer-us-east-1", "drifted: other_inline_policies")
     ]
     ok_json(run(p, moto_endpoint, "up", "--yes"))
-    assert iam.list_role_policies(RoleName="t1-consumer-role")["PolicyNames"] == ["ebdemo"]
+    assert iam.list_role_policies(RoleName="t1-consumer-us-east-1")["PolicyNames"] == ["ebdemo"]
     assert ok_json(run(p, moto_endpoint, "down", "--yes"))["counts"]["delete"] == 24
     assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == []

@@ -60,9 +60,9 @@ def test_roles_are_least_privilege(deployed):
     snap = snapshot(clients, STACK)
     bus_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{STACK}-events"
     topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-notifications"
-    assert set(snap["roles"]) == {f"{STACK}-{fn}-role" for fn in project.config["functions"]}
+    assert set(snap["roles"]) == {f"{STACK}-{fn}-{REGION}" for fn in project.config["functions"]}
     for name, role in snap["roles"].items():
-        logical = name.removeprefix(f"{STACK}-").removesuffix("-role")
+        logical = name.removeprefix(f"{STACK}-").removesuffix(f"-{REGION}")
         assert role["attached"] == [], f"{name}: managed policies attached"
         assert [(s["Effect"], s["Principal"], s["Action"]) for s in role["trust"]["Statement"]] \
             == [("Allow", {"Service": "lambda.amazonaws.com"}, "sts:AssumeRole")]

@@ -104,7 +104,7 @@ def test_defaults(workspace):
 def test_stack_override_wins_and_renames_everything(workspace):
     topology = load(workspace, "stack: one\n" + FUNCTIONS, stack="two")
     assert topology.stack == "two" and topology.function_name("worker") == "two-worker"
-    assert topology.role_name("worker") == "two-worker-role"
+    assert topology.role_name("worker", "us-east-1") == "two-worker-us-east-1"
 
 
 def test_empty_sections_mean_empty_mappings(workspace):

@@ -19,8 +19,8 @@ from ebdemo.doctor import (
     has_errors,
     invoke_grants,
 )
+from ebdemo.kinds.function import statement_id
 from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
-from ebdemo.resources import statement_id
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 TRUST = ({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
@@ -60,7 +60,8 @@ def permission(source_arn: str | None, principal: object = None) -> dict:
     return statement
 
 
-def healthy(topo: Topology) -> StackFacts:
+def healthy(topo: Topology, region: str = REGION) -> StackFacts:
+    """Everything as `up` leaves it; `region` is the stack's (its roles' names carry it)."""
     bus_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{topo.bus_name}"
     topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{topo.topic_name}"
     rules = {
@@ -72,7 +73,7 @@ def healthy(topo: Topology) -> StackFacts:
     }
     functions, roles = {}, {}
     for f in topo.functions:
-        name, role = topo.function_name(f.name), topo.role_name(f.name)
+        name, role = topo.function_name(f.name), topo.role_name(f.name, region)
         policy = tuple(permission(rule_arn(topo, r.name)) for r in topo.rules_targeting(f.name))
         functions[name] = FunctionFacts(
             name, fn_arn(name), "Active", None, "Successful", None,
@@ -88,7 +89,7 @@ def healthy(topo: Topology) -> StackFacts:
                                 tuple(statements))
     topic = TopicFacts(topo.topic_name or "", topic_arn, (
         SubscriptionFacts("email", "ops@example.com", topic_arn + ":1", False),))
-    return StackFacts(ACCOUNT, REGION, True, rules, functions, roles, topic)
+    return StackFacts(ACCOUNT, region, True, rules, functions, roles, topic)
 
 
 def codes(findings) -> list[str]:
@@ -207,8 +208,8 @@ def test_failed_and_pending_functions():
 def test_role_missing_untrusted_foreign_or_too_broad():
     topo = topology()
     facts = healthy(topo)
-    role = facts.roles["demo-producer-role"]
-    gone = replace(facts, roles={**facts.roles, "demo-producer-role": None})
+    role = facts.roles[f"demo-producer-{REGION}"]
+    gone = replace(facts, roles={**facts.roles, f"demo-producer-{REGION}": None})
     assert codes(diagnose(topo, gone)) == ["role-missing"]
     untrusted = replace(role, trust=({**TRUST[0], "Principal": {"Service": "ec2.amazonaws.com"}},))
     found = diagnose(topo, replace(facts, roles={**facts.roles, role.name: untrusted}))
@@ -225,8 +226,8 @@ def test_role_missing_untrusted_foreign_or_too_broad():
 def test_role_that_lost_its_own_permissions():
     topo = topology()
     facts = healthy(topo)
-    producer = replace(facts.roles["demo-producer-role"], statements=())
-    consumer = replace(facts.roles["demo-consumer-role"], statements=(
+    producer = replace(facts.roles[f"demo-producer-{REGION}"], statements=())
+    consumer = replace(facts.roles[f"demo-consumer-{REGION}"], statements=(
         {"Effect": "Allow", "Action": "sns:Publish", "Resource": "arn:aws:sns:x:y:other"},))
     facts = replace(facts, roles={producer.name: producer, consumer.name: consumer})
     assert codes(diagnose(topo, facts)) == ["role-cannot-put-events", "role-cannot-publish"]
@@ -252,7 +253,7 @@ def test_a_stack_that_is_not_deployed_is_one_finding(bus):
     nothing = StackFacts(ACCOUNT, REGION, bus == "default",
                          {topo.rule_name(r.name): None for r in topo.rules},
                          {topo.function_name(f.name): None for f in topo.functions},
-                         {topo.role_name(f.name): None for f in topo.functions}, None)
+                         {topo.role_name(f.name, REGION): None for f in topo.functions}, None)
     [finding] = diagnose(topo, nothing)
     assert (finding.code, finding.resource) == ("stack-not-deployed", "stack demo")
     assert ACCOUNT in finding.problem and REGION in finding.problem
@@ -277,14 +278,27 @@ def test_failed_invocations_are_a_warning():
 
 def test_role_permissions_are_checked_in_the_region_and_partition_of_the_stack():
     topo = topology()
-    facts = replace(healthy(topo), region="cn-north-1")
+    facts = healthy(topo, region="cn-north-1")
     # The statements still name eu-west-1 ARNs of the aws partition: wrong for this stack.
     assert codes(diagnose(topo, facts)) == ["role-cannot-put-events", "role-cannot-publish"]
     prefix = f"arn:aws-cn:%s:cn-north-1:{ACCOUNT}:"
     roles = dict(facts.roles)
-    roles["demo-producer-role"] = replace(roles["demo-producer-role"], statements=(
+    roles["demo-producer-cn-north-1"] = replace(roles["demo-producer-cn-north-1"], statements=(
         {"Effect": "Allow", "Action": "events:PutEvents",
          "Resource": prefix % "events" + "event-bus/demo-bus"},))
-    roles["demo-consumer-role"] = replace(roles["demo-consumer-role"], statements=(
+    roles["demo-consumer-cn-north-1"] = replace(roles["demo-consumer-cn-north-1"], statements=(
         {"Effect": "Allow", "Action": "sns:Publish", "Resource": prefix % "sns" + "demo-topic"},))
     assert diagnose(topo, replace(facts, roles=roles)) == []
+
+
+def test_a_role_an_earlier_version_made_is_a_warning_with_the_commands_to_remove_it():
+    """Before region-safe names one role served every region; ebdemo never deletes it."""
+    topo = topology()
+    facts = replace(healthy(topo), legacy_roles=("demo-consumer-role",))
+    [finding] = diagnose(topo, facts)
+    assert (finding.code, finding.severity, finding.resource) == (
+        "role-legacy", "warning", "role demo-consumer-role")
+    assert "another region" in finding.problem
+    assert "every region of stack demo" in finding.fix
+    assert "aws iam delete-role --role-name demo-consumer-role" in finding.fix
+    assert not has_errors([finding])

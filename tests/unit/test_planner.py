@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from ebdemo.kinds import Observed, Resource, delete_rank, desired_resources
 from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
 from ebdemo.planner import ConflictError, make_plan
 from ebdemo.provision import Actions, apply, prerequisites
-from ebdemo.resources import DELETE_RANK, Observed, Resource, desired_resources
 
 STACK = "demo"
 
@@ -130,7 +130,7 @@ def test_owned_but_undesired_is_deleted_last_dependents_first():
 def test_teardown_deletes_everything_owned_in_reverse_dependency_order():
     want = desired()
     plan = make_plan(STACK, (), deployed(want), delete_reason="down")
-    ranks = [DELETE_RANK[s.kind] for s in plan.steps]
+    ranks = [delete_rank(s.kind) for s in plan.steps]
     assert ranks == sorted(ranks)
     assert len(plan.deletes) == len(want)
     assert plan.steps[-1].kind == "bus"
@@ -206,5 +206,5 @@ def test_deletes_wait_for_every_create_and_for_lower_delete_ranks():
         if step.action == "delete":
             assert converging <= needs[i]
             lower = {j for j, o in enumerate(plan.steps)
-                     if o.action == "delete" and DELETE_RANK[o.kind] < DELETE_RANK[step.kind]}
+                     if o.action == "delete" and delete_rank(o.kind) < delete_rank(step.kind)}
             assert lower <= needs[i]

@@ -1,4 +1,5 @@
-"""Desired state from a topology: names, ARNs, least-privilege policies, fingerprints."""
+"""Desired state from a topology (the kinds' pure half): names, ARNs, least-privilege
+policies, fingerprints."""
 
 from __future__ import annotations
 
@@ -8,19 +9,13 @@ from types import MappingProxyType
 
 import pytest
 
+from ebdemo.kinds import desired_resources
+from ebdemo.kinds.bus import Bus
+from ebdemo.kinds.function import Function, Permission, statement_id
+from ebdemo.kinds.role import Role
+from ebdemo.kinds.rule import Rule, Targets
+from ebdemo.kinds.topic import Subscription, Topic
 from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
-from ebdemo.resources import (
-    Bus,
-    Function,
-    Permission,
-    Role,
-    Rule,
-    Subscription,
-    Targets,
-    Topic,
-    desired_resources,
-    statement_id,
-)
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
@@ -61,7 +56,7 @@ def test_names_and_arns_derive_from_stack_account_and_region():
         f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/demo-events"
     fn = res[("function", "demo-producer")]
     assert fn.arn == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:demo-producer"
-    assert fn.role_arn == f"arn:aws:iam::{ACCOUNT}:role/demo-producer-role"
+    assert fn.role_arn == f"arn:aws:iam::{ACCOUNT}:role/demo-producer-{REGION}"
     assert fn.log_group == "/aws/lambda/demo-producer"
     rule = res[("rule", "demo-events/demo-purchase")]
     assert rule.arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/demo-events/demo-purchase"
@@ -78,7 +73,7 @@ def test_default_bus_is_never_a_resource_and_rule_arns_have_no_bus_segment():
     rule = by_key(resources)[("rule", "default/demo-all")]
     assert rule.arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/demo-all"
     assert rule.dependencies() == ()
-    producer = by_key(resources)[("role", "demo-producer-role")]
+    producer = by_key(resources)[("role", f"demo-producer-{REGION}")]
     (put,) = [s for s in producer.policy_document["Statement"] if s["Sid"] == "PutEventsOnBus"]
     assert put["Resource"] == f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
 
@@ -102,7 +97,7 @@ def test_each_rule_gets_one_permission_per_target_scoped_by_source_arn():
 def test_policies_are_least_privilege():
     res = by_key(build())
     documents = {
-        name: res[("role", f"demo-{name}-role")].policy_document
+        name: res[("role", f"demo-{name}-{REGION}")].policy_document
         for name in ("producer", "consumer", "audit")
     }
     actions = {
@@ -126,7 +121,7 @@ def test_policies_are_least_privilege():
     audit_logs = documents["audit"]["Statement"][0]["Resource"]
     arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/demo-audit"
     assert audit_logs == [arn, f"{arn}:*"]
-    trust = json.loads(res[("role", "demo-audit-role")].trust)
+    trust = json.loads(res[("role", f"demo-audit-{REGION}")].trust)
     assert trust["Statement"] == [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                    "Principal": {"Service": "lambda.amazonaws.com"}}]
 
@@ -146,7 +141,7 @@ def test_without_topic_there_is_no_topic_subscription_nor_publish_grant():
     assert not [r for r in res if isinstance(r, Topic | Subscription)]
     consumer = by_key(res)[("function", "demo-consumer")]
     assert "TOPIC_ARN" not in consumer.environment
-    role = by_key(res)[("role", "demo-consumer-role")]
+    role = by_key(res)[("role", f"demo-consumer-{REGION}")]
     assert "sns:Publish" not in role.policy
 
 
@@ -194,4 +189,4 @@ def test_statement_id_fits_lambda_limits_and_other_partitions():
     assert len(statement_id("x" * 200)) == 100
     res = desired_resources(topology(), ACCOUNT, "cn-north-1", DIGESTS)
     assert by_key(res)[("bus", "demo-events")].arn.startswith("arn:aws-cn:events:cn-north-1:")
-    assert isinstance(by_key(res)[("role", "demo-audit-role")], Role)
+    assert isinstance(by_key(res)[("role", "demo-audit-cn-north-1")], Role)

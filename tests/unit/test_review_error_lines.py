@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from ebdemo.aws.errors import MESSAGE_MAX
-from ebdemo.aws.gateway import aws_errors
+from ebdemo.aws.errors import MESSAGE_MAX, aws_errors
 from ebdemo.errors import AwsError
 
 HTML_500 = """<!doctype html>

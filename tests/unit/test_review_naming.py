@@ -10,8 +10,9 @@ import pytest
 
 from ebdemo.config import load_config
 from ebdemo.errors import ConfigError
+from ebdemo.kinds import Observed
+from ebdemo.kinds.function import statement_id
 from ebdemo.planner import make_plan
-from ebdemo.resources import Observed, statement_id
 
 LAMBDA_STATEMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")  # AddPermission's constraint
 

@@ -222,7 +222,7 @@ def injected_environment(facts: Declared, *, puts_events: bool, publishes: bool)
 
 def _policy_problem(name: str, facts: Declared) -> str | None:
     """The function's resource policy over Lambda's 20 KB: one statement per rule."""
-    from ebdemo.resources import statement_id
+    from ebdemo.kinds.function import statement_id
 
     names, region = facts.names, facts.region_for_limits
     assert names is not None

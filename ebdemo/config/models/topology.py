@@ -135,13 +135,15 @@ class Topology(Spec):
     def function_name(self, logical: str) -> str:
         return f"{self.stack}-{logical}"
 
-    def role_name(self, logical: str, region: str | None = None) -> str:
+    def role_name(self, logical: str, region: str) -> str:
         """IAM role names are global: `<stack>-<function>-<region>` lets one stack live in
-        several regions of one account. Without a region: the name roles had before that,
-        until every caller passes the region."""
-        if region is None:
-            return f"{self.stack}-{logical}-role"
+        several regions of one account (a role serves the functions of one region only)."""
         return f"{self.stack}-{logical}-{region}"
+
+    def legacy_role_name(self, logical: str) -> str:
+        """The role name of ebdemo before region-safe names: shared by every region, so
+        ebdemo never deletes such a role (doctor points it out)."""
+        return f"{self.stack}-{logical}-role"
 
     def rule_name(self, logical: str) -> str:
         return f"{self.stack}-{logical}"

@@ -1,0 +1,238 @@
+"""What every resource kind shares: the desired-resource base class, the observed record, the
+descriptor a kind module registers, and the inputs derivation and discovery work from.
+
+Pure: nothing here talks to AWS. A kind module (`ebdemo.kinds.bus`, `.rule`, ...) subclasses
+`Resource` for its desired shape, builds them from a `Derivation`, reads the account into
+`Observed` records within a `Scope`, and registers one `Kind` per resource kind it defines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from ebdemo.aws.tags import FINGERPRINT_TAG, REGION_TAG, STACK_TAG, TEMPORARY_TAG
+from ebdemo.model import Topology
+
+if TYPE_CHECKING:
+    from ebdemo.aws.gateway import ProvisioningGateway
+
+__all__ = [
+    "FINGERPRINT_TAG", "REGION_TAG", "STACK_TAG", "TEMPORARY_TAG", "Derivation", "Key", "Kind",
+    "KindModule", "Observed", "Resource", "Scope", "canonical_json", "partition",
+]
+
+Key = tuple[str, str]  # (kind, ident): unique across one account scan
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per JSON value, so equal documents compare (and hash) equal."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Common behaviour of desired resources; subclasses are plain frozen records.
+
+    `taggable = False`: AWS cannot tag it, so it is owned through its parent (a rule's
+    targets, a function's permission, a topic's subscription): no fingerprint tag, live
+    attributes compared instead. `global_name = True`: the physical name is unique across
+    every region of the account (IAM), so it carries the region, and discovery keeps only the
+    ones of the region asked about.
+    """
+
+    kind: ClassVar[str] = ""
+    taggable: ClassVar[bool] = True
+    global_name: ClassVar[bool] = False
+
+    name: str
+
+    @property
+    def ident(self) -> str:
+        return self.name
+
+    @property
+    def key(self) -> Key:
+        return (self.kind, self.ident)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.ident}"
+
+    def attributes(self) -> dict[str, Any]:
+        """What defines the resource, in the shape its discovery reads back."""
+        return {}
+
+    def fingerprint(self) -> str:
+        payload = canonical_json({"kind": self.kind, "ident": self.ident, **self.attributes()})
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def dependencies(self) -> tuple[Key, ...]:
+        """Keys of the resources that must exist before this one is created."""
+        return ()
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One resource as found in the account.
+
+    `owner` is the `ebdemo:stack` tag (for untaggable kinds: the owner of the parent);
+    `attributes` has the shape of `Resource.attributes()` (None: not read, e.g. not ours);
+    `ref` carries what an update or delete needs (bus name, target ids, subscription ARN…)
+    and `indexed` when the tags came from the (possibly lagging) tag index.
+    """
+
+    kind: str
+    ident: str
+    name: str
+    owner: str | None
+    arn: str | None = None
+    fingerprint: str | None = None
+    attributes: Mapping[str, Any] | None = None
+    ref: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def key(self) -> Key:
+        return (self.kind, self.ident)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.ident}"
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """The inputs every kind derives its desired resources from; `arn()` spells ARNs."""
+
+    topology: Topology
+    account: str
+    region: str
+    code_digests: Mapping[str, str] = field(default_factory=dict)  # function → CodeSha256
+
+    @property
+    def partition(self) -> str:
+        return partition(self.region)
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.region if regional else ""
+        return f"arn:{self.partition}:{service}:{region}:{self.account}:{resource}"
+
+    @property
+    def bus_arn(self) -> str:
+        return self.arn("events", f"event-bus/{self.topology.bus_name}")
+
+    @property
+    def topic_arn(self) -> str | None:
+        name = self.topology.topic_name
+        return self.arn("sns", name) if name else None
+
+    def function_arn(self, logical: str) -> str:
+        return self.arn("lambda", f"function:{self.topology.function_name(logical)}")
+
+    def rule_arn(self, logical: str) -> str:
+        name = self.topology.rule_name(logical)
+        path = name if self.topology.uses_default_bus else f"{self.topology.bus_name}/{name}"
+        return self.arn("events", f"rule/{path}")
+
+    def rule_ident(self, logical: str) -> str:
+        """A rule's ident (`<bus>/<rule>`): rule names are unique per bus only."""
+        return f"{self.topology.bus_name}/{self.topology.rule_name(logical)}"
+
+    def role_name(self, logical: str) -> str:
+        return self.topology.role_name(logical, self.region)
+
+    def role_arn(self, logical: str) -> str:
+        return self.arn("iam", f"role/{self.role_name(logical)}", regional=False)
+
+    def log_group_arn(self, logical: str) -> str:
+        return self.arn("logs", f"log-group:{self.topology.log_group_name(logical)}")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where discovery looks: one stack in one region.
+
+    `buses` and `topics` are the config's names (hints: scanned at once, trusted to exist in
+    the tag index); `exhaustive` (no config at hand: `down --stack`) lists every kind by the
+    stack's name prefix instead of trusting the index to know them all.
+    """
+
+    stack: str
+    region: str
+    buses: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    exhaustive: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.stack}-"
+
+    def owns_global_name(self, name: str, tags: Mapping[str, str]) -> bool:
+        """Whether a globally named resource (an IAM role) belongs to this region: its name
+        ends with the region and its region tag, when it has one, says the same. Names made
+        by earlier versions (no region in them) belong to no region: never touched."""
+        tagged = tags.get(REGION_TAG)
+        return name.endswith(f"-{self.region}") and tagged in (None, self.region)
+
+
+Create = Callable[["ProvisioningGateway", Any], str]
+Update = Callable[["ProvisioningGateway", Any, Observed], str]
+Delete = Callable[["ProvisioningGateway", Observed], str]
+ReadTags = Callable[["ProvisioningGateway", Observed], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What the registry knows about one resource kind; its module fills in every field.
+
+    `create_rank` orders creation (lower first; a step still waits for its `dependencies()`),
+    `delete_rank` orders deletion (lower first: dependents before what they depend on).
+    `create`/`update`/`delete` are idempotent and return a short result for the report;
+    `read_tags` re-reads a taggable resource's tags directly (the index may lag).
+    """
+
+    name: str
+    resource: type[Resource]
+    create_rank: int
+    delete_rank: int
+    create: Create
+    update: Update
+    delete: Delete
+    read_tags: ReadTags | None = None
+
+
+class KindModule(Protocol):
+    """The interface of a module under `ebdemo.kinds` (one line in the registry)."""
+
+    KINDS: tuple[Kind, ...]
+
+    def derive(self, d: Derivation) -> Iterable[Resource]:
+        """Every desired resource of this module's kinds; pure."""
+        ...
+
+    def discover(self, gateway: ProvisioningGateway, scope: Scope) -> Iterable[Observed]:
+        """Every resource of this module's kinds in the scope, ours or not; reads only."""
+        ...
