@@ -52,6 +52,26 @@ class App:
             raise UsageError(f"--region {self.region!r} is not an AWS region (e.g. us-east-1)")
         return self.region
 
+    @cached_property
+    def stack_without_config(self) -> str | None:
+        """`--stack NAME` where no config file is (the default `config.yaml` absent): the
+        stack a command that needs only its name (`down`) works on, validated; else None."""
+        if not self.stack or self.config_path != Path(DEFAULT_CONFIG) \
+                or self.config_path.exists():
+            return None
+        from ebdemo.config import validate_stack_name
+
+        problem = validate_stack_name(self.stack)
+        if problem:
+            raise UsageError(f"--stack: {problem}")
+        return self.stack
+
+    def _config_value(self, name: str) -> str | None:
+        """`target:` / `region:` of the config file (None without one, for `down --stack`)."""
+        if self.stack_without_config is not None:
+            return None
+        return getattr(self.topology, name)  # type: ignore[no-any-return]
+
     @property
     def resolved_target(self) -> Target:
         """--target wins, then `target:` in the config file; the emulator is the default."""
@@ -59,7 +79,7 @@ class App:
             return self.target
         if self.endpoint_url:
             return "aws"
-        return self.topology.target
+        return self._config_value("target") or "local"  # type: ignore[return-value]
 
     @property
     def resolved_region(self) -> str:
@@ -67,9 +87,9 @@ class App:
             self._region_option()  # refuses one that is not a region
             return self.region
         if self.resolved_target == "local":
-            return self.topology.region or "us-east-1"
+            return self._config_value("region") or "us-east-1"
         return (
-            self.topology.region
+            self._config_value("region")
             or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION")
             or _profile_region(self.profile)

@@ -3,20 +3,18 @@
 The decisions (batching, which entries to retry, follow-mode cursors, what counts as
 delivered) live in the pure `ebdemo.events` and `ebdemo.logs`; this module only talks to
 AWS: PutEvents calls run concurrently on a small thread pool, FilterLogEvents is paginated
-and run per log group in parallel, Invoke asks for the log tail, and `tail`'s temporary rule
-and queue are tagged with the stack (plus `ebdemo:temporary=tail`) so `down` can sweep them
-if a crash leaves them behind.
+and run per log group in parallel, and Invoke asks for the log tail. (`tail`'s temporary
+rule and queue: `ebdemo.aws.tail`.)
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -33,10 +31,7 @@ from ebdemo.logs import (
     follow,
     record_from_event,
 )
-from ebdemo.model import Topology
 
-STACK_TAG = "ebdemo:stack"
-TEMPORARY_TAG = "ebdemo:temporary"
 SEND_WORKERS = 8
 LOG_WORKERS = 8
 
@@ -281,205 +276,3 @@ def invoke(
         log_tail=base64.b64decode(tail).decode("utf-8", errors="replace") if tail else "",
         duration_ms=int((clock() - began) * 1000),
     )
-
-
-# -- tail -------------------------------------------------------------------------------------
-@dataclass
-class TailSession:
-    """A temporary rule on the stack's bus that copies every matching event to a new queue.
-
-    Use as a context manager: both are created on entry and removed on exit, whatever ends
-    the block (Ctrl-C included). Both carry `ebdemo:stack=<stack>` and
-    `ebdemo:temporary=tail`, so `down` finds them if the process is killed before cleanup.
-    """
-
-    factory: ClientFactory
-    topology: Topology
-    pattern: Mapping[str, Any]
-    suffix: str = field(default_factory=lambda: secrets.token_hex(4))
-    queue_url: str | None = None
-    queue_arn: str | None = None
-    rule_arn: str | None = None
-    rule_created: bool = False
-    target_added: bool = False
-
-    @property
-    def name(self) -> str:
-        return f"{self.topology.stack}-tail-{self.suffix}"
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return {STACK_TAG: self.topology.stack, TEMPORARY_TAG: "tail"}
-
-    def __enter__(self) -> TailSession:
-        try:
-            self.open()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def open(self) -> None:
-        sqs = self.factory.client("sqs")
-        events = self.factory.client("events")
-        bus = self.topology.bus_name
-        try:
-            self.queue_url = sqs.create_queue(
-                QueueName=self.name,
-                tags=self.tags,
-                Attributes={"MessageRetentionPeriod": "3600"},
-            )["QueueUrl"]
-            self.queue_arn = sqs.get_queue_attributes(
-                QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
-            self.rule_arn = events.put_rule(
-                Name=self.name,
-                EventBusName=bus,
-                EventPattern=json.dumps(self.pattern),
-                State="ENABLED",
-                Description="ebdemo tail: temporary, removed on exit",
-                Tags=[{"Key": k, "Value": v} for k, v in self.tags.items()],
-            )["RuleArn"]
-            self.rule_created = True
-            sqs.set_queue_attributes(
-                QueueUrl=self.queue_url, Attributes={"Policy": json.dumps(self.queue_policy())}
-            )
-            events.put_targets(
-                Rule=self.name, EventBusName=bus, Targets=[{"Id": "tail", "Arn": self.queue_arn}]
-            )
-            self.target_added = True
-        except ClientError as exc:
-            code = error_code(exc)
-            hint = "run `ebdemo up` first" if code == "ResourceNotFoundException" else None
-            raise AwsError(
-                exc.operation_name, self.name, error_message(exc), code=code, hint=hint
-            ) from exc
-
-    def queue_policy(self) -> dict[str, Any]:
-        """Only this rule may send to the queue."""
-        return {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ebdemo-tail",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": self.queue_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": self.rule_arn}},
-                }
-            ],
-        }
-
-    def receive(self, *, wait_seconds: int = 1, max_messages: int = 10) -> list[dict[str, Any]]:
-        """The events delivered since the last call (long poll), deleted from the queue."""
-        sqs = self.factory.client("sqs")
-        response = sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=max_messages,
-            WaitTimeSeconds=wait_seconds,
-        )
-        messages = response.get("Messages", [])
-        if messages:
-            sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(messages)
-                ],
-            )
-        events = []
-        for message in messages:
-            try:
-                events.append(json.loads(message["Body"]))
-            except ValueError:
-                events.append({"raw": message["Body"]})
-        return events
-
-    def close(self) -> list[str]:
-        """Remove the target, the rule and the queue; each step is tried even if one fails."""
-        events = self.factory.client("events")
-        sqs = self.factory.client("sqs")
-        problems: list[str] = []
-        steps: list[tuple[str, Callable[[], Any]]] = []
-        bus = self.topology.bus_name
-        if self.target_added:
-            steps.append(
-                (
-                    "RemoveTargets",
-                    lambda: events.remove_targets(
-                        Rule=self.name, EventBusName=bus, Ids=["tail"], Force=True
-                    ),
-                )
-            )
-        if self.rule_created:
-            steps.append(
-                (
-                    "DeleteRule",
-                    lambda: events.delete_rule(Name=self.name, EventBusName=bus, Force=True),
-                )
-            )
-        if self.queue_url:
-            steps.append(("DeleteQueue", lambda: sqs.delete_queue(QueueUrl=self.queue_url)))
-        for operation, step in steps:
-            try:
-                step()
-            except ClientError as exc:
-                if "NotFound" not in error_code(exc) and "NonExistent" not in error_code(exc):
-                    problems.append(
-                        f"{operation} {self.name}: {error_code(exc)}: {error_message(exc)}"
-                    )
-        self.target_added = self.rule_created = False
-        self.queue_url = None
-        return problems
-
-
-def sweep_tail_leftovers(factory: ClientFactory, topology: Topology) -> list[str]:
-    """Delete the rules and queues `tail` sessions of this stack left behind; their names.
-
-    For `down` (call it before deleting the bus: a bus with rules cannot be deleted). Only
-    resources named `<stack>-tail-…` *and* tagged `ebdemo:stack=<stack>`,
-    `ebdemo:temporary=tail` are touched. A tail still running loses its rule and queue.
-    """
-    events, sqs = factory.client("events"), factory.client("sqs")
-    prefix = f"{topology.stack}-tail-"
-    wanted = {STACK_TAG: topology.stack, TEMPORARY_TAG: "tail"}
-    bus = topology.bus_name
-    removed: list[str] = []
-
-    def owned(tags: Mapping[str, str]) -> bool:
-        return all(tags.get(k) == v for k, v in wanted.items())
-
-    try:
-        pages = events.get_paginator("list_rules").paginate(EventBusName=bus, NamePrefix=prefix)
-        rules = [rule for page in pages for rule in page.get("Rules", [])]
-    except ClientError as exc:
-        if error_code(exc) != "ResourceNotFoundException":
-            raise
-        rules = []
-    for rule in rules:
-        tags = events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])
-        if not owned({t["Key"]: t["Value"] for t in tags}):
-            continue
-        ids = [
-            t["Id"]
-            for t in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus).get(
-                "Targets", []
-            )
-        ]
-        if ids:
-            events.remove_targets(Rule=rule["Name"], EventBusName=bus, Ids=ids, Force=True)
-        events.delete_rule(Name=rule["Name"], EventBusName=bus, Force=True)
-        removed.append(f"rule {rule['Name']}")
-    for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
-        try:
-            if owned(sqs.list_queue_tags(QueueUrl=url).get("Tags", {})):
-                sqs.delete_queue(QueueUrl=url)
-                removed.append(f"queue {url.rsplit('/', 1)[-1]}")
-        except ClientError as exc:
-            if "NonExistent" not in error_code(exc):
-                raise
-    return removed

@@ -9,13 +9,19 @@ from ebdemo import render
 from ebdemo.app import App
 from ebdemo.errors import Aborted, UsageError
 from ebdemo.planner import Plan
-from ebdemo.provision import Deployment, StepResult, prepare
+from ebdemo.provision import Deployment, StepResult, prepare, prepare_teardown
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "noop": "dim"}
 
 
 def read_stack(app: App, *, teardown: bool = False) -> Deployment:
-    """Validate the config (before any AWS call), then read the account and plan."""
+    """Validate the config (before any AWS call), then read the account and plan.
+
+    A teardown needs no config: with `--stack NAME` and no config file, the stack is
+    whatever carries its tag and name prefix in the region.
+    """
+    if teardown and app.stack_without_config is not None:
+        return prepare_teardown(app.stack_without_config, app.clients())
     topology = app.topology
     return prepare(topology, app.clients(), teardown=teardown)
 

@@ -16,6 +16,7 @@ from ebdemo.commands._provision import (
     read_stack,
     report,
 )
+from ebdemo.provision import Deployment
 
 
 @click.command("down")
@@ -27,24 +28,34 @@ def command(app: App, yes: bool) -> None:
 
     Untagged resources, other stacks' resources, foreign rules on a shared bus and the
     default bus are never touched. Asks first on a terminal; otherwise needs --yes.
+    Needs no config file: `ebdemo --stack NAME [--region R] down` finds the stack by its
+    tags and name prefix in the region.
     """
     started = time.perf_counter()
     deployment = read_stack(app, teardown=True)
     plan = deployment.plan
+    if deployment.topology is None and not app.json:
+        render.info(f"No {app.config_path} here: stack {plan.stack} is what carries its tag "
+                    f"in region {deployment.gateway.region}.")
     if not app.json:
         print_plan(plan, title=f"down: stack {plan.stack}")
     confirm_deletes(plan, yes=yes, command="down")
-    _sweep_tail_leftovers(app)
+    _sweep_tail_leftovers(app, deployment)
     results = apply_with_progress(app, deployment, verb="down")
     report(app, deployment, results, started=started, command="down")
     if not app.json and not plan.deletes:
         render.info(f"Stack {plan.stack} owns nothing in this account: nothing to delete.")
 
 
-def _sweep_tail_leftovers(app: App) -> None:
-    """Remove what a killed `tail` left (its rule would keep the bus from being deleted)."""
-    from ebdemo.aws.exercise import sweep_tail_leftovers
+def _sweep_tail_leftovers(app: App, deployment: Deployment) -> None:
+    """Remove what a killed `tail` left (its rule would keep the bus from being deleted),
+    on every bus the stack has, or had, rules on."""
+    from ebdemo.aws.tail import sweep_tail_leftovers
 
-    swept = sweep_tail_leftovers(app.clients(), app.topology)
+    buses = {str(o.ref["bus"]) for o in deployment.actual.values() if o.kind == "rule"}
+    buses |= {o.name for o in deployment.actual.values() if o.kind == "bus"}
+    if deployment.topology is not None:
+        buses.add(deployment.topology.bus_name)
+    swept = sweep_tail_leftovers(app.clients(), deployment.stack, sorted(buses))
     if swept:
         render.info(f"Removed what an interrupted `ebdemo tail` left: {', '.join(swept)}.")

@@ -75,7 +75,7 @@ def _stream(
     deadline: float | None,
 ) -> int:
     """Open the rule and queue, print events until done, and always remove both."""
-    from ebdemo.aws.exercise import TailSession
+    from ebdemo.aws.tail import TailSession
 
     seen = 0
     session = TailSession(app.clients(), topology, wanted)

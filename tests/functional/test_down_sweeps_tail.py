@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from ebdemo.aws.exercise import TailSession
+from ebdemo.aws.tail import TailSession
 from ebdemo.cli import main
 
 

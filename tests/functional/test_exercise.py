@@ -15,15 +15,13 @@ from botocore.stub import Stubber
 
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.aws.exercise import (
-    STACK_TAG,
-    TEMPORARY_TAG,
-    TailSession,
     await_delivery,
     fetch_logs,
     follow_logs,
     invoke,
     put_events,
 )
+from ebdemo.aws.tail import STACK_TAG, TEMPORARY_TAG, TailSession
 from ebdemo.errors import AwsError
 from ebdemo.events import build_entries
 from ebdemo.logs import DeliveryTracker
@@ -334,7 +332,7 @@ def test_tail_session_removes_the_queue_when_the_rule_cannot_be_made(clients):
 
 
 def test_sweep_removes_what_a_killed_tail_left_and_nothing_else(clients):
-    from ebdemo.aws.exercise import sweep_tail_leftovers
+    from ebdemo.aws.tail import sweep_tail_leftovers
 
     events, sqs = clients.client("events"), clients.client("sqs")
     events.create_event_bus(Name=BUS)
@@ -351,16 +349,13 @@ def test_sweep_removes_what_a_killed_tail_left_and_nothing_else(clients):
         Tags=[{"Key": STACK_TAG, "Value": "fx"}],
     )
 
-    removed = sweep_tail_leftovers(clients, topo)
+    removed = sweep_tail_leftovers(clients, "fx", [BUS])
     assert removed == [f"rule {crashed.name}", f"queue {crashed.name}"]
     rules, queues = _tagged(clients)
     assert sorted(rules) == ["fx-consumer-rule", "fx-tail-untagged"]
     assert [q.rsplit("/", 1)[-1] for q in queues] == ["fx-tail-foreign"]
-    assert sweep_tail_leftovers(clients, topo) == []
-    assert (
-        sweep_tail_leftovers(clients, Topology(stack="fx", bus="gone", functions=(), rules=()))
-        == []
-    )
+    assert sweep_tail_leftovers(clients, "fx", [BUS]) == []
+    assert sweep_tail_leftovers(clients, "fx", ["fx-gone"]) == []
 
 
 def test_put_events_reports_a_broken_endpoint_once_on_one_line(clients):
