@@ -368,8 +368,24 @@ def test_role_propagation_is_retried_with_the_injected_sleep(clients, project):
     deployment = prepare(p.topology(), clients, sleep=slept.append)
     deployment.apply()
     assert len(slept) == 3
+    assert slept == [0.2, 0.4, 0.8]  # well under a second first, doubling
     assert mutating(clients)["lambda:CreateFunction"] == 4 + 3
     assert plan_of(p.topology(), clients).is_noop
+
+
+def test_role_propagation_gives_up_after_a_bounded_backoff(clients, project):
+    p = project()
+    fail_call(clients, operation="CreateFunction", code="InvalidParameterValueException",
+              message="The role defined for the function cannot be assumed by Lambda.",
+              times=1000)
+    slept: list[float] = []
+    deployment = prepare(p.topology(), clients, sleep=slept.append)
+    deployment.gateway.max_workers = 1  # one function at a time: contiguous schedules
+    with pytest.raises(AwsError, match=r"CreateFunction function t1-.*cannot be assumed"):
+        deployment.apply()
+    schedule = [0.2, 0.4, 0.8, 1.6, 3.2] + [5.0] * 10  # capped at 5 s, 56.2 s in all
+    assert slept == schedule * 4  # each of the 4 functions (already started) gives up
+    assert mutating(clients)["lambda:CreateFunction"] == 4 * (len(schedule) + 1)
 
 
 def test_other_errors_of_create_function_are_not_retried(clients, project):
