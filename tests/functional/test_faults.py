@@ -153,25 +153,63 @@ def harness(account, tmp_path, monkeypatch) -> Harness:
 
 
 def _assert_fault_reported(result: Any, fault: FailNth) -> None:
+    """Exit 1 with one line naming the operation, the AWS error and the resource the
+    failed call acted on (read from the call's API parameters)."""
     assert fault.failed is not None, f"fault #{fault.n} never fired"
     assert result.exit_code == 1, result.output
     line = one_error_line(result)
     operation, params = fault.failed
     assert operation in line and "AccessDenied" in line and f"fault #{fault.n}" in line, line
-    name = _resource_name(params)
-    if name:
-        assert name in line, (name, line)
+    name = _resource_name(operation, params)
+    assert name in line, (operation, name, line)
 
 
-def _resource_name(params: dict[str, Any]) -> str | None:
+NAME_KEYS = ("FunctionName", "RoleName", "logGroupName", "Name", "Rule")
+ARN_KEYS = ("TopicArn", "SubscriptionArn", "Resource", "ResourceARN", "ResourceArn",
+            "resourceArn")
+# ARN resource part → the name ebdemo's labels use (a rule as <bus>/<rule>, a log group
+# with its path, a subscription by its topic)
+ARN_PREFIXES = ("function:", "log-group:", "event-bus/", "rule/")
+
+
+def _resource_name(operation: str, params: dict[str, Any]) -> str:
     """The physical name a call acts on, as the error line should name it."""
-    for key in ("FunctionName", "RoleName", "logGroupName", "Name", "Rule"):
+    for key in NAME_KEYS:
         if key in params:
             return str(params[key])
-    for key in ("TopicArn", "Resource", "ResourceARN", "ResourceArn", "resourceArn"):
+    for key in ARN_KEYS:
         if key in params:
-            return str(params[key]).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-    return None  # Unsubscribe: a subscription id means nothing to a user
+            resource = str(params[key]).split(":", 5)[5]
+            for prefix in ARN_PREFIXES:
+                resource = resource.removeprefix(prefix)
+            return resource.split(":", 1)[0] if key == "SubscriptionArn" else resource
+    raise AssertionError(f"{operation}: which resource? API parameters {sorted(params)}")
+
+
+def test_the_error_line_check_reads_api_parameters_and_can_fail():
+    """The check above is real: it knows each call's resource, and a line naming another
+    resource (or none) fails it."""
+    from types import SimpleNamespace
+
+    fault = FailNth(3)
+    fault.failed = ("PutRolePolicy", {"RoleName": "t1-consumer-us-east-1", "PolicyName": "x"})
+    line = "Error: PutRolePolicy role {}: AccessDenied: injected fault #3"
+
+    def result(name: str) -> Any:
+        stderr = line.format(name) + "\n"
+        return SimpleNamespace(exit_code=1, stderr=stderr, output=stderr)
+
+    _assert_fault_reported(result("t1-consumer-us-east-1"), fault)
+    with pytest.raises(AssertionError):
+        _assert_fault_reported(result("t1-producer-us-east-1"), fault)
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/t1-consumer"
+    assert _resource_name("TagResource", {"resourceArn": arn}) == "/aws/lambda/t1-consumer"
+    arn = "arn:aws:events:us-east-1:123456789012:rule/t1-events/t1-order"
+    assert _resource_name("TagResource", {"ResourceARN": arn}) == "t1-events/t1-order"
+    arn = "arn:aws:sns:us-east-1:123456789012:t1-notifications:2b1c"
+    assert _resource_name("Unsubscribe", {"SubscriptionArn": arn}) == "t1-notifications"
+    with pytest.raises(AssertionError, match="which resource"):
+        _resource_name("PutRolePolicy", {"url_path": "/", "body": {}})  # a wire request
 
 
 def test_reference_run():

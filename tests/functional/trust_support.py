@@ -221,6 +221,14 @@ SERVICES = ("events", "lambda", "iam", "logs", "sns", "sts", "sqs",
             "resourcegroupstaggingapi")
 
 
+API_PARAMS = "ebdemo.test.api_params"
+
+
+def _keep_api_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """`before-parameter-build`: the call's API parameters, for the hooks that follow."""
+    context[API_PARAMS] = dict(params)
+
+
 class FailNth:
     """Fail the n-th mutating call with a non-retryable AccessDenied.
 
@@ -229,7 +237,9 @@ class FailNth:
     `after=True`: the call *does* take effect and only then fails (an `after-call` hook
     raises), like a response lost after the server acted: the worst case for any tool
     that records state, since the resource exists but the run stopped before knowing it.
-    Records the operation and parameters it failed.
+    Records the operation and the API parameters of the call it failed (`before-call`
+    only sees the wire request, so a `before-parameter-build` hook keeps them in the call's
+    context for it).
     """
 
     def __init__(self, n: int, *, after: bool = False) -> None:
@@ -241,14 +251,20 @@ class FailNth:
         self._lock = threading.Lock()
 
     def install(self, clients: ClientFactory) -> None:
+        for service in SERVICES:
+            clients.client(service).meta.events.register("before-parameter-build",
+                                                         _keep_api_params)
         clients.add_hook(self._before)
         if self.after:
             for service in SERVICES:
                 clients.client(service).meta.events.register("after-call", self._after)
 
     def uninstall(self, clients: ClientFactory) -> None:
-        for service in SERVICES if self.after else ():
-            clients.client(service).meta.events.unregister("after-call", self._after)
+        for service in SERVICES:
+            events = clients.client(service).meta.events
+            events.unregister("before-parameter-build", _keep_api_params)
+            if self.after:
+                events.unregister("after-call", self._after)
 
     def _error(self, model: Any) -> tuple[str, str]:
         code = "AccessDenied" if _model_protocol(model.service_model) == "query" else \
@@ -256,14 +272,14 @@ class FailNth:
         return code, f"injected fault #{self.n}" + (" (after it took effect)" if self.after
                                                     else "")
 
-    def _before(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+    def _before(self, model: Any, context: dict[str, Any] | None = None, **_: Any) -> Any:
         if not is_mutating(model.name):
             return None
         with self._lock:
             self.seen += 1
             if self.seen != self.n:
                 return None
-            self.failed = (model.name, dict(params))
+            self.failed = (model.name, dict((context or {}).get(API_PARAMS, {})))
             if self.after:
                 self._pending = threading.get_ident()
                 return None
