@@ -28,7 +28,6 @@ from ebdemo.aws.clients import ClientFactory
 from ebdemo.aws.gateway import ProvisioningGateway
 from ebdemo.kinds import Key, Observed, Resource, Scope
 from ebdemo.model import Topology
-from ebdemo.packaging import build_function_package
 from ebdemo.planner import Plan, Step, make_plan
 
 Create = Callable[[Any], str]
@@ -184,10 +183,7 @@ def prepare(
     # code + requirements.txt dependencies, installed for Lambda's platform or, on the
     # emulator, for the interpreter that will run the handler
     target = "local" if getattr(clients, "is_emulator", False) else "aws"
-    packages = {} if teardown else {
-        fn.name: build_function_package(fn.code, runtime=fn.runtime, target=target)
-        for fn in topology.functions
-    }
+    packages = {} if teardown else kinds.package(topology, target)
     zips = {name: package.zip_bytes for name, package in packages.items()}
     digests = {name: package.sha256 for name, package in packages.items()}
     scope = Scope(

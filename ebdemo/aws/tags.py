@@ -20,6 +20,10 @@ STACK_TAG = "ebdemo:stack"
 FINGERPRINT_TAG = "ebdemo:fingerprint"  # written by a resource's last call: it is complete
 REGION_TAG = "ebdemo:region"  # on resources whose name is global (IAM): the region served
 TEMPORARY_TAG = "ebdemo:temporary"  # `tail`'s rule and queue: never part of the stack
+# When two kinds share one AWS resource type (function roles and, later, scheduler roles are
+# both IAM roles), the other kind tags its resources `ebdemo:kind=<kind>` from birth and the
+# first kind's discovery leaves them to it.
+KIND_TAG = "ebdemo:kind"
 
 
 def tags_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

@@ -8,7 +8,10 @@ what `base.KindModule` describes:
   delete ranks, and its idempotent `create`/`update`/`delete` (plus `read_tags` if taggable);
 - `derive(d: Derivation)`: its desired resources, pure (frozen dataclasses with
   `attributes()`, `fingerprint()` and `dependencies()`);
-- `discover(gateway, scope)`: what the account holds of it in the scope, as `Observed`.
+- `discover(gateway, scope)`: what the account holds of it in the scope, as `Observed`;
+- optionally `package(topology, target)`: the packages its resources are created from
+  (name → `ebdemo.packaging.Package`: a function's deployment zip, built for `target`,
+  "aws" or "local"), built before derivation, which sees their digests.
 
 Adding a kind is one module and one line in `MODULES`.
 """
@@ -36,6 +39,7 @@ from ebdemo.model import Topology
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
+    from ebdemo.packaging import Package
 
 MODULES: tuple[KindModule, ...] = (
     bus,  # bus
@@ -61,6 +65,16 @@ def create_rank(name: str) -> int:
 
 def delete_rank(name: str) -> int:
     return KINDS[name].delete_rank
+
+
+def package(topology: Topology, target: str) -> dict[str, Package]:
+    """Every package the topology's resources are made from (code zips), by name."""
+    packages: dict[str, Package] = {}
+    for module in MODULES:
+        build = getattr(module, "package", None)
+        if build is not None:
+            packages.update(build(topology, target))
+    return packages
 
 
 def desired_resources(
@@ -95,5 +109,6 @@ def refresh(gateway: ProvisioningGateway, observed: Iterable[Observed]) -> dict[
 
 __all__ = [
     "KINDS", "MODULES", "Derivation", "Key", "Kind", "Observed", "Resource", "Scope",
-    "create_rank", "delete_rank", "desired_resources", "discover", "kind", "refresh",
+    "create_rank", "delete_rank", "desired_resources", "discover", "kind", "package",
+    "refresh",
 ]

@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ebdemo.aws.tags import FINGERPRINT_TAG, REGION_TAG, STACK_TAG, TEMPORARY_TAG
+from ebdemo.aws.tags import FINGERPRINT_TAG, KIND_TAG, REGION_TAG, STACK_TAG, TEMPORARY_TAG
 from ebdemo.model import Topology
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
 
 __all__ = [
-    "FINGERPRINT_TAG", "REGION_TAG", "STACK_TAG", "TEMPORARY_TAG", "Derivation", "Key", "Kind",
-    "KindModule", "Observed", "Resource", "Scope", "canonical_json", "partition",
+    "FINGERPRINT_TAG", "KIND_TAG", "REGION_TAG", "STACK_TAG", "TEMPORARY_TAG", "Derivation",
+    "Key", "Kind", "KindModule", "Observed", "Resource", "Scope", "canonical_json",
+    "partition",
 ]
 
 Key = tuple[str, str]  # (kind, ident): unique across one account scan
@@ -130,7 +131,7 @@ class Derivation:
     topology: Topology
     account: str
     region: str
-    code_digests: Mapping[str, str] = field(default_factory=dict)  # function → CodeSha256
+    code_digests: Mapping[str, str] = field(default_factory=dict)  # artifact → CodeSha256
 
     @property
     def partition(self) -> str:

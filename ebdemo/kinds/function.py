@@ -36,9 +36,11 @@ from ebdemo.kinds.base import (
     Resource,
     Scope,
 )
+from ebdemo.model import Topology
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
+    from ebdemo.packaging import Package
 
 STATEMENT_PREFIX = "ebdemo-"
 EVENTS_PRINCIPAL = "events.amazonaws.com"
@@ -132,6 +134,19 @@ _STATEMENT_ID_BAD = re.compile(r"[^A-Za-z0-9_-]")
 
 def permission_ident(function_name: str, rule_name: str) -> str:
     return f"{function_name}/{statement_id(rule_name)}"
+
+
+def package(topology: Topology, target: str) -> dict[str, Package]:
+    """Each function's deployment zip, by logical name: its code and its requirements.txt
+    dependencies, installed for Lambda's platform (`target` "aws") or for the interpreter
+    the emulator runs it with ("local"); deterministic, so unchanged code keeps its
+    CodeSha256 and is never re-uploaded."""
+    from ebdemo.packaging import build_function_package
+
+    return {
+        spec.name: build_function_package(spec.code, runtime=spec.runtime, target=target)
+        for spec in topology.functions
+    }
 
 
 def derive(d: Derivation) -> Iterable[Resource]:

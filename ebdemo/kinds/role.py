@@ -22,6 +22,7 @@ from ebdemo.aws.errors import aws_errors, is_access_denied, is_already_exists, i
 from ebdemo.aws.tags import tags_dict, tags_list
 from ebdemo.kinds.base import (
     FINGERPRINT_TAG,
+    KIND_TAG,
     REGION_TAG,
     STACK_TAG,
     Derivation,
@@ -105,7 +106,7 @@ def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
                 for role in page.get("RoleDetailList", []):
                     gw.saw(role["Arn"])
                     name, tags = role["RoleName"], tags_dict(role.get("Tags"))
-                    if name.startswith(gw.prefix) and scope.owns_global_name(name, tags):
+                    if name.startswith(gw.prefix) and _mine(scope, name, tags):
                         out.append(observation(gw, role))
         except Exception as exc:
             if not is_access_denied(exc):
@@ -124,7 +125,12 @@ def _discover_one_by_one(gw: ProvisioningGateway, scope: Scope) -> list[Observed
                 if name.startswith(gw.prefix) and scope.owns_global_name(name, {}):
                     listed.append(name)
     found = [o for o in gw.pmap(lambda n: _observe_directly(gw, n), listed) if o is not None]
-    return [o for o in found if scope.owns_global_name(o.name, o.ref["tags"])]
+    return [o for o in found if _mine(scope, o.name, o.ref["tags"])]
+
+
+def _mine(scope: Scope, name: str, tags: Mapping[str, str]) -> bool:
+    """A function role of this region (not another region's, not another kind's role)."""
+    return scope.owns_global_name(name, tags) and tags.get(KIND_TAG, "role") == "role"
 
 
 def _observe_directly(gw: ProvisioningGateway, name: str) -> Observed | None:

@@ -1,0 +1,72 @@
+"""The registry of resource kinds: what every kind module provides, that the pure half
+needs no boto3, and that ranks, dependencies and global names hold together."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from ebdemo import kinds
+from ebdemo.kinds.base import Kind, Resource
+from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
+
+REGION, ACCOUNT = "ap-southeast-2", "111122223333"
+
+
+def topology() -> Topology:
+    code = Path("/src/handler.py")
+    return Topology(
+        stack="demo", bus="events",
+        functions=(FunctionSpec("a", code, "handler.handler", puts_events=True),
+                   FunctionSpec("b", code, "handler.handler", publishes=True)),
+        rules=(RuleSpec("r", {"source": ["s"]}, ("a", "b")),),
+        topic=TopicSpec("t", ("x@example.com",)),
+    )
+
+
+def desired() -> tuple[Resource, ...]:
+    return kinds.desired_resources(topology(), ACCOUNT, REGION, {"a": "ZA==", "b": "ZB=="})
+
+
+@pytest.mark.parametrize("module", kinds.MODULES, ids=lambda m: m.__name__)
+def test_every_kind_module_provides_the_interface(module: ModuleType) -> None:
+    assert callable(module.derive) and callable(module.discover)
+    assert module.KINDS and all(isinstance(k, Kind) for k in module.KINDS)
+    for kind in module.KINDS:
+        assert kind.resource.kind == kind.name
+        assert callable(kind.create) and callable(kind.update) and callable(kind.delete)
+        if not kind.resource.taggable:  # owned through a parent: no tags to re-read
+            assert kind.read_tags is None, kind.name
+        assert kinds.kind(kind.name) is kind
+
+
+def test_kind_names_are_unique_and_cover_every_derived_resource() -> None:
+    names = [k.name for m in kinds.MODULES for k in m.KINDS]
+    assert len(names) == len(set(names)) == len(kinds.KINDS)
+    assert {r.kind for r in desired()} == set(kinds.KINDS)
+
+
+def test_dependencies_name_registered_kinds_created_earlier() -> None:
+    resources = desired()
+    keys = {r.key for r in resources}
+    for resource in resources:
+        for kind, ident in resource.dependencies():
+            assert (kind, ident) in keys, (resource.label, kind, ident)
+            assert kinds.create_rank(kind) < kinds.create_rank(resource.kind), resource.label
+
+
+def test_globally_named_resources_carry_the_region() -> None:
+    globals_ = [r for r in desired() if r.global_name]
+    assert {r.kind for r in globals_} == {"role"}
+    assert all(r.name.endswith(f"-{REGION}") for r in globals_)
+
+
+def test_the_pure_half_imports_no_boto3() -> None:
+    """Derivation, fingerprints, ranks and the planner load without botocore."""
+    code = ("import sys, ebdemo.kinds, ebdemo.planner; "
+            "sys.exit(int(any(m in sys.modules for m in ('boto3', 'botocore'))))")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
