@@ -142,3 +142,14 @@ def test_down_sweeps_a_killed_tail_without_listing_queues(
     result = cli(*options, "down", "--yes")
     assert result.exit_code == 0, result.output
     assert sqs_calls == []
+
+
+def test_the_global_options_may_follow_the_command(
+    tmp_path: Path, moto_endpoint: str, server_clients: ClientFactory, empty_folder: Path
+) -> None:
+    deployed(tmp_path, "t1", moto_endpoint)
+    result = cli("down", "--yes", "--stack", "t1", "--target", "aws",
+                 "--endpoint-url", moto_endpoint, "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"]["delete"] == 24
+    assert not server_clients.client("lambda").list_functions()["Functions"]
