@@ -68,6 +68,7 @@ class TailSession:
         events = self.factory.client("events")
         bus = self.topology.bus_name
         try:
+            self.rule_created = True  # from here on it may exist: close() removes it
             self.rule_arn = events.put_rule(
                 Name=self.name,
                 EventBusName=bus,
@@ -76,7 +77,6 @@ class TailSession:
                 Description="ebdemo tail: temporary, removed on exit",
                 Tags=tags_list(self.tags),
             )["RuleArn"]
-            self.rule_created = True
             self.queue_url = sqs.create_queue(
                 QueueName=self.name,
                 tags=self.tags,
@@ -145,7 +145,11 @@ class TailSession:
 
     def close(self) -> list[str]:
         """Remove the target, the queue and — only once the queue is gone — the rule; each
-        step is tried even if an earlier one fails (but the rule is kept with its queue)."""
+        step is tried even if an earlier one fails (but the rule is kept with its queue).
+
+        An interruption may land while a call is in flight (the target added, the queue
+        made, but the run never learnt it), so whatever `open` got as far as trying is
+        removed: the target by its id, the queue by its name."""
         events = self.factory.client("events")
         sqs = self.factory.client("sqs")
         problems: list[str] = []
@@ -164,12 +168,15 @@ class TailSession:
                     return False
             return True
 
-        if self.target_added:
+        if self.rule_created or self.target_added:
             attempt("RemoveTargets", lambda: events.remove_targets(
                 Rule=self.name, EventBusName=bus, Ids=["tail"], Force=True))
         queue_gone = True
         if self.queue_url:
             queue_gone = attempt("DeleteQueue", lambda: sqs.delete_queue(QueueUrl=self.queue_url))
+        elif self.rule_created:
+            queue_gone = attempt("DeleteQueue", lambda: _delete_queue_named(
+                self.factory, self.name, lambda tags: tags == self.tags))
         if self.rule_created and queue_gone:
             attempt("DeleteRule", lambda: events.delete_rule(
                 Name=self.name, EventBusName=bus, Force=True))

@@ -322,6 +322,31 @@ def test_tail_session_cleans_up_when_interrupted(clients):
     assert _tagged(clients) == ([], [])
 
 
+@pytest.mark.parametrize("operation", ["PutRule", "CreateQueue", "SetQueueAttributes",
+                                       "PutTargets"])
+def test_tail_session_interrupted_right_after_a_call_took_effect_leaves_nothing(
+    clients, operation
+):
+    """Ctrl-C / SIGTERM can land while a call is in flight: the rule made, the queue
+    created or the target added without the session learning it. close() still removes
+    everything (the target by id, the queue by name), rule last."""
+    clients.client("events").create_event_bus(Name=BUS)
+
+    def interrupt(model, **_):
+        if model.name == operation:
+            raise KeyboardInterrupt
+
+    for service in ("events", "sqs"):
+        clients.client(service).meta.events.register("after-call", interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt), TailSession(clients, TOPO, {"source": ["x"]}):
+            pass
+    finally:
+        for service in ("events", "sqs"):
+            clients.client(service).meta.events.unregister("after-call", interrupt)
+    assert _tagged(clients) == ([], [])
+
+
 def test_tail_session_removes_the_queue_when_the_rule_cannot_be_made(clients):
     with (
         pytest.raises(AwsError, match=r"ResourceNotFoundException.*ebdemo up"),
