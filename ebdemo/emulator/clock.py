@@ -135,3 +135,41 @@ class Timers:
             except Exception as exc:  # one bad callback must not stop every other timer
                 print(f"ebdemo emulator: timer callback failed: {exc!r}", file=sys.stderr,
                       flush=True)
+
+
+class TimerGroup:
+    """One subsystem's pending timers (a delivery engine's retries), cancelled together.
+
+    A reset must forget the retries it scheduled without touching anyone else's timers, so
+    the group keeps the timers it started until they fire, and `cancel_all` drops the rest.
+    """
+
+    def __init__(self, timers: Timers) -> None:
+        self._timers = timers
+        self._lock = threading.Lock()
+        self._pending: dict[int, Timer] = {}
+
+    def call_later(self, aws_seconds: float, callback: Callable[[], Any]) -> Timer:
+        holder: list[Timer] = []
+
+        def fire() -> None:
+            with self._lock:
+                if holder:
+                    self._pending.pop(holder[0].seq, None)
+            callback()
+
+        with self._lock:
+            timer = self._timers.call_later(aws_seconds, fire)
+            holder.append(timer)
+            self._pending[timer.seq] = timer
+        return timer
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            timers, self._pending = self._pending, {}
+        for timer in timers.values():
+            timer.cancel()

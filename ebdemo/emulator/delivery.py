@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ebdemo.emulator.clock import Timer
+from ebdemo.emulator.clock import TimerGroup
 from ebdemo.emulator.targets import Delivery, DeliveryError, send
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class DeliveryEngine:
         self._generation = 0
         self._lock = threading.Lock()
         self._pending = 0
-        self._timers: dict[int, Timer] = {}  # the retries waiting (by seq), cancelled by reset
+        self._retries = TimerGroup(plane.timers)  # the retries waiting, cancelled by reset
 
     # -- entry points ------------------------------------------------------------------------
     def start(self, route: Route, policy: RetryPolicy) -> Job:
@@ -139,9 +139,7 @@ class DeliveryEngine:
         with self._lock:
             self._generation += 1
             self._pending = 0
-            timers, self._timers = self._timers, {}
-        for timer in timers.values():
-            timer.cancel()
+        self._retries.cancel_all()
 
     # -- one attempt -------------------------------------------------------------------------
     def _done(self, job: Job) -> None:
@@ -191,18 +189,7 @@ class DeliveryEngine:
             self._done(job)
 
     def _schedule(self, delay: float, job: Job) -> None:
-        holder: list[Timer] = []
-
-        def fire() -> None:
-            with self._lock:
-                if holder:
-                    self._timers.pop(holder[0].seq, None)
-            self._retry(job)
-
-        with self._lock:
-            timer = self.plane.timers.call_later(delay, fire)
-            holder.append(timer)
-            self._timers[timer.seq] = timer
+        self._retries.call_later(delay, lambda: self._retry(job))
 
     def _retry(self, job: Job) -> None:
         """A timer callback: hand the next attempt to the executor, nothing more."""

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ebdemo.emulator.clock import Timer
+from ebdemo.emulator.clock import TimerGroup
 from ebdemo.emulator.functions import FunctionSnapshot, InvocationResult
 from ebdemo.emulator.lock_scope import service_scope
 from ebdemo.emulator.locking import backend_lock
@@ -137,14 +137,12 @@ class AsyncLambda:
         self.plane = plane
         self._generation = 0
         self._lock = threading.Lock()
-        self._timers: dict[int, Timer] = {}  # the retries waiting (by seq), cancelled by reset
+        self._retries = TimerGroup(plane.timers)  # the retries waiting, cancelled by reset
 
     def reset(self) -> None:
         with self._lock:
             self._generation += 1
-            timers, self._timers = self._timers, {}
-        for timer in timers.values():
-            timer.cancel()
+        self._retries.cancel_all()
 
     def invoke(
         self,
@@ -207,18 +205,7 @@ class AsyncLambda:
         self._failure(job, config, "RetriesExhausted", result)
 
     def _schedule(self, delay: float, job: AsyncJob) -> None:
-        holder: list[Timer] = []
-
-        def fire() -> None:
-            with self._lock:
-                if holder:
-                    self._timers.pop(holder[0].seq, None)
-            self._retry(job)
-
-        with self._lock:
-            timer = self.plane.timers.call_later(delay, fire)
-            holder.append(timer)
-            self._timers[timer.seq] = timer
+        self._retries.call_later(delay, lambda: self._retry(job))
 
     def _retry(self, job: AsyncJob) -> None:
         """A timer callback: queue the next attempt (the runtime only queues, never waits)."""

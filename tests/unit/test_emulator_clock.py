@@ -79,3 +79,22 @@ def test_time_scale_from_env(monkeypatch):
         assert time_scale_from_env() == 1.0
     monkeypatch.delenv("EBDEMO_TIME_SCALE")
     assert time_scale_from_env(2.0) == 2.0
+
+
+def test_a_timer_group_cancels_only_its_own_pending_timers(timers):
+    from ebdemo.emulator.clock import TimerGroup
+
+    group = TimerGroup(timers)
+    seen: list[str] = []
+    fired = threading.Event()
+    other = threading.Event()
+    group.call_later(50, lambda: seen.append("early") or fired.set())
+    assert fired.wait(5)
+    assert group.pending() == 0  # a fired timer leaves the group
+    group.call_later(100_000, lambda: seen.append("late"))
+    timers.call_later(100, other.set)  # not the group's
+    assert group.pending() == 1
+    group.cancel_all()
+    assert group.pending() == 0
+    assert other.wait(5)
+    assert seen == ["early"]

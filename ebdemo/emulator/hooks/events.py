@@ -14,25 +14,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ebdemo.emulator import pattern_api
+from ebdemo.emulator.hooks.shared import PUT_RULE, hooked
 
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
     from ebdemo.emulator.hooks import Patch
 
 HOOKED: dict[str, tuple[str, ...]] = {
+    **hooked(PUT_RULE),
     "moto.events.models:EventsBackend.put_events": ("self", "events"),
-    "moto.events.models:EventsBackend.put_rule": (
-        "self",
-        "name",
-        "description=None",
-        "event_bus_arn=None",
-        "event_pattern=None",
-        "role_arn=None",
-        "scheduled_expression=None",
-        "state=None",
-        "managed_by=None",
-        "tags=None",
-    ),
     "moto.events.responses:EventsHandler.test_event_pattern": ("self",),
     "moto.events.models:EventsBackend.tag_resource": ("self", "arn", "tags"),
     "moto.events.models:EventsBackend.untag_resource": ("self", "arn", "tag_keys"),
@@ -95,7 +85,7 @@ def install(plane: DataPlane, patch: Patch) -> None:
         "moto.events.models:EventsBackend.list_tags_for_resource", list_tags_for_resource
     )
     patch("moto.events.responses:EventsHandler.test_event_pattern", test_event_pattern)
-    originals["put_rule"] = patch("moto.events.models:EventsBackend.put_rule", put_rule)
+    originals["put_rule"] = patch(PUT_RULE, put_rule)
     patch("moto.events.models:EventsBackend.put_events", put_events)
     plane.original_send_to_targets = patch(
         "moto.events.models:Rule.send_to_targets", send_to_targets

@@ -9,24 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ebdemo.emulator.hooks.shared import DELETE_RULE, PUT_RULE, hooked
+
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
     from ebdemo.emulator.hooks import Patch
 
 HOOKED: dict[str, tuple[str, ...]] = {
-    "moto.events.models:EventsBackend.put_rule": (
-        "self",
-        "name",
-        "description=None",
-        "event_bus_arn=None",
-        "event_pattern=None",
-        "role_arn=None",
-        "scheduled_expression=None",
-        "state=None",
-        "managed_by=None",
-        "tags=None",
-    ),
-    "moto.events.models:EventsBackend.delete_rule": ("self", "name", "event_bus_arn"),
+    **hooked(PUT_RULE, DELETE_RULE),
     "moto.events.models:EventsBackend.delete_event_bus": ("self", "name"),
     "moto.events.models:Rule.enable": ("self",),
     "moto.events.models:Rule.disable": ("self",),
@@ -69,8 +59,8 @@ def install(plane: DataPlane, patch: Patch) -> None:
         originals["disable"](rule)
         changed(rule.account_id, rule.region_name, rule.event_bus_name)
 
-    originals["put"] = patch("moto.events.models:EventsBackend.put_rule", put_rule)
-    originals["delete"] = patch("moto.events.models:EventsBackend.delete_rule", delete_rule)
+    originals["put"] = patch(PUT_RULE, put_rule)
+    originals["delete"] = patch(DELETE_RULE, delete_rule)
     originals["delete_bus"] = patch(
         "moto.events.models:EventsBackend.delete_event_bus", delete_event_bus
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ebdemo.emulator.hooks.shared import DELETE_RULE, PUT_RULE, hooked
 from ebdemo.schedules import (
     RULE_MESSAGE,
     ScheduleExpressionError,
@@ -47,19 +48,7 @@ _SCHEDULE_PARAMS = (
 )
 
 HOOKED: dict[str, tuple[str, ...]] = {
-    "moto.events.models:EventsBackend.put_rule": (
-        "self",
-        "name",
-        "description=None",
-        "event_bus_arn=None",
-        "event_pattern=None",
-        "role_arn=None",
-        "scheduled_expression=None",
-        "state=None",
-        "managed_by=None",
-        "tags=None",
-    ),
-    "moto.events.models:EventsBackend.delete_rule": ("self", "name", "event_bus_arn"),
+    **hooked(PUT_RULE, DELETE_RULE),
     "moto.scheduler.models:EventBridgeSchedulerBackend.create_schedule": (
         *_SCHEDULE_PARAMS,
         "action_after_completion",
@@ -164,8 +153,8 @@ def install(plane: DataPlane, patch: Patch) -> None:
         schedule.action_after_completion = response._get_param("ActionAfterCompletion")
         return body
 
-    originals["put_rule"] = patch("moto.events.models:EventsBackend.put_rule", put_rule)
-    originals["delete_rule"] = patch("moto.events.models:EventsBackend.delete_rule", delete_rule)
+    originals["put_rule"] = patch(PUT_RULE, put_rule)
+    originals["delete_rule"] = patch(DELETE_RULE, delete_rule)
     prefix = "moto.scheduler.models:EventBridgeSchedulerBackend."
     originals["create"] = patch(prefix + "create_schedule", create_schedule)
     originals["update"] = patch(prefix + "update_schedule", update_schedule)
