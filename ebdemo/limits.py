@@ -61,6 +61,23 @@ PATTERN_MAX_DEPTH = 64
 MAX_TARGETS_PER_RULE = 5  # EventBridge quota
 
 RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
+ARCHITECTURES = ("x86_64", "arm64")  # Lambda's instruction set architectures
+LAYERS_MAX = 5  # layers attached to one function
+LAYER_NAME_MAX = 140  # PublishLayerVersion LayerName (a name, not an ARN)
+LAYER_NAME_RE = r"^[A-Za-z0-9_-]+$"
+LAYER_DESCRIPTION_MAX = 256
+# A layer version's ARN, as CreateFunction's Layers takes it (Lambda's own pattern, anchored)
+LAYER_VERSION_ARN_RE = (
+    r"^arn:[A-Za-z0-9-]+:lambda:[A-Za-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$"
+)
+ROLE_POLICY_MAX_CHARS = 10240  # a role's inline policies together, whitespace not counted
+# IAM policy grammar: `service:Action` (wildcards allowed in the action) or `*`
+IAM_ACTION_RE = r"^(\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$"
+# `*`, or arn:partition:service:region:account:resource (wildcards allowed in every part;
+# region and account may be empty, as for S3 and IAM; `aws` is the account of AWS's policies)
+IAM_RESOURCE_RE = (
+    r"^(\*|arn:[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]*:([0-9*?]*|aws):.+)$"
+)
 
 # Lambda sets these itself; a function may not override them.
 RESERVED_ENV = frozenset(

@@ -184,8 +184,11 @@ def prepare(
     # emulator, for the interpreter that will run the handler
     target = "local" if getattr(clients, "is_emulator", False) else "aws"
     packages = {} if teardown else kinds.package(topology, target)
+    if packages:
+        kinds.check_packages(topology, packages)  # 250 MB with dependencies: no AWS call yet
     zips = {name: package.zip_bytes for name, package in packages.items()}
     digests = {name: package.sha256 for name, package in packages.items()}
+    via_s3 = frozenset(name for name, package in packages.items() if package.needs_s3)
     scope = Scope(
         topology.stack, clients.region, buses=(topology.bus_name,),
         topics=(topology.topic_name,) if topology.topic_name else (),
@@ -195,7 +198,8 @@ def prepare(
     desired: tuple[Resource, ...] = ()
     if not teardown:
         account = gateway.account_seen or clients.account_id()
-        desired = kinds.desired_resources(topology, account, clients.region, digests)
+        desired = kinds.desired_resources(topology, account, clients.region, digests,
+                                          via_s3=via_s3, actual=actual)
     reason = "down" if teardown else "not in the config"
     return Deployment(topology, gateway, desired, actual,
                       _plan(gateway, topology.stack, desired, actual, reason), zips)

@@ -42,7 +42,8 @@ class ProvisioningGateway:
         self.region = clients.region
         self.sleep = sleep
         self.max_workers = max_workers
-        self.artifacts: Mapping[str, bytes] = artifacts or {}  # function → deployment zip
+        self.artifacts: Mapping[str, bytes] = artifacts or {}  # package name → zip
+        self.layer_arns: dict[str, str] = {}  # layer ident → version ARN published this run
         self.account_seen: str | None = None  # from any ARN listed: saves an STS call
         self.index: TagIndex = EmptyIndex()
         self._memo: dict[Hashable, Future[Any]] = {}

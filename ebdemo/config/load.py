@@ -131,3 +131,15 @@ def _all_of(problems: list[ConfigError]) -> ConfigError:
     combined.detail = first.detail
     combined.errors = tuple(errors)
     return combined
+
+
+def located_error(path: str | Path, where: tuple[str | int, ...], message: str) -> ConfigError:
+    """A problem found once the file was valid (a package's size, known once packaged),
+    reported like the loader's: at the line of the key `where` in the file."""
+    line = None
+    try:
+        source = yamlsource.read(Path(path).read_text(encoding="utf-8-sig"), str(path))
+        line = source.line(where, of_key=True) if source is not None else None
+    except (OSError, ConfigError, UnicodeDecodeError):
+        pass  # the file changed since it was loaded: no line, still the key
+    return ConfigError(message, file=str(path), line=line, key=key_text(where) or None)

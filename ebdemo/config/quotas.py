@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ebdemo.limits import ACCOUNT_PLACEHOLDER, partition
 
@@ -60,6 +60,16 @@ def policy_size(statements: Iterable[Mapping[str, object]]) -> int:
     """Bytes of a resource-based policy holding `statements`, as GetPolicy returns it."""
     policy = {"Version": "2012-10-17", "Id": "default", "Statement": list(statements)}
     return len(json.dumps(policy, separators=(",", ":")).encode())
+
+
+def role_policy_size(names: Any, spec: Any, region: str) -> int:
+    """Characters of a function role's inline policy as IAM counts them (no whitespace),
+    with the account id's length: `names` is a topology skeleton, `spec` the function."""
+    from ebdemo.kinds.base import Derivation
+    from ebdemo.kinds.role import policy_document
+
+    document = policy_document(Derivation(names, ACCOUNT_PLACEHOLDER, region), spec)
+    return len(re.sub(r"\s", "", json.dumps(document, separators=(",", ":"))))
 
 
 def name_problem(

@@ -23,7 +23,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from ebdemo.kinds import bus, function, log_group, role, rule, topic
+from ebdemo.kinds import bucket, bus, function, layer, log_group, role, rule, topic
 from ebdemo.kinds.base import (
     FINGERPRINT_TAG,
     STACK_TAG,
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from ebdemo.packaging import Package
 
 MODULES: tuple[KindModule, ...] = (
+    bucket,  # bucket, code-object (packages over 50 MB zipped)
+    layer,  # layer (versions published from local directories)
     bus,  # bus
     topic,  # topic, subscription
     log_group,  # log-group
@@ -77,11 +79,21 @@ def package(topology: Topology, target: str) -> dict[str, Package]:
     return packages
 
 
+def check_packages(topology: Topology, packages: Mapping[str, Package]) -> None:
+    """Lambda's 250 MB for a function and its layers, unzipped: a located ConfigError."""
+    function.check_sizes(topology, packages)
+
+
 def desired_resources(
-    topology: Topology, account: str, region: str, code_digests: Mapping[str, str]
+    topology: Topology, account: str, region: str, code_digests: Mapping[str, str], *,
+    via_s3: frozenset[str] = frozenset(), actual: Mapping[Key, Observed] | None = None,
 ) -> tuple[Resource, ...]:
-    """Every resource `topology` needs in this account and region, in creation order; pure."""
-    d = Derivation(topology, account, region, code_digests)
+    """Every resource `topology` needs in this account and region, in creation order; pure.
+
+    `via_s3`: the packages that go through the stack's bucket (over 50 MB zipped);
+    `actual`: what discovery found, for the layer versions already published."""
+    versions = layer.published(actual or {}, topology.stack)
+    d = Derivation(topology, account, region, code_digests, via_s3, versions)
     found = [resource for module in MODULES for resource in module.derive(d)]
     return tuple(sorted(found, key=lambda r: create_rank(r.kind)))
 
@@ -109,6 +121,7 @@ def refresh(gateway: ProvisioningGateway, observed: Iterable[Observed]) -> dict[
 
 __all__ = [
     "KINDS", "MODULES", "Derivation", "Key", "Kind", "Observed", "Resource", "Scope",
-    "create_rank", "delete_rank", "desired_resources", "discover", "kind", "package",
+    "check_packages", "create_rank", "delete_rank", "desired_resources", "discover", "kind",
+    "package",
     "refresh",
 ]

@@ -132,6 +132,10 @@ class Derivation:
     account: str
     region: str
     code_digests: Mapping[str, str] = field(default_factory=dict)  # artifact → CodeSha256
+    # artifacts over 50 MB zipped: uploaded to the stack's bucket, created from there
+    via_s3: frozenset[str] = frozenset()
+    # the stack's published layer versions found in the account: layer ident → version ARN
+    layer_versions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def partition(self) -> str:
@@ -170,6 +174,14 @@ class Derivation:
 
     def log_group_arn(self, logical: str) -> str:
         return self.arn("logs", f"log-group:{self.topology.log_group_name(logical)}")
+
+    @property
+    def code_bucket(self) -> str:
+        """The stack's bucket for packages too big to upload directly (S3 names are global:
+        the account and region are in it)."""
+        from ebdemo.kinds.bucket import bucket_name
+
+        return bucket_name(self.topology.stack, self.account, self.region)
 
 
 @dataclass(frozen=True)

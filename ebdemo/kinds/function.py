@@ -36,11 +36,20 @@ from ebdemo.kinds.base import (
     Resource,
     Scope,
 )
-from ebdemo.model import Topology
+from ebdemo.kinds.function_code import (
+    check_sizes,
+    code_argument,
+    package,
+    resolved,
+    s3_location,
+)
+from ebdemo.kinds.layer import layer_arns
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
-    from ebdemo.packaging import Package
+
+__all__ = ["Function", "Permission", "check_sizes", "derive", "discover", "package",
+           "statement_id"]
 
 STATEMENT_PREFIX = "ebdemo-"
 EVENTS_PRINCIPAL = "events.amazonaws.com"
@@ -61,11 +70,20 @@ class Function(Resource):
     description: str = ""
     environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     code_sha256: str = ""  # base64 sha256 of the deployment zip, as Lambda reports it
+    architecture: str = "x86_64"
+    layers: tuple[str, ...] = ()  # version ARNs (`pending:<ident>` until published)
     code: Path = field(default=Path(), compare=False)
+    s3_bucket: str = field(default="", compare=False)  # set: the zip is created from S3
+    s3_key: str = field(default="", compare=False)
+
+    def code_attributes(self) -> dict[str, Any]:
+        """The part UpdateFunctionCode changes."""
+        return {"code_sha256": self.code_sha256, "architecture": self.architecture}
 
     def config_attributes(self) -> dict[str, Any]:
         """The part UpdateFunctionConfiguration changes."""
         return {
+            "layers": list(self.layers),
             "handler": self.handler,
             "runtime": self.runtime,
             "timeout": self.timeout,
@@ -76,10 +94,13 @@ class Function(Resource):
         }
 
     def attributes(self) -> dict[str, Any]:
-        return {**self.config_attributes(), "code_sha256": self.code_sha256}
+        return {**self.config_attributes(), **self.code_attributes()}
 
     def dependencies(self) -> tuple[Key, ...]:
-        return (("role", self.role), ("log-group", self.log_group))
+        code = (("code-object", f"{self.s3_bucket}/{self.s3_key}"),) if self.s3_key else ()
+        layers = tuple(("layer", layer.removeprefix("pending:")) for layer in self.layers
+                       if layer.startswith("pending:"))
+        return (("role", self.role), ("log-group", self.log_group), *code, *layers)
 
     def __hash__(self) -> int:  # environment is a mapping
         return hash((self.kind, self.name, self.fingerprint()))
@@ -136,19 +157,6 @@ def permission_ident(function_name: str, rule_name: str) -> str:
     return f"{function_name}/{statement_id(rule_name)}"
 
 
-def package(topology: Topology, target: str) -> dict[str, Package]:
-    """Each function's deployment zip, by logical name: its code and its requirements.txt
-    dependencies, installed for Lambda's platform (`target` "aws") or for the interpreter
-    the emulator runs it with ("local"); deterministic, so unchanged code keeps its
-    CodeSha256 and is never re-uploaded."""
-    from ebdemo.packaging import build_function_package
-
-    return {
-        spec.name: build_function_package(spec.code, runtime=spec.runtime, target=target)
-        for spec in topology.functions
-    }
-
-
 def derive(d: Derivation) -> Iterable[Resource]:
     topology = d.topology
     for spec in topology.functions:
@@ -166,6 +174,8 @@ def derive(d: Derivation) -> Iterable[Resource]:
             memory=spec.memory, description=spec.description,
             environment=MappingProxyType(dict(sorted(env.items()))),
             code_sha256=d.code_digests[spec.name], code=spec.code,
+            architecture=spec.architecture, layers=layer_arns(d, spec.layers),
+            **s3_location(d, spec.name),
         )
     for rule in topology.rules:
         rule_name = topology.rule_name(rule.name)
@@ -235,6 +245,8 @@ def _observations(
             ),
             "role": config.get("Role"),
             "code_sha256": config.get("CodeSha256"),
+            "architecture": (config.get("Architectures") or ["x86_64"])[0],
+            "layers": [layer["Arn"] for layer in config.get("Layers") or []],
         },
         ref={"indexed": indexed},
     )]
@@ -287,12 +299,14 @@ def _function_config(fn: Function) -> dict[str, Any]:
         "MemorySize": fn.memory,
         "Description": fn.description,
         "Environment": {"Variables": dict(fn.environment)},
+        "Layers": list(fn.layers),
     }
 
 
 def create(gw: ProvisioningGateway, fn: Function) -> str:
-    kwargs = {**_function_config(fn), "Code": {"ZipFile": gw.artifacts[fn.logical]},
-              "Tags": gw.stack_tags}
+    fn = resolved(gw, fn)
+    kwargs = {**_function_config(fn), "Code": code_argument(gw, fn),
+              "Architectures": [fn.architecture], "Tags": gw.stack_tags}
     with aws_errors("CreateFunction", fn.label):
         try:
             assumable(gw, lambda: gw.lambda_.create_function(**kwargs))
@@ -312,13 +326,14 @@ def create(gw: ProvisioningGateway, fn: Function) -> str:
 
 def update(gw: ProvisioningGateway, fn: Function, observed: Observed) -> str:
     """Code first, then configuration, each once the function is updatable."""
-    live = observed.attributes or {}
+    fn, live = resolved(gw, fn), observed.attributes or {}
     wait_until_settled(gw, fn.name, fn.label)
     changed = []
-    if live.get("code_sha256") != fn.code_sha256:
+    if any(live.get(k) != v for k, v in fn.code_attributes().items()):
         with aws_errors("UpdateFunctionCode", fn.label):
             changing(gw, fn.name, fn.label, lambda: gw.lambda_.update_function_code(
-                FunctionName=fn.name, ZipFile=gw.artifacts[fn.logical]))
+                FunctionName=fn.name, Architectures=[fn.architecture],
+                **code_argument(gw, fn)))
         wait_until_settled(gw, fn.name, fn.label)
         changed.append("code")
     if any(live.get(k) != v for k, v in fn.config_attributes().items()):

@@ -35,6 +35,7 @@ from ebdemo.kinds.base import (
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
+    from ebdemo.model import FunctionSpec
 
 INLINE_POLICY_NAME = "ebdemo"
 LAMBDA_TRUST = MappingProxyType(
@@ -74,22 +75,38 @@ class Role(Resource):
 
 def derive(d: Derivation) -> Iterable[Resource]:
     for spec in d.topology.functions:
-        log_group_arn = d.log_group_arn(spec.name)
-        statements: list[dict[str, Any]] = [{
-            "Sid": "OwnLogGroup",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [log_group_arn, f"{log_group_arn}:*"],
-        }]
-        if spec.puts_events:
-            statements.append({"Sid": "PutEventsOnBus", "Effect": "Allow",
-                               "Action": "events:PutEvents", "Resource": d.bus_arn})
-        if spec.publishes and d.topic_arn:
-            statements.append({"Sid": "PublishToTopic", "Effect": "Allow",
-                               "Action": "sns:Publish", "Resource": d.topic_arn})
-        policy = {"Version": "2012-10-17", "Statement": statements}
         yield Role(d.role_name(spec.name), arn=d.role_arn(spec.name),
-                   policy=canonical_json(policy))
+                   policy=canonical_json(policy_document(d, spec)))
+
+
+def policy_document(d: Derivation, spec: FunctionSpec) -> dict[str, Any]:
+    """The role's inline policy: ebdemo's statements for what the config says the function
+    does, then the config's own `permissions:` statements."""
+    log_group_arn = d.log_group_arn(spec.name)
+    statements: list[dict[str, Any]] = [{
+        "Sid": "OwnLogGroup",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [log_group_arn, f"{log_group_arn}:*"],
+    }]
+    if spec.puts_events:
+        statements.append({"Sid": "PutEventsOnBus", "Effect": "Allow",
+                           "Action": "events:PutEvents", "Resource": d.bus_arn})
+    if spec.publishes and d.topic_arn:
+        statements.append({"Sid": "PublishToTopic", "Effect": "Allow",
+                           "Action": "sns:Publish", "Resource": d.topic_arn})
+    statements += permission_statements(spec)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+# -- the config's `permissions:` ----------------------------------------------------------------
+PERMISSION_SID = "Permission"
+
+
+def permission_statements(spec: FunctionSpec) -> list[dict[str, Any]]:
+    """`permissions:` entries, exactly as written, as statements `Permission1`, `Permission2`…
+    (numbered like the list, so a statement named in an error points at its entry)."""
+    return [p.statement(f"{PERMISSION_SID}{n}") for n, p in enumerate(spec.permissions, 1)]
 
 
 # -- discovery ------------------------------------------------------------------------------

@@ -112,6 +112,34 @@ CASES = [
     Case("reserved-env", edit("    puts_events: true",
                               "    environment: {AWS_SECRET_ACCESS_KEY: x}"), 7,
          ("AWS_SECRET_ACCESS_KEY",)),
+    # the packaging keys (issue 12)
+    Case("architecture-unknown", edit("    puts_events: true", "    architecture: arm"), 7,
+         ("functions.producer.architecture", "did you mean 'arm64'")),
+    Case("requirements-missing", edit("    puts_events: true", "    requirements: reqs.txt"),
+         7, ("functions.producer.requirements", "no such file: 'reqs.txt'")),
+    Case("layer-dir-missing", edit("    puts_events: true", "    layers: [layers/common/]"), 7,
+         ("functions.producer.layers[0]", "no such directory")),
+    Case("layer-arn-malformed", edit("    puts_events: true", "    layers: ["
+                                     "'arn:aws:lambda:us-east-1:123456789012:layer:shared']"),
+         7, ("functions.producer.layers[0]", "invalid layer version ARN", "NAME:VERSION")),
+    Case("too-many-layers", edit("    puts_events: true", "    layers: [" + ", ".join(
+        f"'arn:aws:lambda:us-east-1:123456789012:layer:l{n}:1'" for n in range(6)) + "]"),
+        7, ("functions.producer.layers", "6 layers; Lambda allows 5")),
+    Case("layer-of-another-region", edit("    puts_events: true", "    layers: ["
+                                         "'arn:aws:lambda:eu-west-1:123456789012:layer:x:1']"),
+         7, ("functions.producer.layers[0]", "region eu-west-1", "(us-east-1)")),
+    Case("permission-bad-action", edit("    puts_events: true",
+                                       "    permissions: [{actions: [dynamodb], "
+                                       "resources: ['*']}]"), 7,
+         ("functions.producer.permissions[0].actions[0]", "service:Action")),
+    Case("permission-bad-resource", edit("    puts_events: true",
+                                         "    permissions: [{actions: ['s3:GetObject'], "
+                                         "resources: [bucket/key]}]"), 7,
+         ("functions.producer.permissions[0].resources[0]", "ARN")),
+    Case("permission-unknown-condition", edit(
+        "    puts_events: true", "    permissions: [{actions: ['s3:GetObject'], resources: "
+        "['*'], conditions: {StringEqual: {'aws:SourceAccount': '1'}}}]"), 7,
+         ("functions.producer.permissions[0].conditions.StringEqual", "unknown IAM condition")),
 ]
 
 
@@ -188,6 +216,24 @@ def test_missing_config_file(run, aws_calls, tmp_path, command):
 @pytest.mark.parametrize("command", CONFIG_COMMANDS, ids=lambda c: c[0])
 def test_bad_stack_option(run, aws_calls, command, stack):
     assert_rejected(run(BASE, *command, stack=stack), aws_calls, "--stack")
+
+
+@pytest.mark.parametrize("command", [("up", "--yes"), ("plan",)], ids=lambda c: c[0])
+def test_a_package_over_250_mb_with_its_layers_is_refused_before_any_call(
+    run, aws_calls, tmp_path, monkeypatch, command
+):
+    """Known only once packaged (dependencies included): still exit 2, located, no call.
+    The limit is lowered here so that a few kilobytes stand for 250 MB."""
+    from ebdemo.packaging import builder
+
+    monkeypatch.setattr(builder, "UNZIPPED_MAX_BYTES", 4000)
+    layer = tmp_path / "layers" / "common" / "python"
+    layer.mkdir(parents=True)
+    (layer / "blob.py").write_text("X = '" + "x" * 5000 + "'\n")
+    text = edit("    puts_events: true", "    layers: [layers/common/]")
+    line = assert_rejected(run(text, *command), aws_calls, "functions.producer.layers",
+                           "with its layers", "unzipped")
+    assert f"Error: {tmp_path / 'config.yaml'}:7: " in line
 
 
 def test_names_are_checked_with_the_stack_prefix(run, aws_calls):

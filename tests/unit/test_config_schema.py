@@ -18,12 +18,13 @@ from click.testing import CliRunner
 from ebdemo.cli import main
 from ebdemo.config import ConfigError, parse_config
 from ebdemo.config.models import FunctionSpec, RuleSpec, TopicSpec, Topology
+from ebdemo.config.models.permissions import PermissionSpec
 from ebdemo.config.schema import SCHEMA_DIALECT, json_schema
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "config.yaml"
 MODELS = {"top": Topology, "TopicSpec": TopicSpec, "FunctionSpec": FunctionSpec,
-          "RuleSpec": RuleSpec}
+          "RuleSpec": RuleSpec, "PermissionSpec": PermissionSpec}
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +119,21 @@ def test_the_sample_validates(validator):
         (lambda d: d.pop("functions"), "functions"),
         (lambda d: d.update(source="aws.events"), "source"),
         (lambda d: d["functions"]["producer"].update(environment={"1X": "y"}), "environment"),
+        (lambda d: d["functions"]["producer"].update(architecture="arm"), "architecture"),
+        (lambda d: d["functions"]["producer"].update(layers="layers/common/"), "layers"),
+        (lambda d: d["functions"]["producer"].update(requirements=["r.txt"]), "requirements"),
+        (lambda d: d["functions"]["producer"].update(
+            permissions=[{"actions": ["dynamodb"], "resources": ["*"]}]), "actions"),
+        (lambda d: d["functions"]["producer"].update(
+            permissions=[{"actions": ["s3:GetObject"], "resources": ["bucket/key"]}]),
+         "resources"),
+        (lambda d: d["functions"]["producer"].update(
+            permissions=[{"actions": [], "resources": ["*"]}]), "actions"),
+        (lambda d: d["functions"]["producer"].update(
+            permissions=[{"actions": ["s3:GetObject"], "resources": ["*"], "effect": "allow"}]),
+         "effect"),
+        (lambda d: d["functions"]["producer"].update(
+            permissions=[{"actions": ["s3:GetObject"]}]), "permissions"),
     ],
 )
 def test_the_schema_rejects_what_the_loader_rejects(validator, edit, path):

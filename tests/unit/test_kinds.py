@@ -17,11 +17,15 @@ from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
 REGION, ACCOUNT = "ap-southeast-2", "111122223333"
 
 
+LAYER = Path("/src/layers/common")
+
+
 def topology() -> Topology:
     code = Path("/src/handler.py")
     return Topology(
         stack="demo", bus="events",
-        functions=(FunctionSpec("a", code, "handler.handler", puts_events=True),
+        functions=(FunctionSpec("a", code, "handler.handler", puts_events=True,
+                                layers=(LAYER,)),
                    FunctionSpec("b", code, "handler.handler", publishes=True)),
         rules=(RuleSpec("r", {"source": ["s"]}, ("a", "b")),),
         topic=TopicSpec("t", ("x@example.com",)),
@@ -29,7 +33,10 @@ def topology() -> Topology:
 
 
 def desired() -> tuple[Resource, ...]:
-    return kinds.desired_resources(topology(), ACCOUNT, REGION, {"a": "ZA==", "b": "ZB=="})
+    """Every kind: function `a` and the layer are big enough to go through the bucket."""
+    digests = {"a": "ZA==", "b": "ZB==", "layer:demo-common": "ZC=="}
+    return kinds.desired_resources(topology(), ACCOUNT, REGION, digests,
+                                   via_s3=frozenset({"a", "layer:demo-common"}))
 
 
 @pytest.mark.parametrize("module", kinds.MODULES, ids=lambda m: m.__name__)
@@ -61,7 +68,7 @@ def test_dependencies_name_registered_kinds_created_earlier() -> None:
 
 def test_globally_named_resources_carry_the_region() -> None:
     globals_ = [r for r in desired() if r.global_name]
-    assert {r.kind for r in globals_} == {"role"}
+    assert {r.kind for r in globals_} == {"role", "bucket"}
     assert all(r.name.endswith(f"-{REGION}") for r in globals_)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     Strict,
     StrictBool,
@@ -25,6 +26,8 @@ from ebdemo.config import quotas
 from ebdemo.config.context import Declared, Problems, declared, loading, problem
 from ebdemo.config.handlers import CodeProblem, check_handler, default_handler, resolve_code
 from ebdemo.config.models.base import Spec
+from ebdemo.config.models.layers import Architecture, LayerEntry, check_layers, requirements_file
+from ebdemo.config.models.permissions import PermissionSpec
 from ebdemo.config.types import NAME_KEY, Hint, NullIsEmpty
 from ebdemo.limits import (
     ENV_KEY_RE,
@@ -40,6 +43,7 @@ from ebdemo.limits import (
     RESERVED_ENV,
     ROLE_NAME_MAX,
     ROLE_NAME_RE,
+    ROLE_POLICY_MAX_CHARS,
     RUNTIMES,
 )
 
@@ -80,7 +84,8 @@ class FunctionSpec(Spec):
     """A Lambda function: its code (a .py file or a directory) and configuration."""
 
     positional = ("name", "code", "handler", "runtime", "timeout", "memory", "environment",
-                  "description", "puts_events", "publishes")
+                  "description", "puts_events", "publishes", "requirements", "architecture",
+                  "layers", "permissions")
 
     name: SkipJsonSchema[str] = Field(validation_alias=NAME_KEY)
     code: Path = Field(description="A .py file or a directory, relative to the config file.")
@@ -112,6 +117,24 @@ class FunctionSpec(Spec):
         default_factory=lambda: MappingProxyType({}),
         validate_default=True,
         description="Environment variables (strings).",
+    )
+    requirements: Annotated[Path | None, BeforeValidator(requirements_file)] = Field(
+        None,
+        description="A requirements file installed into the package, relative to the config "
+        "file; default: `requirements.txt` in a code directory.",
+    )
+    architecture: Architecture = Field(
+        "x86_64", description="Instruction set: `x86_64` (default) or `arm64`; dependencies "
+        "are installed for it."
+    )
+    # after code: the size check adds the layers to the code
+    layers: Annotated[tuple[LayerEntry, ...], AfterValidator(check_layers)] = Field(
+        (),
+        description="Layers: local directories (published as layer versions the stack owns) "
+        "or layer version ARNs, at most 5.",
+    )
+    permissions: tuple[PermissionSpec, ...] = Field(
+        (), description="Extra IAM statements for the function's execution role."
     )
 
     # -- checks of a file (a LoadContext): names, code on disk, quotas ---------------------
@@ -203,6 +226,23 @@ class FunctionSpec(Spec):
         except CodeProblem as exc:
             problems = Problems(type(self).__name__)
             problems.add((exc.key,), exc.message, near="code")
+            problems.raise_any()
+        return self
+
+    @model_validator(mode="after")
+    def _role_policy_fits(self, info: ValidationInfo) -> FunctionSpec:
+        """The role's inline policy (ebdemo's statements and `permissions:`) within IAM's
+        10,240 characters, measured as IAM does (whitespace not counted)."""
+        facts = declared(info)
+        if facts is None or facts.names is None or not self.permissions:
+            return self
+        size = quotas.role_policy_size(facts.names, self, facts.region_for_limits)
+        if size > ROLE_POLICY_MAX_CHARS:
+            problems = Problems(type(self).__name__)
+            problems.add(("permissions",), f"the execution role's policy would be {size} "
+                         f"characters (ebdemo's statements and these); IAM allows "
+                         f"{ROLE_POLICY_MAX_CHARS} for a role's inline policies: merge "
+                         "statements or use wildcards")
             problems.raise_any()
         return self
 

@@ -21,9 +21,10 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from ebdemo.config import quotas
-from ebdemo.config.context import Declared, declared, loading, problem
+from ebdemo.config.context import Declared, Problems, declared, loading, problem
 from ebdemo.config.models.base import Spec
 from ebdemo.config.models.functions import FunctionName, FunctionSpec
+from ebdemo.config.models.layers import layer_names, local_layers, shared_layer_problems
 from ebdemo.config.models.rules import RuleName, RuleSpec
 from ebdemo.config.models.topic import TopicSpec
 from ebdemo.config.types import Hint, NamedMapping, NullIsEmpty
@@ -123,6 +124,17 @@ class Topology(Spec):
             raise problem("sources starting with 'aws.' are reserved for AWS services")
         return source
 
+    @model_validator(mode="after")
+    def _shared_layers_agree(self, info: ValidationInfo) -> Topology:
+        """A layer built with dependencies serves one runtime and architecture."""
+        if loading(info) is None:
+            return self
+        problems = Problems(type(self).__name__)
+        for name, why in shared_layer_problems(self.functions).items():
+            problems.add(("functions", name, "layers"), why)
+        problems.raise_any()
+        return self
+
     # -- physical names: <stack>-<logical>, so several stacks share one account -------------
     @property
     def uses_default_bus(self) -> bool:
@@ -150,6 +162,16 @@ class Topology(Spec):
 
     def log_group_name(self, logical: str) -> str:
         return f"/aws/lambda/{self.function_name(logical)}"
+
+    @property
+    def local_layers(self) -> tuple[Path, ...]:
+        """The layer directories the functions attach, each once (published by `up`)."""
+        return local_layers(self.functions)
+
+    def layer_name(self, layer: Path) -> str:
+        """`<stack>-<directory name>`, with a digest of the path if two directories share a
+        name (layer names are per region, not global: no region in them)."""
+        return layer_names(self.stack, self.local_layers)[layer]
 
     @property
     def topic_name(self) -> str | None:
