@@ -2,21 +2,21 @@
 
 Lambda takes a zip over 50 MB only from S3 (CreateFunction / UpdateFunctionCode /
 PublishLayerVersion with S3Bucket + S3Key). The bucket exists only while some package needs
-it: private (ACLs disabled, every public access blocked), encrypted (SSE-S3), TLS only, and
-tagged from birth (CreateBucket's own Tags). Bucket names are global across every account,
-so the name carries the account id and the region (`<stack>-<account>-<region>`, with a
-digest when the stack name is not S3's alphabet or too long), and every call names the
-account as `ExpectedBucketOwner`: a bucket another account made with that name is never
-written to. Objects are keyed by content (`functions/<fn>/<sha256>.zip`): an unchanged
-package is never uploaded again, one no function needs any more is deleted by `up`, and
-`down` empties the bucket before deleting it.
+it: private (ACLs disabled, every public access blocked, no bucket policy), encrypted by
+default (SSE-S3), and tagged from birth (CreateBucket's own Tags). Bucket names are global
+across every account, so the name carries the account id and the region
+(`<stack>-<account>-<region>`, with a digest when the stack name is not S3's alphabet or
+too long), and every call names the account as `ExpectedBucketOwner`: a bucket another
+account made with that name is never written to. Objects are keyed by content
+(`functions/<fn>/<sha256>.zip`): an unchanged package is never uploaded again, one no
+function needs any more is deleted by `up`, and `down` empties the bucket before deleting
+it.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,7 +34,6 @@ from ebdemo.kinds.base import (
     Observed,
     Resource,
     Scope,
-    canonical_json,
     partition,
 )
 
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
 
 BUCKET_NAME_MAX = 63
+RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")  # S3 refuses names starting so
 BLOCK_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
              "RestrictPublicBuckets": True}
 ENCRYPTION = "AES256"
@@ -55,8 +55,10 @@ def bucket_name(stack: str, account: str, region: str) -> str:
     suffix = f"-{account}-{region}"
     base = re.sub(r"[^a-z0-9-]", "-", stack.lower())
     if base == stack and len(base) + len(suffix) <= BUCKET_NAME_MAX \
-            and not base.startswith(("xn--", "sthree-")):
+            and not base.startswith(RESERVED_PREFIXES):
         return base + suffix
+    if base.startswith(RESERVED_PREFIXES):
+        base = f"x{base}"
     digest = hashlib.sha256(stack.encode()).hexdigest()[:8]
     room = BUCKET_NAME_MAX - len(suffix) - len(digest) - 1
     return f"{base[:room].strip('-') or 'ebdemo'}-{digest}{suffix}"
@@ -70,14 +72,6 @@ def object_key(artifact: str, sha256: str) -> str:
     return f"functions/{artifact}/{digest}.zip"
 
 
-def tls_only_policy(arn: str) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [{
-        "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [arn, f"{arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }]}
-
-
 @dataclass(frozen=True)
 class Bucket(Resource):
     kind: ClassVar[str] = "bucket"
@@ -86,8 +80,7 @@ class Bucket(Resource):
     account: str = field(default="", compare=False)
 
     def attributes(self) -> dict[str, Any]:
-        return {"public_access_block": dict(BLOCK_ALL), "encryption": ENCRYPTION,
-                "policy": canonical_json(tls_only_policy(self.arn))}
+        return {"public_access_block": dict(BLOCK_ALL), "encryption": ENCRYPTION}
 
 
 @dataclass(frozen=True)
@@ -166,14 +159,11 @@ def _settings(gw: ProvisioningGateway, name: str, account: str) -> dict[str, Any
     encryption = read("GetBucketEncryption", lambda: s3.get_bucket_encryption(
         Bucket=name, **owner_args)["ServerSideEncryptionConfiguration"],
         "ServerSideEncryptionConfigurationNotFoundError")
-    policy = read("GetBucketPolicy", lambda: s3.get_bucket_policy(
-        Bucket=name, **owner_args)["Policy"], "NoSuchBucketPolicy")
     rules = (encryption or {}).get("Rules") or [{}]
     default = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
     return {
         "public_access_block": dict(block) if block else None,
         "encryption": default.get("SSEAlgorithm"),
-        "policy": canonical_json(json.loads(policy)) if policy else None,
     }
 
 
@@ -218,7 +208,7 @@ def update(gw: ProvisioningGateway, bucket: Bucket, observed: Observed) -> str:
 
 
 def _secure(gw: ProvisioningGateway, bucket: Bucket, live: Any) -> None:
-    """Public access blocked, default encryption, TLS only: each set unless already so."""
+    """Public access blocked, default encryption: each set unless already so."""
     s3, label, live = gw.client("s3"), bucket.label, live or {}
     want, owner_args = bucket.attributes(), {"ExpectedBucketOwner": bucket.account}
     if live.get("public_access_block") != want["public_access_block"]:
@@ -231,9 +221,6 @@ def _secure(gw: ProvisioningGateway, bucket: Bucket, live: Any) -> None:
             s3.put_bucket_encryption(Bucket=bucket.name, ServerSideEncryptionConfiguration={
                 "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": ENCRYPTION}}]
             }, **owner_args)
-    if live.get("policy") != want["policy"]:
-        with aws_errors("PutBucketPolicy", label):
-            s3.put_bucket_policy(Bucket=bucket.name, Policy=want["policy"], **owner_args)
 
 
 def _tag(gw: ProvisioningGateway, bucket: Bucket) -> None:

@@ -165,3 +165,27 @@ def make_foreign_function(clients: ClientFactory, name: str, tags: dict[str, str
         FunctionName=name, Role=arn, Handler="index.handler", Runtime="python3.12",
         Code={"ZipFile": buffer.getvalue()}, Tags=tags,
     )
+
+
+# -- moto as AWS behaves where ebdemo relies on it (the emulator applies the same hooks) ------
+@pytest.fixture(scope="session", autouse=True)
+def moto_like_aws() -> Iterator[None]:
+    """CreateBucket's own Tags tag the bucket; UpdateFunctionCode's Architectures apply."""
+    from ebdemo.emulator.compat import resolve
+    from ebdemo.emulator.hooks import lambda_, s3
+
+    undo: list[tuple[Any, str, Any]] = []
+
+    def patch(target: str, replacement: Callable[..., Any]) -> Any:
+        owner, attr, original = resolve(target)
+        undo.append((owner, attr, original))
+        setattr(owner, attr, replacement)
+        return original
+
+    s3.honour_create_bucket_tags(patch)
+    lambda_.honour_update_architectures(patch)
+    try:
+        yield
+    finally:
+        for owner, attr, original in reversed(undo):
+            setattr(owner, attr, original)

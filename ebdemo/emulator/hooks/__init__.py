@@ -23,6 +23,7 @@ from ebdemo.emulator.hooks import (
     lambda_async,
     logs,
     rule_changes,
+    s3,
     schedules,
     sns,
     sqs,
@@ -52,6 +53,7 @@ MODULES: tuple[ModuleType, ...] = (
     sqs_queues,
     web,
     rule_changes,
+    s3,
 )
 
 

@@ -12,6 +12,9 @@
 - `LambdaBackend.create_function` / `update_function_code`: a zip uploaded directly over
   50 MB is refused (413, as Lambda's request limit does; bigger ones go through S3), and so
   is a package over 250 MB unzipped.
+- `LambdaBackend.update_function_code`: its `Architectures` change the function's, as in
+  AWS (moto keeps the ones it was created with); `honour_update_architectures(patch)` is
+  also what the tests install on in-process moto.
 """
 
 from __future__ import annotations
@@ -134,6 +137,24 @@ def _code_too_large() -> type[Exception]:
             )
 
     return CodeTooLarge
+
+
+def honour_update_architectures(patch: Patch) -> None:
+    original: Any = None
+
+    def update_function_code(
+        backend: Any, function_name: str, qualifier: str, body: dict[str, Any]
+    ) -> Any:
+        result = original(backend, function_name, qualifier, body)
+        architectures = (body or {}).get("Architectures")
+        if architectures and not (body or {}).get("DryRun"):
+            backend.get_function(function_name, qualifier).architectures = list(architectures)
+            if isinstance(result, dict):
+                result["Architectures"] = list(architectures)
+        return result
+
+    original = patch("moto.awslambda.models:LambdaBackend.update_function_code",
+                     update_function_code)
 
 
 def install(plane: DataPlane, patch: Patch) -> None:
@@ -274,3 +295,4 @@ def install(plane: DataPlane, patch: Patch) -> None:
     originals["delete"] = patch(
         "moto.awslambda.models:LambdaBackend.delete_function", delete_function
     )
+    honour_update_architectures(patch)
