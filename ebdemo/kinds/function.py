@@ -7,18 +7,19 @@ configuration one at a time, waiting in between, as Lambda requires. A change re
 "An update is in progress" (a run interrupted mid-update, another writer) is retried once
 the function settled, with backoff; "cannot be assumed by Lambda" (a role seconds old) too.
 
-Permissions are statements of the function's resource policy: one per rule, scoped by the
-rule's ARN, so the policy grows by one statement per targeting rule. They cannot be tagged:
-owned through the function.
+A function's code (its dependencies installed for its platform, through the stack's bucket
+when over 50 MB) and its layers (the versions `up` published, by ARN) come from
+`function_code`; its fingerprint counts layers by content, not by version number.
+
+Permissions (`ebdemo.kinds.permission`) are statements of the function's resource policy:
+one per rule, scoped by the rule's ARN. They cannot be tagged: owned through the function.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -43,16 +44,21 @@ from ebdemo.kinds.function_code import (
     resolved,
     s3_location,
 )
-from ebdemo.kinds.layer import layer_arns
+from ebdemo.kinds.layer import layer_refs
+from ebdemo.kinds.permission import (
+    EVENTS_PRINCIPAL,
+    STATEMENT_PREFIX,
+    Permission,
+    permission_ident,
+    statement_id,
+)
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
 
-__all__ = ["Function", "Permission", "check_sizes", "derive", "discover", "package",
-           "statement_id"]
+__all__ = ["EVENTS_PRINCIPAL", "STATEMENT_PREFIX", "Function", "Permission", "check_sizes",
+           "derive", "discover", "package", "permission_ident", "statement_id"]
 
-STATEMENT_PREFIX = "ebdemo-"
-EVENTS_PRINCIPAL = "events.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class Function(Resource):
     code_sha256: str = ""  # base64 sha256 of the deployment zip, as Lambda reports it
     architecture: str = "x86_64"
     layers: tuple[str, ...] = ()  # version ARNs (`pending:<ident>` until published)
+    layer_contents: tuple[str, ...] = field(default=(), compare=False)  # for the fingerprint
     code: Path = field(default=Path(), compare=False)
     s3_bucket: str = field(default="", compare=False)  # set: the zip is created from S3
     s3_key: str = field(default="", compare=False)
@@ -96,6 +103,12 @@ class Function(Resource):
     def attributes(self) -> dict[str, Any]:
         return {**self.config_attributes(), **self.code_attributes()}
 
+    def fingerprint(self) -> str:
+        """Layers count by content: a version's number depends on history, not config."""
+        if not self.layer_contents:
+            return super().fingerprint()
+        return replace(self, layers=self.layer_contents, layer_contents=()).fingerprint()
+
     def dependencies(self) -> tuple[Key, ...]:
         code = (("code-object", f"{self.s3_bucket}/{self.s3_key}"),) if self.s3_key else ()
         layers = tuple(("layer", layer.removeprefix("pending:")) for layer in self.layers
@@ -104,57 +117,6 @@ class Function(Resource):
 
     def __hash__(self) -> int:  # environment is a mapping
         return hash((self.kind, self.name, self.fingerprint()))
-
-
-@dataclass(frozen=True)
-class Permission(Resource):
-    """Lets EventBridge invoke one function for one rule (scoped by SourceArn)."""
-
-    kind: ClassVar[str] = "permission"
-    taggable: ClassVar[bool] = False
-    function: str = ""  # function name
-    rule_ident: str = ""
-    source_arn: str = ""
-
-    @property
-    def statement_id(self) -> str:
-        return self.name
-
-    @property
-    def ident(self) -> str:
-        return f"{self.function}/{self.name}"
-
-    def attributes(self) -> dict[str, Any]:
-        return {
-            "principal": EVENTS_PRINCIPAL,
-            "action": "lambda:InvokeFunction",
-            "source_arn": self.source_arn,
-        }
-
-    def dependencies(self) -> tuple[Key, ...]:
-        return (("function", self.function), ("rule", self.rule_ident))
-
-
-def statement_id(rule_name: str) -> str:
-    """The Lambda permission statement id for one rule (≤ 100 chars, AWS's alphabet).
-
-    AddPermission accepts only `[A-Za-z0-9_-]` while rule names may also hold `.`; such a
-    name is spelled with `_` plus a digest of the real name, so `a.b` and `a_b` (both legal
-    rules) never share a statement id. Names already in the alphabet keep their plain id.
-    """
-    sid = f"{STATEMENT_PREFIX}{rule_name}"
-    if not _STATEMENT_ID_RE.fullmatch(sid):
-        digest = hashlib.sha256(rule_name.encode()).hexdigest()[:8]
-        sid = f"{_STATEMENT_ID_BAD.sub('_', sid)[:91]}-{digest}"
-    return sid[:100]
-
-
-_STATEMENT_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
-_STATEMENT_ID_BAD = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def permission_ident(function_name: str, rule_name: str) -> str:
-    return f"{function_name}/{statement_id(rule_name)}"
 
 
 def derive(d: Derivation) -> Iterable[Resource]:
@@ -174,7 +136,7 @@ def derive(d: Derivation) -> Iterable[Resource]:
             memory=spec.memory, description=spec.description,
             environment=MappingProxyType(dict(sorted(env.items()))),
             code_sha256=d.code_digests[spec.name], code=spec.code,
-            architecture=spec.architecture, layers=layer_arns(d, spec.layers),
+            architecture=spec.architecture, **_layers(d, spec.layers),
             **s3_location(d, spec.name),
         )
     for rule in topology.rules:
@@ -184,6 +146,11 @@ def derive(d: Derivation) -> Iterable[Resource]:
                 statement_id(rule_name), function=topology.function_name(target),
                 rule_ident=d.rule_ident(rule.name), source_arn=d.rule_arn(rule.name),
             )
+
+
+def _layers(d: Derivation, layers: Any) -> dict[str, tuple[str, ...]]:
+    arns, contents = layer_refs(d, layers)
+    return {"layers": arns, "layer_contents": contents}
 
 
 # -- discovery ------------------------------------------------------------------------------

@@ -126,20 +126,26 @@ def derive(d: Derivation) -> Iterable[Resource]:
         )
 
 
-def layer_arns(d: Derivation, layers: Iterable[Path | str]) -> tuple[str, ...]:
-    """A function's layer list as Lambda takes it: ARNs as written; a local directory as
-    the ARN of its published version, or `pending:<ident>` until `up` publishes it."""
+def layer_refs(
+    d: Derivation, layers: Iterable[Path | str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A function's layer list as Lambda takes it — ARNs as written; a local directory as
+    the ARN of its published version, or `pending:<ident>` until `up` publishes it — and
+    the same list by content (a directory as `<name>@<id>`), for the fingerprint: version
+    numbers depend on history, content does not."""
     uses = layer_uses(d.topology)
-    out = []
+    arns, contents = [], []
     for layer in layers:
         if isinstance(layer, str):
-            out.append(layer)
+            arns.append(layer)
+            contents.append(layer)
             continue
         use = uses[layer]
         sha = d.code_digests[artifact(use.name)]
         ident = f"{use.name}@{content_id(sha, use.runtimes, use.architectures)}"
-        out.append(d.layer_versions.get(ident) or f"{PENDING}{ident}")
-    return tuple(out)
+        arns.append(d.layer_versions.get(ident) or f"{PENDING}{ident}")
+        contents.append(ident)
+    return tuple(arns), tuple(contents)
 
 
 def published(actual: Mapping[Key, Observed], stack: str) -> dict[str, str]:

@@ -164,7 +164,7 @@ def _assert_fault_reported(result: Any, fault: FailNth) -> None:
     assert name in line, (operation, name, line)
 
 
-NAME_KEYS = ("FunctionName", "RoleName", "logGroupName", "Name", "Rule")
+NAME_KEYS = ("FunctionName", "RoleName", "logGroupName", "Name", "Rule", "Bucket", "LayerName")
 ARN_KEYS = ("TopicArn", "SubscriptionArn", "Resource", "ResourceARN", "ResourceArn",
             "resourceArn")
 # ARN resource part → the name ebdemo's labels use (a rule as <bus>/<rule>, a log group

@@ -137,3 +137,43 @@ def test_up_uploads_the_dependencies_and_a_second_up_changes_nothing(
     assert len(clients.call_log.mutating) == before  # nothing re-uploaded
     assert len(pip_runs) == 1  # nothing reinstalled
     assert lam.get_function(FunctionName="t1-deps")["Configuration"]["CodeSha256"] == sha
+
+
+def test_config_architecture_requirements_and_layer_are_built_for_arm64(
+    project, clients, pip_runs
+):
+    """`architecture: arm64` with an explicit `requirements:` and a layer that has a
+    requirements.txt: both zips hold aarch64 wheels, the function is arm64, and a second `up`
+    neither runs pip nor makes a mutating call."""
+    proj = project()
+    source = proj.root / "src" / "billing"
+    source.mkdir(parents=True)
+    (source / "index.py").write_text("import markupsafe\n\ndef handler(e, c):\n    return 1\n")
+    (proj.root / "requirements").mkdir()
+    (proj.root / "requirements" / "billing.txt").write_text(MARKUPSAFE)
+    layer = proj.root / "layers" / "deps"
+    layer.mkdir(parents=True)
+    (layer / "requirements.txt").write_text(MARKUPSAFE)
+    proj.config["functions"] = {"billing": {
+        "code": "src/billing/", "requirements": "requirements/billing.txt",
+        "architecture": "arm64", "layers": ["layers/deps/"]}}
+    proj.config["rules"] = {}
+    proj.write()
+    prepare(proj.topology(), clients, sleep=lambda _: None).apply()
+    from moto.awslambda.models import lambda_backends
+
+    backend = lambda_backends["123456789012"]["us-east-1"]
+    fn = backend.get_function("t1-billing")
+    assert fn.architectures == ["arm64"]
+    assert "markupsafe/_speedups.cpython-312-aarch64-linux-gnu.so" in names(fn.code_bytes)
+    (layer_version,) = backend.list_layer_versions("t1-deps")
+    assert layer_version.compatible_architectures == ["arm64"]
+    assert "python/markupsafe/_speedups.cpython-312-aarch64-linux-gnu.so" in names(
+        layer_version.code_bytes)
+    assert {t.platform for t in pip_runs} == {"manylinux2014_aarch64"}
+
+    runs, before = len(pip_runs), len(clients.call_log.mutating)
+    again = prepare(proj.topology(), clients, sleep=lambda _: None)
+    assert again.plan.is_noop, again.plan.changes
+    again.apply()
+    assert len(clients.call_log.mutating) == before and len(pip_runs) == runs

@@ -3,8 +3,10 @@ independently of ebdemo's gateway, fault hooks for botocore, and a CLI runner.
 
 The snapshot is the yardstick "converged to exactly the state of an uninterrupted `up`":
 every resource carrying the stack prefix — rules with their patterns, state and targets,
-functions with their configuration, code sha and resource policy, roles with trust, inline
-and attached policies, log groups, the topic and its subscriptions — and every tag
+functions with their configuration, code sha, architecture, layers (by content) and resource
+policy, roles with trust, inline and attached policies, log groups, the topic and its
+subscriptions, layer versions (by content), the package bucket (tags, settings, objects) —
+and every tag
 (`ebdemo:fingerprint` included). Volatile fields (timestamps, revision ids, subscription
 ids) are left out, nothing else.
 """
@@ -113,7 +115,8 @@ def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
         clients.client(s) for s in ("events", "lambda", "iam", "logs", "sns")
     )
     out: Snapshot = {"buses": {}, "rules": {}, "functions": {}, "roles": {}, "log_groups": {},
-                     "topics": {}}
+                     "topics": {}, "layers": {}, "buckets": {}}
+    layer_contents = _layers(lam, prefix, out)
     buses = events.list_event_buses()["EventBuses"]
     for bus in buses:
         name = bus["Name"]
@@ -148,6 +151,10 @@ def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
             **{k: config.get(k) for k in ("Handler", "Runtime", "Timeout", "MemorySize",
                                           "Description", "Role", "CodeSha256")},
             "environment": (config.get("Environment") or {}).get("Variables", {}),
+            "architectures": config.get("Architectures"),
+            # a layer version by its content (version numbers depend on history)
+            "layers": [layer_contents.get(layer["Arn"], layer["Arn"])
+                       for layer in config.get("Layers") or []],
             "tags": got.get("Tags") or {},
             "policy": sorted(policy, key=lambda s: s.get("Sid", "")),
         }
@@ -183,7 +190,50 @@ def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
             "tags": _tags(sns.list_tags_for_resource(ResourceArn=arn)["Tags"]),
             "subscriptions": sorted((s["Protocol"], s["Endpoint"]) for s in subs),
         }
+    _buckets(clients.client("s3"), prefix, out)
     return out
+
+
+def _layers(lam: Any, prefix: str, out: Snapshot) -> dict[str, str]:
+    """Layer versions named with the prefix, by content (their descriptions say it), into
+    `out["layers"]`; returns version ARN → `<name>@<description>` for the functions."""
+    contents: dict[str, str] = {}
+    for layer in _pages(lam, "list_layers", "Layers"):
+        name = layer["LayerName"]
+        if not name.startswith(prefix):
+            continue
+        versions = _pages(lam, "list_layer_versions", "LayerVersions", LayerName=name)
+        out["layers"][name] = sorted(
+            (v.get("Description", ""), v.get("CompatibleRuntimes"),
+             v.get("CompatibleArchitectures")) for v in versions)
+        contents.update({v["LayerVersionArn"]: f"{name}@{v.get('Description', '')}"
+                         for v in versions})
+    return contents
+
+
+def _buckets(s3: Any, prefix: str, out: Snapshot) -> None:
+    for bucket in s3.list_buckets().get("Buckets", []):
+        name = bucket["Name"]
+        if not name.startswith(prefix):
+            continue
+        try:
+            tags = _tags(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
+        except ClientError:
+            tags = {}
+        try:
+            block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        except ClientError:
+            block = None
+        try:
+            encryption = s3.get_bucket_encryption(Bucket=name)[
+                "ServerSideEncryptionConfiguration"]["Rules"]
+        except ClientError:
+            encryption = None
+        out["buckets"][name] = {
+            "tags": tags, "public_access_block": block, "encryption": encryption,
+            "objects": sorted(o["Key"] for o in _pages(s3, "list_objects_v2", "Contents",
+                                                       Bucket=name)),
+        }
 
 
 def is_empty(snap: Snapshot) -> bool:
@@ -198,6 +248,10 @@ def error_body(protocol: str, code: str, message: str) -> tuple[dict[str, str], 
                 f"<Message>{message}</Message></Error><RequestId>fault</RequestId>"
                 "</ErrorResponse>")
         return {"Content-Type": "text/xml"}, body.encode()
+    if protocol == "rest-xml":
+        body = (f"<Error><Code>{code}</Code><Message>{message}</Message>"
+                "<RequestId>fault</RequestId></Error>")
+        return {"Content-Type": "application/xml"}, body.encode()
     if protocol == "rest-json":
         return ({"Content-Type": "application/json", "x-amzn-ErrorType": code},
                 json.dumps({"message": message}).encode())
@@ -217,7 +271,7 @@ def aws_response(url: str, status: int, headers: dict[str, str], body: bytes) ->
     return AWSResponse(url, status, headers, _Raw(body))
 
 
-SERVICES = ("events", "lambda", "iam", "logs", "sns", "sts", "sqs",
+SERVICES = ("events", "lambda", "iam", "logs", "sns", "sts", "sqs", "s3",
             "resourcegroupstaggingapi")
 
 
@@ -267,8 +321,8 @@ class FailNth:
                 events.unregister("after-call", self._after)
 
     def _error(self, model: Any) -> tuple[str, str]:
-        code = "AccessDenied" if _model_protocol(model.service_model) == "query" else \
-            "AccessDeniedException"
+        code = "AccessDenied" if _model_protocol(model.service_model) in ("query", "rest-xml") \
+            else "AccessDeniedException"
         return code, f"injected fault #{self.n}" + (" (after it took effect)" if self.after
                                                     else "")
 
@@ -302,6 +356,7 @@ class FailNth:
 
 THROTTLE_CODES = {"json": ("ThrottlingException", 400),
                   "rest-json": ("TooManyRequestsException", 429),
+                  "rest-xml": ("SlowDown", 503),
                   "query": ("Throttling", 400)}
 
 
