@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -67,12 +68,13 @@ def print_table(
 
 
 def info(message: str) -> None:
-    """A human note on stderr, so stdout stays clean for pipes and JSON."""
-    stderr.print(message)
+    """A human note on stderr, so stdout stays clean for pipes and JSON (printed as written:
+    `permissions[0]` is not markup)."""
+    stderr.print(escape(message))
 
 
 def warn(message: str) -> None:
-    stderr.print(f"[yellow]Warning:[/yellow] {message}")
+    stderr.print(f"[yellow]Warning:[/yellow] {escape(message)}")
 
 
 def print_text(text: str | Text, *, style: str | None = None) -> None:

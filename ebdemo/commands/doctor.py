@@ -19,13 +19,22 @@ _STYLE = {"error": "bold red", "warning": "yellow"}
 def command(app: App) -> None:
     """Check a deployed stack for silent failures (permissions, disabled rules, roles, ...).
 
+    Also explains the AccessDenied the functions met (in their logs, last 24 h) with the
+    statement their `permissions:` lack, and warns about wildcards there.
+
     Exits 1 when it finds an error-level problem, 0 otherwise (warnings included).
     """
+    from ebdemo.aws.denials import recent_denials
     from ebdemo.aws.inspect import gather
     from ebdemo.doctor import diagnose, has_errors
+    from ebdemo.doctor_access import permission_findings
 
     topology = app.topology
-    findings = diagnose(topology, gather(app.clients(), topology))
+    facts = gather(app.clients(), topology)
+    findings = diagnose(topology, facts)
+    if not any(f.code == "stack-not-deployed" for f in findings):
+        denials = recent_denials(app.clients(), topology)
+        findings += permission_findings(topology, facts, denials)
     errors = sum(f.severity == "error" for f in findings)
     if app.json:
         render.print_json({

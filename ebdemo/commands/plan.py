@@ -16,9 +16,13 @@ from ebdemo.commands._provision import print_plan, read_stack
 def command(app: App) -> None:
     """Show the steps `up` would take, in order. Makes no mutating AWS call.
 
-    Exits 1 if a name the stack needs is taken by a resource it does not own.
+    Exits 1 if a name the stack needs is taken by a resource it does not own. Warns about
+    wildcards in the functions' `permissions:`.
     """
+    from ebdemo.permissions import broad_permissions
+
     plan = read_stack(app).plan
+    broad = broad_permissions(app.topology)
     if app.json:
         render.print_json({
             "command": "plan",
@@ -27,7 +31,10 @@ def command(app: App) -> None:
             "counts": plan.counts(),
             "steps": [s.as_dict() for s in plan.steps],
             "conflicts": [c.as_dict() for c in plan.conflicts],
+            "warnings": [b.message for b in broad],
         })
     else:
         print_plan(plan, title=f"plan: stack {plan.stack}")
+        for found in broad:
+            render.warn(found.message)
     plan.check_conflicts()
