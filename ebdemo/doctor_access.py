@@ -52,7 +52,8 @@ def _denied(topology: Topology, facts: StackFacts, spec: FunctionSpec, advice: A
     flag = _flag_for(topology, facts, denial.action, denial.resource)
     entry = (f"functions.{spec.name}.permissions: {{actions: [{denial.action}], "
              f"resources: [{advice.statement['Resource']}]}}")
-    fix = (f"set functions.{spec.name}.{flag}: true" if flag else f"add to {entry}")
+    fix = f"set functions.{spec.name}.{flag}: true (or add to {entry})" if flag \
+        else f"add to {entry}"
     return Finding("error", "access-denied", where, f"{problem} — {fix}",
                    f"{fix}, then run `ebdemo up`")
 

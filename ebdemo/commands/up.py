@@ -49,10 +49,27 @@ def command(app: App, yes: bool) -> None:
 
 
 def warn_about_interpreters(topology: Topology) -> None:
-    """The emulator runs each function on the Python it declares; say so when it cannot."""
+    """The emulator runs each function on the Python it declares, on this machine's
+    processor; say so when either differs from what the function declares."""
     from ebdemo.emulator.interpreters import resolve_interpreter
 
+    host = host_architecture()
     for fn in topology.functions:
         _, exact, note = resolve_interpreter(fn.runtime)
         if not exact:
             render.warn(f"function {fn.name} {note}")
+        if fn.architecture != host:
+            render.warn(
+                f"function {fn.name} declares {fn.architecture}; the emulator runs it on this "
+                f"{host} machine, with its dependencies installed as binary wheels for {host} "
+                f"(on AWS they are built for {fn.architecture}): a compiled extension that "
+                "loads here is not proof that its Lambda build exists or behaves the same"
+            )
+
+
+def host_architecture() -> str:
+    """This machine's processor in Lambda's words (x86_64 | arm64)."""
+    import platform
+
+    machine = platform.machine().lower()
+    return {"aarch64": "arm64", "arm64": "arm64", "amd64": "x86_64"}.get(machine, machine)

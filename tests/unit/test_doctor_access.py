@@ -50,7 +50,9 @@ def test_the_stacks_own_bus_is_granted_by_puts_events():
     topo = topology()
     [finding] = permission_findings(topo, healthy(topo),
                                     {"billing": [refusal("events:PutEvents", OWN_BUS)]})
-    assert finding.problem.endswith("denied — set functions.billing.puts_events: true")
+    assert finding.problem.endswith(
+        "denied — set functions.billing.puts_events: true (or add to functions.billing."
+        f"permissions: {{actions: [events:PutEvents], resources: [{OWN_BUS}]}})")
 
 
 def test_a_refusal_the_role_now_allows_is_not_reported():
