@@ -185,3 +185,31 @@ def test_put_events_is_denied_without_a_permission_then_allowed_by_one(project):
     allowed = project.invoke("putter")
     assert allowed["function_error"] is None and allowed["payload"] == 0, allowed
     assert project.cli("doctor").exit_code == 0  # the refusal is still recorded, now allowed
+
+
+def test_packages_through_the_stacks_bucket_run_on_the_emulator(emulator, tmp_path,
+                                                               monkeypatch):
+    """With the direct-upload limit lowered (so that a few bytes stand for 50 MB), the
+    function and its layer go through the stack's bucket; the code runs, and `down` leaves
+    no bucket."""
+    from ebdemo.packaging import builder
+
+    monkeypatch.setattr(builder, "DIRECT_UPLOAD_MAX_BYTES", 64)
+    (tmp_path / "layered.py").write_text(textwrap.dedent(SOURCES["layered.py"]))
+    layer = tmp_path / "layers" / "common" / "python"
+    layer.mkdir(parents=True)
+    (layer / "common.py").write_text("WHO = 'through S3'\n")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({
+        "stack": "e2e-s3", "functions": {"layered": {"code": "layered.py",
+                                                     "layers": ["layers/common/"]}}}))
+    proj = ConfigProject.__new__(ConfigProject)
+    proj.root, proj.endpoint = tmp_path, emulator.endpoint
+    assert proj.cli("up", "--yes").exit_code == 0
+    s3 = emulator.client("s3")
+    (bucket,) = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("e2e-s3-")]
+    keys = sorted(o["Key"].split("/")[0] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == ["functions", "layers"]
+    got = proj.invoke("layered")
+    assert got["function_error"] is None and got["payload"][0] == "through S3", got
+    assert proj.cli("down", "--yes").exit_code == 0
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
