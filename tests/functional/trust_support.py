@@ -6,9 +6,8 @@ every resource carrying the stack prefix — rules with their patterns, state an
 functions with their configuration, code sha, architecture, layers (by content) and resource
 policy, roles with trust, inline and attached policies, log groups, the topic and its
 subscriptions, layer versions (by content), the package bucket (tags, settings, objects) —
-and every tag
-(`ebdemo:fingerprint` included). Volatile fields (timestamps, revision ids, subscription
-ids) are left out, nothing else.
+and every tag (`ebdemo:fingerprint` included). Volatile fields (timestamps, revision ids,
+subscription ids, layer version numbers) are left out, nothing else.
 """
 
 from __future__ import annotations
