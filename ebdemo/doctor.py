@@ -181,7 +181,7 @@ def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Fin
                                 "the rule has no targets: matching events go nowhere",
                                 "run `ebdemo up` to put its targets back"))
     present = {function_name_from_arn(t.arn) for t in rule.targets}
-    for fn_logical in spec.targets:
+    for fn_logical in spec.functions:
         fn_name = topology.function_name(fn_logical)
         if fn_name not in present:
             findings.append(Finding(

@@ -5,6 +5,22 @@ The domain objects are the config's own frozen pydantic models (`ebdemo.config.m
 one definition serves validation, defaults, the JSON Schema and the code downstream.
 """
 
-from ebdemo.config.models import DEFAULT_BUS, FunctionSpec, RuleSpec, TopicSpec, Topology
+from ebdemo.config.models import (
+    DEFAULT_BUS,
+    AsyncSpec,
+    BusSpec,
+    FunctionSpec,
+    InputTransformerSpec,
+    QueueSpec,
+    RetrySpec,
+    RuleSpec,
+    TargetRef,
+    TargetSpec,
+    TopicSpec,
+    Topology,
+)
 
-__all__ = ["DEFAULT_BUS", "FunctionSpec", "RuleSpec", "TopicSpec", "Topology"]
+__all__ = [
+    "DEFAULT_BUS", "AsyncSpec", "BusSpec", "FunctionSpec", "InputTransformerSpec", "QueueSpec",
+    "RetrySpec", "RuleSpec", "TargetRef", "TargetSpec", "TopicSpec", "Topology",
+]

@@ -169,7 +169,7 @@ def derive(d: Derivation) -> Iterable[Resource]:
         )
     for rule in topology.rules:
         rule_name = topology.rule_name(rule.name)
-        for target in dict.fromkeys(rule.targets):
+        for target in dict.fromkeys(rule.functions):
             yield Permission(
                 statement_id(rule_name), function=topology.function_name(target),
                 rule_ident=d.rule_ident(rule.name), source_arn=d.rule_arn(rule.name),

@@ -74,7 +74,7 @@ def deploy(clients: ClientFactory, topo: Topology) -> None:
         rule_arn = events.put_rule(Name=name, EventBusName=topo.bus_name,
                                    EventPattern=json.dumps(dict(rule.pattern)))["RuleArn"]
         targets = []
-        for logical in rule.targets:
+        for logical in rule.functions:
             fn_name = topo.function_name(logical)
             fn_arn = lam.get_function(FunctionName=fn_name)["Configuration"]["FunctionArn"]
             lam.add_permission(FunctionName=fn_name, StatementId=name,

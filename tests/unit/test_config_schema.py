@@ -18,12 +18,18 @@ from click.testing import CliRunner
 from ebdemo.cli import main
 from ebdemo.config import ConfigError, parse_config
 from ebdemo.config.models import FunctionSpec, RuleSpec, TopicSpec, Topology
+from ebdemo.config.models.async_invoke import AsyncSpec
+from ebdemo.config.models.buses import BusSpec
+from ebdemo.config.models.queues import QueueSpec
+from ebdemo.config.models.targets import InputTransformerSpec, RetrySpec, TargetRef, TargetSpec
 from ebdemo.config.schema import SCHEMA_DIALECT, json_schema
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "config.yaml"
 MODELS = {"top": Topology, "TopicSpec": TopicSpec, "FunctionSpec": FunctionSpec,
-          "RuleSpec": RuleSpec}
+          "RuleSpec": RuleSpec, "QueueSpec": QueueSpec, "BusSpec": BusSpec,
+          "TargetRef": TargetRef, "TargetSpec": TargetSpec, "RetrySpec": RetrySpec,
+          "InputTransformerSpec": InputTransformerSpec, "AsyncSpec": AsyncSpec}
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +75,9 @@ def _file_keys(model: type) -> tuple[set[str], set[str]]:
         alias = info.validation_alias or name
         if str(alias).startswith("<"):  # injected by ebdemo (a name, the file's path)
             continue
-        keys.add(name)
+        keys.add(info.alias or name)  # `async` is the file's key of `async_`
         if info.is_required():
-            required.add(name)
+            required.add(info.alias or name)
     return keys, required
 
 

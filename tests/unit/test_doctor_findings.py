@@ -67,7 +67,7 @@ def healthy(topo: Topology, region: str = REGION) -> StackFacts:
     rules = {
         topo.rule_name(r.name): RuleFacts(
             topo.rule_name(r.name), rule_arn(topo, r.name), "ENABLED",
-            tuple(TargetFacts(t, fn_arn(topo.function_name(t))) for t in r.targets),
+            tuple(TargetFacts(t, fn_arn(topo.function_name(t))) for t in r.functions),
         )
         for r in topo.rules
     }
