@@ -23,7 +23,17 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from ebdemo.kinds import bus, function, log_group, role, rule, topic
+from ebdemo.kinds import (
+    bus,
+    function,
+    invoke_config,
+    log_group,
+    queue,
+    role,
+    rule,
+    target_role,
+    topic,
+)
 from ebdemo.kinds.base import (
     FINGERPRINT_TAG,
     STACK_TAG,
@@ -43,10 +53,13 @@ if TYPE_CHECKING:
 
 MODULES: tuple[KindModule, ...] = (
     bus,  # bus
-    topic,  # topic, subscription
+    topic,  # topic, subscription, topic-policy
+    queue,  # queue
     log_group,  # log-group
     role,  # role
+    target_role,  # target-role
     function,  # function, permission
+    invoke_config,  # invoke-config
     rule,  # rule, targets
 )
 

@@ -177,14 +177,25 @@ def derive(d: Derivation) -> Iterable[Resource]:
 
 
 # -- discovery ------------------------------------------------------------------------------
+def listed_functions(gw: ProvisioningGateway) -> list[dict[str, Any]]:
+    """The `<stack>-` functions' configurations, listed once per discovery (the kinds that
+    hang off a function read the same listing)."""
+
+    def listing() -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = []
+        with aws_errors("ListFunctions", f"{gw.prefix}*"):
+            for page in gw.lambda_.get_paginator("list_functions").paginate():
+                for config in page.get("Functions", []):
+                    gw.saw(config["FunctionArn"])
+                    if config["FunctionName"].startswith(gw.prefix):
+                        listed.append(config)
+        return listed
+
+    return gw.once("ListFunctions", listing)
+
+
 def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
-    listed: list[dict[str, Any]] = []
-    with aws_errors("ListFunctions", f"{gw.prefix}*"):
-        for page in gw.lambda_.get_paginator("list_functions").paginate():
-            for config in page.get("Functions", []):
-                gw.saw(config["FunctionArn"])
-                if config["FunctionName"].startswith(gw.prefix):
-                    listed.append(config)
+    listed = listed_functions(gw)
 
     def one(config: dict[str, Any]) -> list[Observed]:
         arn, name = config["FunctionArn"], config["FunctionName"]
