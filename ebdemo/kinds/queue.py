@@ -208,14 +208,12 @@ def create(gw: ProvisioningGateway, queue: Queue) -> str:
 
 
 def update(gw: ProvisioningGateway, queue: Queue, observed: Observed) -> str:
+    """Every attribute ebdemo sets, once any differs: SQS changes only the ones given, but
+    moto (and so an `--endpoint-url` moto server) drops the policy when it is not among them."""
     live = observed.attributes or {}
-    wanted = queue.attributes()
-    sqs_names = {"visibility_timeout": "VisibilityTimeout", "retention": "MessageRetentionPeriod",
-                 "policy": "Policy"}
-    changed = {sqs_names[k]: queue.sqs_attributes()[sqs_names[k]]
-               for k, v in wanted.items() if live.get(k) != v}
     url = str(observed.ref["url"])
-    _set_attributes(gw, queue, url, changed)
+    if any(live.get(k) != v for k, v in queue.attributes().items()):
+        _set_attributes(gw, queue, url, queue.sqs_attributes())
     _tag(gw, queue, url)
     return "updated"
 

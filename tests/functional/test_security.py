@@ -97,8 +97,8 @@ def test_invoke_permissions_are_scoped_to_the_targeting_rule(deployed):
     rules_of: dict[str, set[str]] = {}
     for ident, rule in snap["rules"].items():
         rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{ident}"
-        for _id, target in rule["targets"]:
-            rules_of.setdefault(target.rsplit(":", 1)[-1], set()).add(rule_arn)
+        for target in map(json.loads, rule["targets"]):
+            rules_of.setdefault(target["Arn"].rsplit(":", 1)[-1], set()).add(rule_arn)
     for name, fn in snap["functions"].items():
         sources = set()
         for statement in fn["policy"]:
