@@ -165,18 +165,9 @@ def _letters_waiting(d: Derivation, facts: StackFacts) -> list[Finding]:
 def dead_letter_queues(d: Derivation) -> dict[str, set[str]]:
     """ARN of each stack queue that keeps failures → what it is to the stack: the DLQ of
     rule R's targets, the `on_failure` destination of function F."""
-    topology = d.topology
-    out: dict[str, set[str]] = {}
-    for rule in topology.rules:
-        for target in rule.targets:
-            if target.dlq:
-                out.setdefault(d.queue_arn(target.dlq), set()).add(
-                    f"dead letters of rule {rule.name}")
-    for fn in topology.functions:
-        ref = fn.async_.on_failure if fn.async_ else None
-        if ref is not None and ref.queue:
-            out.setdefault(d.queue_arn(ref.queue), set()).add(f"failures of function {fn.name}")
-    return out
+    from ebdemo.dead_letters import failure_queues
+
+    return {d.queue_arn(queue): roles for queue, roles in failure_queues(d.topology).items()}
 
 
 def _label(topology: Topology, spec: TargetSpec) -> str:

@@ -199,7 +199,7 @@ def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
 
     def one(config: dict[str, Any]) -> list[Observed]:
         arn, name = config["FunctionArn"], config["FunctionName"]
-        tags, indexed = gw.index.tags(arn, lambda: function_tags(gw, arn, name))
+        tags, indexed = gw.index.tags(arn, lambda: discovered_tags(gw, arn, name))
         return _observations(gw, config, tags, indexed)
 
     return flatten(gw.pmap(one, listed))
@@ -215,6 +215,12 @@ def _observe_directly(gw: ProvisioningGateway, name: str) -> list[Observed]:
                 return []
             raise
     return _observations(gw, got["Configuration"], got.get("Tags") or {}, False)
+
+
+def discovered_tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:
+    """A function's tags read directly, once per discovery (the kinds that hang off a
+    function need them too)."""
+    return gw.once(("ListTags", arn), lambda: function_tags(gw, arn, name))
 
 
 def function_tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:

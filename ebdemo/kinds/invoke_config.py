@@ -31,7 +31,7 @@ from ebdemo.aws.errors import aws_errors, error_code, error_message, is_not_foun
 from ebdemo.aws.lambda_waits import changing
 from ebdemo.aws.retries import ROLE_PROPAGATION, retry
 from ebdemo.kinds.base import STACK_TAG, Derivation, Key, Kind, Observed, Resource, Scope
-from ebdemo.kinds.function import function_tags, listed_functions
+from ebdemo.kinds.function import discovered_tags, listed_functions
 from ebdemo.limits import LAMBDA_ASYNC_MAX_AGE_RANGE, LAMBDA_ASYNC_RETRIES_RANGE
 from ebdemo.model import FunctionSpec
 
@@ -122,7 +122,7 @@ def derive(d: Derivation) -> Iterable[Resource]:
 def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
     def one(config: dict[str, Any]) -> Observed | None:
         arn, name = config["FunctionArn"], config["FunctionName"]
-        tags, _ = gw.index.tags(arn, lambda: function_tags(gw, arn, name))
+        tags, _ = gw.index.tags(arn, lambda: discovered_tags(gw, arn, name))
         if tags.get(STACK_TAG) != gw.stack or MARKER_TAG not in tags:
             return None
         return _observe(gw, name, arn, tags[STACK_TAG])

@@ -338,11 +338,10 @@ BREAKAGES = {
 def test_doctor_finds_each_breakage_of_an_up_stack_and_up_repairs_it(code, project,
                                                                       monkeypatch):
     from conftest import REGION as CONFTEST_REGION
+    from conftest import failure_path_topology
 
     from ebdemo.app import App
     from ebdemo.cli import main
-
-    from conftest import failure_path_topology
 
     p = project(**{k: v for k, v in failure_path_topology().items() if k != "stack"})
     stack = p.config["stack"]
