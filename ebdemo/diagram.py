@@ -1,7 +1,9 @@
 """The topology as a picture: a Mermaid flowchart (renders on GitHub) or a tree of nodes.
 
 Pure: reads only the `Topology`, makes no AWS call. The flow drawn is the event's path:
-sources → bus → rules (with their patterns) → functions → topic → subscriptions.
+sources → bus → rules (with their patterns) → targets (functions, queues, the topic, other
+buses, with their options and dead-letter queues) → a function's async destinations, the
+topic it publishes to → subscriptions.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ebdemo.config.models.targets import TargetRef, TargetSpec
 from ebdemo.model import Topology
 
 # Mermaid reads these characters inside a quoted label as syntax; its entity codes render them.
@@ -67,8 +70,46 @@ def _subscriptions(topology: Topology) -> list[str]:
     return [f"email {address}" for address in topology.topic.emails] if topology.topic else []
 
 
+def target_label(topology: Topology, target: TargetRef) -> str:
+    """`λ billing`, `queue audit`, `topic demo-notifications`, `bus demo-partner-events`."""
+    if target.function is not None:
+        return f"λ {target.function}"
+    if target.queue is not None:
+        return f"queue {target.queue}"
+    if target.topic is not None:
+        return f"topic {topology.topic_name}"
+    return f"bus {topology.target_bus_name(str(target.bus))}"
+
+
+def options_text(target: TargetSpec) -> str:
+    """What a target's options do, briefly: `retry 3 times within 1h, input_path $.detail`."""
+    from ebdemo.durations import format_duration
+
+    parts = []
+    if target.retry is not None:
+        parts.append(f"retry {target.retry.attempts} times within "
+                     f"{format_duration(target.retry.max_age)}")
+    if target.input_transformer is not None:
+        parts.append("input transformer")
+    elif target.input_path is not None:
+        parts.append(f"input_path {target.input_path}")
+    elif target.input is not None:
+        parts.append(f"input {target.input_text}")
+    return ", ".join(parts)
+
+
+def _destinations(topology: Topology, function: str) -> list[tuple[str, str]]:
+    """(slot, target label) of a function's async destinations: `on failure`, `queue x`."""
+    spec = next((f for f in topology.functions if f.name == function), None)
+    if spec is None or spec.async_ is None:
+        return []
+    return [(slot.replace("_", " "), target_label(topology, ref))
+            for slot, ref in spec.async_.destinations().items()]
+
+
 def tree(topology: Topology) -> Node:
-    """stack → sources, bus → rules → functions → topic → subscriptions."""
+    """stack → sources, bus → rules → targets (functions, queues, the topic, buses), each
+    with its dead-letter queue and a function's async destinations → topic → subscriptions."""
     root = Node(f"stack {topology.stack}", "stack")
     producers = [fn.name for fn in topology.functions if fn.puts_events]
     root.children.append(
@@ -87,29 +128,44 @@ def tree(topology: Topology) -> Node:
         state = "" if rule.enabled else " (disabled)"
         rule_node = Node(f"rule {rule.name}{state}  {pattern_text(rule.pattern)}", "rule")
         for target in rule.targets:
-            fn_node = Node(f"λ {target}", "function")
-            fn = next((f for f in topology.functions if f.name == target), None)
-            if fn is not None and fn.publishes and topology.topic:
-                fn_node.children.append(
-                    Node(
-                        f"topic {topology.topic_name}",
-                        "topic",
-                        [Node(s, "subscription") for s in _subscriptions(topology)],
-                    )
-                )
-            rule_node.children.append(fn_node)
+            options = options_text(target)
+            node = Node(target_label(topology, target) + (f"  ({options})" if options else ""),
+                        target.kind)
+            if target.dlq is not None:
+                node.children.append(Node(f"dead letters → queue {target.dlq}", "queue"))
+            if target.function is not None:
+                node.children += _function_children(topology, target.function)
+            elif target.topic is not None:
+                node.children += [Node(s, "subscription") for s in _subscriptions(topology)]
+            rule_node.children.append(node)
         bus.children.append(rule_node)
-    targeted = {t for rule in topology.rules for t in rule.targets}
+    targeted = {t for rule in topology.rules for t in rule.functions}
     idle = [fn.name for fn in topology.functions if fn.name not in targeted and not fn.puts_events]
     if idle:
         root.children.append(
             Node(
                 "not targeted by any rule",
                 "group",
-                [Node(f"λ {name}", "function") for name in idle],
+                [Node(f"λ {name}", "function", _function_children(topology, name))
+                 for name in idle],
             )
         )
     return root
+
+
+def _function_children(topology: Topology, name: str) -> list[Node]:
+    children = [Node(f"{slot} → {label}", "destination")
+                for slot, label in _destinations(topology, name)]
+    fn = next((f for f in topology.functions if f.name == name), None)
+    if fn is not None and fn.publishes and topology.topic:
+        children.append(
+            Node(
+                f"topic {topology.topic_name}",
+                "topic",
+                [Node(s, "subscription") for s in _subscriptions(topology)],
+            )
+        )
+    return children
 
 
 def escape_label(text: str) -> str:
@@ -145,10 +201,31 @@ def mermaid(topology: Topology) -> str:
             "function": ("(", ")"),
             "topic": ("[/", "/]"),
             "subscription": ("[", "]"),
+            "queue": ("[(", ")]"),
         }[shape]
         return f'    {node_id}{opening}"{label}"{closing}'
 
+    other_buses: dict[str, str] = {}
+
+    def node_of(target: TargetRef) -> str:
+        if target.function is not None:
+            return fn_ids.get(target.function) or _node_id("fn", target.function)
+        if target.queue is not None:
+            return _node_id("q", target.queue)
+        if target.topic is not None:
+            return topic_id
+        physical = topology.target_bus_name(str(target.bus))
+        if physical == topology.bus_name:
+            return bus_id
+        if physical not in other_buses:
+            other_buses[physical] = f"xbus_{len(other_buses)}"
+            lines.append(node(other_buses[physical], escape_label(f"bus {physical}"), "bus"))
+        return other_buses[physical]
+
     lines.append(node(bus_id, escape_label(f"bus {topology.bus_name}"), "bus"))
+    for queue in topology.queues:
+        lines.append(node(_node_id("q", queue.name), escape_label(f"queue {queue.name}"),
+                          "queue"))
     for i, source in enumerate(sources(topology)):
         src_id = f"src_{i}"
         lines.append(node(src_id, escape_label(source), "source"))
@@ -167,8 +244,17 @@ def mermaid(topology: Topology) -> str:
         lines.append(node(rule_id, label, "rule"))
         lines.append(f"    {bus_id} --> {rule_id}")
         for target in rule.targets:
-            target_id = fn_ids.get(target) or _node_id("fn", target)
-            lines.append(f"    {rule_id} --> {target_id}")
+            target_id = node_of(target)
+            options = options_text(target)
+            arrow = f"-->|{escape_label(options)}|" if options else "-->"
+            lines.append(f"    {rule_id} {arrow} {target_id}")
+            if target.dlq is not None:
+                lines.append(f"    {rule_id} -.->|dead letters of "
+                             f"{escape_label(target_label(topology, target))}| "
+                             f"{_node_id('q', target.dlq)}")
+    for fn in topology.functions:
+        for slot, ref in (fn.async_.destinations().items() if fn.async_ else ()):
+            lines.append(f"    {fn_ids[fn.name]} -.->|{slot.replace('_', ' ')}| {node_of(ref)}")
     if topology.topic:
         lines.append(node(topic_id, escape_label(f"topic {topology.topic_name}"), "topic"))
         for fn in topology.functions:

@@ -5,16 +5,16 @@ Pure: `diagnose(topology, facts)` compares what the config wants with facts that
 what is wrong in plain words and what to run to fix it. The usual culprits (feature survey
 §2, items 9-10) are a rule target without an `events.amazonaws.com` invoke permission or with
 one scoped to another rule's ARN, a disabled rule, a function whose role is missing or does
-not trust Lambda, a function stuck in a Failed state, and an email subscription nobody
-confirmed. Policies are kept as raw statements in the facts and interpreted with
-`ebdemo.policy`, so every rule of interpretation is unit-testable without AWS.
+not trust Lambda, a function stuck in a Failed state, an email subscription nobody confirmed
+— and the failure path's (`doctor_targets`). Policies are kept as raw statements in the facts
+and interpreted with `ebdemo.policy`, so every rule is unit-testable without AWS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ebdemo.kinds.base import partition
 from ebdemo.kinds.function import statement_id
@@ -30,6 +30,9 @@ from ebdemo.policy import (
     principals,
 )
 
+if TYPE_CHECKING:
+    from ebdemo.doctor_targets import QueueFacts
+
 Severity = Literal["error", "warning"]
 
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -43,6 +46,7 @@ BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAcce
 class TargetFacts:
     id: str
     arn: str
+    dead_letter_arn: str | None = None  # DeadLetterConfig.Arn
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class RuleFacts:
     state: str  # ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS
     targets: tuple[TargetFacts, ...] = ()
     failed_invocations: int | None = None  # AWS/Events FailedInvocations, last 24 h
+    sent_to_dlq: int | None = None  # AWS/Events InvocationsSentToDLQ, last 24 h
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class TopicFacts:
     name: str
     arn: str
     subscriptions: tuple[SubscriptionFacts, ...] = ()
+    policy: tuple[Statement, ...] = ()  # the topic policy's statements
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class StackFacts:
     topic: TopicFacts | None = None
     # roles of this stack named by an earlier ebdemo (`<stack>-<fn>-role`, no region tag)
     legacy_roles: tuple[str, ...] = ()
+    queues: Mapping[str, QueueFacts] = field(default_factory=dict)  # by ARN; absent: missing
 
 
 # -- findings --------------------------------------------------------------------------------
@@ -139,6 +146,9 @@ def diagnose(topology: Topology, facts: StackFacts) -> list[Finding]:
         ))
     for spec in topology.rules:
         findings += _check_rule(topology, facts, spec.name)
+    from ebdemo.doctor_targets import failure_path_findings  # DLQs, queue and topic policies
+
+    findings += failure_path_findings(topology, facts)
     for spec in topology.functions:
         findings += _check_function(topology, facts, spec.name)
     findings += _check_topic(topology, facts)
@@ -181,7 +191,7 @@ def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Fin
                                 "the rule has no targets: matching events go nowhere",
                                 "run `ebdemo up` to put its targets back"))
     present = {function_name_from_arn(t.arn) for t in rule.targets}
-    for fn_logical in spec.targets:
+    for fn_logical in spec.functions:
         fn_name = topology.function_name(fn_logical)
         if fn_name not in present:
             findings.append(Finding(

@@ -18,6 +18,7 @@ RULE_NAME_RE = r"^[A-Za-z0-9._-]+$"  # EventBridge rule name
 BUS_NAME_RE = r"^[A-Za-z0-9._-]+$"  # EventBridge custom bus (no '/': that is for partner buses)
 TOPIC_NAME_RE = r"^[A-Za-z0-9_-]+$"  # SNS standard topic
 ROLE_NAME_RE = r"^[A-Za-z0-9_+=,.@-]+$"  # IAM role name
+QUEUE_NAME_RE = r"^[A-Za-z0-9_-]+$"  # SQS standard queue (no .fifo: a DLQ must be standard)
 EMAIL_RE = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 REGION_RE = r"^[a-z]{2,4}(-[a-z]+)+-[0-9]+$"  # us-east-1, us-gov-west-1, eusc-de-east-1
 ENV_KEY_RE = r"^[A-Za-z][A-Za-z0-9_]+$"  # Lambda: a letter first, two characters at least
@@ -25,6 +26,7 @@ HANDLER_RE = r"^[^\s]+\.[A-Za-z_][A-Za-z0-9_]*$"  # module.function
 
 FUNCTION_NAME_MAX = ROLE_NAME_MAX = RULE_NAME_MAX = 64
 BUS_NAME_MAX = TOPIC_NAME_MAX = 256
+QUEUE_NAME_MAX = 80
 HANDLER_MAX = 128
 FUNCTION_DESCRIPTION_MAX = 256
 RULE_DESCRIPTION_MAX = 512
@@ -59,6 +61,12 @@ LAMBDA_MEMORY_RANGE = (128, 10240)  # MB
 PATTERN_MAX_CHARS = 4096  # PutRule EventPattern
 PATTERN_MAX_DEPTH = 64
 MAX_TARGETS_PER_RULE = 5  # EventBridge quota
+SQS_VISIBILITY_RANGE = (0, 43_200)  # seconds (12 h); SQS's default is 30 s
+SQS_RETENTION_RANGE = (60, 1_209_600)  # seconds (1 min .. 14 d); SQS's default is 4 d
+TARGET_RETRY_ATTEMPTS_RANGE = (0, 185)  # EventBridge RetryPolicy (Scheduler: the same)
+TARGET_MAX_AGE_RANGE = (60, 86_400)  # seconds; both default to the maximum
+LAMBDA_ASYNC_RETRIES_RANGE = (0, 2)  # PutFunctionEventInvokeConfig; default 2
+LAMBDA_ASYNC_MAX_AGE_RANGE = (60, 21_600)  # seconds; default 6 h
 
 RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
 ARCHITECTURES = ("x86_64", "arm64")  # Lambda's instruction set architectures

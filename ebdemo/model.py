@@ -7,11 +7,22 @@ one definition serves validation, defaults, the JSON Schema and the code downstr
 
 from ebdemo.config.models import (
     DEFAULT_BUS,
+    AsyncSpec,
+    BusSpec,
     FunctionSpec,
+    InputTransformerSpec,
     PermissionSpec,
+    QueueSpec,
+    RetrySpec,
     RuleSpec,
+    TargetRef,
+    TargetSpec,
     TopicSpec,
     Topology,
 )
 
-__all__ = ["DEFAULT_BUS", "FunctionSpec", "PermissionSpec", "RuleSpec", "TopicSpec", "Topology"]
+__all__ = [
+    "DEFAULT_BUS", "AsyncSpec", "BusSpec", "FunctionSpec", "InputTransformerSpec",
+    "PermissionSpec", "QueueSpec", "RetrySpec", "RuleSpec", "TargetRef", "TargetSpec", "TopicSpec",
+    "Topology",
+]

@@ -190,8 +190,10 @@ def prepare(
     digests = {name: package.sha256 for name, package in packages.items()}
     via_s3 = frozenset(name for name, package in packages.items() if package.needs_s3)
     scope = Scope(
-        topology.stack, clients.region, buses=(topology.bus_name,),
+        topology.stack, clients.region,
+        buses=(topology.bus_name, *(topology.other_bus_name(b.name) for b in topology.buses)),
         topics=(topology.topic_name,) if topology.topic_name else (),
+        queues=tuple(topology.queue_name(q.name) for q in topology.queues),
     )
     gateway = _gateway(clients, topology.stack, sleep, zips)
     actual = kinds.discover(gateway, scope)
@@ -208,8 +210,8 @@ def prepare(
 def prepare_teardown(
     stack: str, clients: ClientFactory, *, sleep: Callable[[float], None] = time.sleep
 ) -> Deployment:
-    """`down` without a config: every bus, rule, function, role, log group and topic named
-    with the stack's prefix and tagged for it, in the clients' region, is deleted."""
+    """`down` without a config: every bus, rule, function, role, log group, topic and queue
+    named with the stack's prefix and tagged for it, in the clients' region, is deleted."""
     gateway = _gateway(clients, stack, sleep, {})
     actual = kinds.discover(gateway, Scope(stack, clients.region, exhaustive=True))
     return Deployment(None, gateway, (), actual, _plan(gateway, stack, (), actual, "down"), {})

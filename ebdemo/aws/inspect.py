@@ -36,7 +36,8 @@ from ebdemo.kinds.base import partition
 from ebdemo.model import Topology
 
 T = TypeVar("T")
-NOT_FOUND = {"ResourceNotFoundException", "NoSuchEntity", "NotFound", "NotFoundException"}
+NOT_FOUND = {"ResourceNotFoundException", "NoSuchEntity", "NotFound", "NotFoundException",
+             "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
 def gather(clients: ClientFactory, topology: Topology) -> StackFacts:
@@ -68,10 +69,13 @@ def gather(clients: ClientFactory, topology: Topology) -> StackFacts:
         topic = _topic(
             clients, f"arn:{partition(region)}:sns:{region}:{account}:{topology.topic_name}"
         )
+    from ebdemo.aws.inspect_queues import queue_facts
+
     return StackFacts(
         account=account, region=region, bus_exists=bus_exists, rules=rules,
         functions=functions, roles=roles, topic=topic,
         legacy_roles=_legacy_roles(clients, topology),
+        queues=queue_facts(clients, topology, account, rules.values()),
     )
 
 
@@ -120,7 +124,9 @@ def _rule(clients: ClientFactory, name: str, bus: str) -> RuleFacts | None:
             page = events.list_targets_by_rule(
                 Rule=name, EventBusName=bus, **({"NextToken": token} if token else {})
             )
-            found += [TargetFacts(t["Id"], t["Arn"]) for t in page.get("Targets", [])]
+            found += [TargetFacts(t["Id"], t["Arn"],
+                                  (t.get("DeadLetterConfig") or {}).get("Arn"))
+                      for t in page.get("Targets", [])]
             token = page.get("NextToken")
             if not token:
                 return found
@@ -129,11 +135,14 @@ def _rule(clients: ClientFactory, name: str, bus: str) -> RuleFacts | None:
         name=name, arn=described["Arn"], state=described.get("State", "ENABLED"),
         targets=tuple(_call("ListTargetsByRule", where, targets) or ()),
         failed_invocations=_failed_invocations(clients, name, bus),
+        sent_to_dlq=_failed_invocations(clients, name, bus, metric="InvocationsSentToDLQ"),
     )
 
 
-def _failed_invocations(clients: ClientFactory, rule: str, bus: str) -> int | None:
-    """Sum of the rule's FailedInvocations over the last 24 h; None if it cannot be read.
+def _failed_invocations(clients: ClientFactory, rule: str, bus: str, *,
+                        metric: str = "FailedInvocations") -> int | None:
+    """Sum of the rule's FailedInvocations (or `metric`) over the last 24 h; None if it
+    cannot be read.
 
     EventBridge publishes it only when non-zero, with the dimensions RuleName (default bus)
     or EventBusName + RuleName (a custom bus). Reading metrics is a nicety: a caller without
@@ -145,7 +154,7 @@ def _failed_invocations(clients: ClientFactory, rule: str, bus: str) -> int | No
     now = datetime.now(UTC).replace(microsecond=0)
     try:
         got = clients.client("cloudwatch").get_metric_statistics(
-            Namespace="AWS/Events", MetricName="FailedInvocations", Dimensions=dimensions,
+            Namespace="AWS/Events", MetricName=metric, Dimensions=dimensions,
             StartTime=now - timedelta(hours=24), EndTime=now + timedelta(minutes=1),
             Period=86400,
             Statistics=["Sum"],
@@ -218,7 +227,8 @@ def _managed_statements(clients: ClientFactory, arn: str, where: str) -> tuple[S
 def _topic(clients: ClientFactory, arn: str) -> TopicFacts | None:
     sns = clients.client("sns")
     where = f"topic {arn.rsplit(':', 1)[-1]}"
-    if _call("GetTopicAttributes", where, lambda: sns.get_topic_attributes(TopicArn=arn)) is None:
+    attributes = _call("GetTopicAttributes", where, lambda: sns.get_topic_attributes(TopicArn=arn))
+    if attributes is None:
         return None
     subs = _call("ListSubscriptionsByTopic", where, lambda: _pages(
         sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn),
@@ -236,7 +246,8 @@ def _topic(clients: ClientFactory, arn: str) -> TopicFacts | None:
             value = (attrs or {}).get("Attributes", {}).get("PendingConfirmation", "false")
             pending = str(value).lower() == "true"
         facts.append(SubscriptionFacts(sub["Protocol"], sub["Endpoint"], sub_arn, pending))
-    return TopicFacts(name=arn.rsplit(":", 1)[-1], arn=arn, subscriptions=tuple(facts))
+    return TopicFacts(name=arn.rsplit(":", 1)[-1], arn=arn, subscriptions=tuple(facts),
+                      policy=_statements(attributes["Attributes"].get("Policy")))
 
 
 def _pages(pages: Iterable[dict[str, Any]], key: str) -> list[Any]:

@@ -16,6 +16,8 @@ _STYLES = {
     "function": "cyan",
     "topic": "green",
     "subscription": "green",
+    "queue": "blue",
+    "destination": "dim cyan",
     "source": "blue",
     "group": "dim",
 }
@@ -33,7 +35,8 @@ _STYLES = {
 @pass_app
 @handle_errors
 def command(app: App, fmt: str) -> None:
-    """Draw sources → bus → rules → functions → topic → subscriptions."""
+    """Draw sources → bus → rules → targets (functions, queues, topic, buses, DLQs) →
+    destinations → topic → subscriptions."""
     topology = app.topology
     if fmt == "mermaid":
         text = mermaid(topology)

@@ -54,8 +54,17 @@ class Declared:
     source: str | None
     has_topic: bool
     functions: tuple[str, ...]
-    rule_targets: Mapping[str, tuple[str, ...]]
+    rule_targets: Mapping[str, tuple[str, ...]]  # rule -> the functions it targets
     names: Topology | None = field(default=None, compare=False)  # derives physical names
+    queues: tuple[str, ...] = ()
+    bus: str | None = None  # the logical name of the stack's bus (`bus:`)
+    buses: tuple[str, ...] = ()  # the other buses it owns (`buses:`)
+    topic: str | None = None  # the logical name of its topic (`topic.name`)
+
+    @property
+    def owned_buses(self) -> tuple[str, ...]:
+        """The bus names a target may name: the stack's bus and its `buses:`."""
+        return tuple(dict.fromkeys(b for b in (self.bus, *self.buses) if b))
 
     @property
     def region_for_limits(self) -> str:
@@ -92,11 +101,15 @@ class Declared:
             has_topic="topic" in data,
             functions=tuple(functions) if isinstance(functions, Mapping) else (),
             rule_targets={
-                name: tuple(t for t in _items(rule.get("targets")) if isinstance(t, str))
+                name: tuple(_function_targets(rule.get("targets")))
                 for name, rule in (rules.items() if isinstance(rules, Mapping) else ())
                 if isinstance(rule, Mapping)
             },
             names=names,
+            queues=_names(data.get("queues")),
+            bus=_text(data.get("bus")) or DEFAULT_LOGICAL_BUS,
+            buses=_names(data.get("buses")),
+            topic=(topic_name or DEFAULT_TOPIC) if "topic" in data else None,
         )
 
 
@@ -177,3 +190,18 @@ def _text(value: object, pattern: str | None = None) -> str | None:
 
 def _items(value: object) -> list[Any]:
     return value if isinstance(value, list | tuple) else []
+
+
+def _names(section: object) -> tuple[str, ...]:
+    return tuple(k for k in section if isinstance(k, str)) if isinstance(section, Mapping) else ()
+
+
+def _function_targets(targets: object) -> list[str]:
+    """The functions among a rule's targets: bare names and `{function: NAME}` items."""
+    out = []
+    for target in _items(targets):
+        if isinstance(target, Mapping):
+            target = target.get("function")
+        if isinstance(target, str):
+            out.append(target)
+    return out

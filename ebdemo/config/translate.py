@@ -214,6 +214,11 @@ def _schema_at(root: JsonSchema, path: PathT) -> JsonSchema | None:
             child = node.get("properties", {}).get(part)
             if child is None and isinstance(node.get("additionalProperties"), dict):
                 child = node["additionalProperties"]
+            if child is None:  # `a name | {mapping}`: the mapping's property
+                for option in node.get("anyOf", ()):
+                    child = _concrete(option, root).get("properties", {}).get(part)
+                    if child is not None:
+                        break
         node = _concrete(child, root) if isinstance(child, dict) else None
     return node
 
@@ -251,7 +256,7 @@ def _suggest_key(word: str, keys: list[str]) -> str | None:
     known alias from another tool, else the closest spelling."""
     normal = _normal(word)
     for name in keys:
-        if _normal(name) in (normal, normal.rstrip("s"), f"{normal}s"):
+        if _normal(name) in (normal, normal.removesuffix("s"), f"{normal}s"):
             return name
     alias = KEY_ALIASES.get(normal) or KEY_ALIASES.get(normal.rstrip("s"))
     if alias in keys:

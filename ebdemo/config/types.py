@@ -227,3 +227,54 @@ class NotEmpty:
         json_schema = handler(schema)
         json_schema["minProperties" if json_schema.get("type") == "object" else "minItems"] = 1
         return json_schema
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A duration in seconds, written `90`, `1m30s`, `1h` or `4d` (`ebdemo.durations`), within
+    `[low, high]` seconds and, with `whole`, a whole number of seconds (what AWS stores).
+
+    Use as `Annotated[float, Duration(60, 86_400)]`; the schema says "an integer of seconds,
+    or a duration string", never stricter than the parser."""
+
+    low: float = 0
+    high: float = float("inf")
+    whole: bool = True
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        from ebdemo.durations import format_duration, parse_duration
+
+        def parse(value: Any) -> float:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise problem(f"expected a duration such as 90, 1m30s, 1h or 4d, got "
+                              f"{type(value).__name__ if value is not None else 'null'}")
+            try:
+                seconds = parse_duration(value)
+            except ValueError as exc:
+                raise problem(str(exc)) from None
+            if not self.low <= seconds <= self.high:
+                high = format_duration(self.high) if self.high != float("inf") else "∞"
+                raise problem(f"must be between {format_duration(self.low)} and {high}, "
+                              f"got {format_duration(seconds)}")
+            if self.whole and seconds != int(seconds):
+                raise problem(f"must be a whole number of seconds, got {seconds:g} s")
+            return float(seconds)
+
+        return core_schema.no_info_plain_validator_function(
+            parse, json_schema_input_schema=core_schema.union_schema(
+                [core_schema.float_schema(), core_schema.str_schema()]
+            ),
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchema:
+        return {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*(\d+(\.\d*)?|\.\d+)"},
+            ],
+            "description": "Seconds, or a duration such as 90s, 1m30s, 1h, 4d.",
+        }

@@ -23,7 +23,19 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from ebdemo.kinds import bucket, bus, function, layer, log_group, role, rule, topic
+from ebdemo.kinds import (
+    bucket,
+    bus,
+    function,
+    invoke_config,
+    layer,
+    log_group,
+    queue,
+    role,
+    rule,
+    target_role,
+    topic,
+)
 from ebdemo.kinds.base import (
     FINGERPRINT_TAG,
     STACK_TAG,
@@ -45,10 +57,13 @@ MODULES: tuple[KindModule, ...] = (
     bucket,  # bucket, code-object (packages over 50 MB zipped)
     layer,  # layer (versions published from local directories)
     bus,  # bus
-    topic,  # topic, subscription
+    topic,  # topic, subscription, topic-policy
+    queue,  # queue
     log_group,  # log-group
     role,  # role
+    target_role,  # target-role
     function,  # function, permission
+    invoke_config,  # invoke-config
     rule,  # rule, targets
 )
 

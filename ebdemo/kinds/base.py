@@ -20,6 +20,7 @@ from ebdemo.model import Topology
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
+    from ebdemo.config.models.targets import TargetRef
 
 __all__ = [
     "FINGERPRINT_TAG", "KIND_TAG", "REGION_TAG", "STACK_TAG", "TEMPORARY_TAG", "Derivation",
@@ -182,6 +183,31 @@ class Derivation:
         from ebdemo.kinds.bucket import bucket_name
 
         return bucket_name(self.topology.stack, self.account, self.region)
+    def target_role_arn(self, rule: str) -> str:
+        """The role EventBridge assumes for rule `rule`'s bus targets (`kinds.target_role`)."""
+        name = self.topology.target_role_name(rule, self.region)
+        return self.arn("iam", f"role/{name}", regional=False)
+
+    def queue_arn(self, logical: str) -> str:
+        return self.arn("sqs", self.topology.queue_name(logical))
+
+    def bus_ref_arn(self, ref: str) -> str:
+        """The ARN of a bus a target or destination names (a name of the stack, `default`,
+        or already an ARN)."""
+        if ref.startswith("arn:"):
+            return ref
+        return self.arn("events", f"event-bus/{self.topology.target_bus_name(ref)}")
+
+    def target_arn(self, ref: TargetRef) -> str:
+        """The ARN of what a `TargetRef` (a rule target, a destination) names."""
+        if ref.function is not None:
+            return self.function_arn(ref.function)
+        if ref.queue is not None:
+            return self.queue_arn(ref.queue)
+        if ref.topic is not None:
+            assert self.topic_arn is not None, "validated: the stack has a topic"
+            return self.topic_arn
+        return self.bus_ref_arn(str(ref.bus))
 
 
 @dataclass(frozen=True)
@@ -198,6 +224,7 @@ class Scope:
     buses: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     exhaustive: bool = False
+    queues: tuple[str, ...] = ()  # the config's queues (physical names)
 
     @property
     def prefix(self) -> str:

@@ -1,4 +1,5 @@
-"""The stack's custom event bus (none when the topology uses the account's default bus).
+"""The stack's custom event bus (none when the topology uses the account's default bus), and
+the other buses it owns (`buses:`) for rule targets and Lambda destinations to send to.
 
 Discovery also decides which buses the stack's rules are looked for on (`each_bus`): the
 config's bus and the default bus at once, then the former buses the tag index says the stack
@@ -40,6 +41,9 @@ class Bus(Resource):
 def derive(d: Derivation) -> Iterable[Resource]:
     if not d.topology.uses_default_bus:
         yield Bus(d.topology.bus_name, arn=d.bus_arn)
+    for spec in d.topology.buses:  # the buses it owns for targets and destinations
+        name = d.topology.other_bus_name(spec.name)
+        yield Bus(name, arn=d.arn("events", f"event-bus/{name}"))
 
 
 # -- discovery ------------------------------------------------------------------------------

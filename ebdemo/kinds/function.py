@@ -141,7 +141,7 @@ def derive(d: Derivation) -> Iterable[Resource]:
         )
     for rule in topology.rules:
         rule_name = topology.rule_name(rule.name)
-        for target in dict.fromkeys(rule.targets):
+        for target in dict.fromkeys(rule.functions):
             yield Permission(
                 statement_id(rule_name), function=topology.function_name(target),
                 rule_ident=d.rule_ident(rule.name), source_arn=d.rule_arn(rule.name),
@@ -154,18 +154,29 @@ def _layers(d: Derivation, layers: Any) -> dict[str, tuple[str, ...]]:
 
 
 # -- discovery ------------------------------------------------------------------------------
+def listed_functions(gw: ProvisioningGateway) -> list[dict[str, Any]]:
+    """The `<stack>-` functions' configurations, listed once per discovery (the kinds that
+    hang off a function read the same listing)."""
+
+    def listing() -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = []
+        with aws_errors("ListFunctions", f"{gw.prefix}*"):
+            for page in gw.lambda_.get_paginator("list_functions").paginate():
+                for config in page.get("Functions", []):
+                    gw.saw(config["FunctionArn"])
+                    if config["FunctionName"].startswith(gw.prefix):
+                        listed.append(config)
+        return listed
+
+    return gw.once("ListFunctions", listing)
+
+
 def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
-    listed: list[dict[str, Any]] = []
-    with aws_errors("ListFunctions", f"{gw.prefix}*"):
-        for page in gw.lambda_.get_paginator("list_functions").paginate():
-            for config in page.get("Functions", []):
-                gw.saw(config["FunctionArn"])
-                if config["FunctionName"].startswith(gw.prefix):
-                    listed.append(config)
+    listed = listed_functions(gw)
 
     def one(config: dict[str, Any]) -> list[Observed]:
         arn, name = config["FunctionArn"], config["FunctionName"]
-        tags, indexed = gw.index.tags(arn, lambda: function_tags(gw, arn, name))
+        tags, indexed = gw.index.tags(arn, lambda: discovered_tags(gw, arn, name))
         return _observations(gw, config, tags, indexed)
 
     return flatten(gw.pmap(one, listed))
@@ -181,6 +192,12 @@ def _observe_directly(gw: ProvisioningGateway, name: str) -> list[Observed]:
                 return []
             raise
     return _observations(gw, got["Configuration"], got.get("Tags") or {}, False)
+
+
+def discovered_tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:
+    """A function's tags read directly, once per discovery (the kinds that hang off a
+    function need them too)."""
+    return gw.once(("ListTags", arn), lambda: function_tags(gw, arn, name))
 
 
 def function_tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:

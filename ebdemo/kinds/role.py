@@ -32,6 +32,7 @@ from ebdemo.kinds.base import (
     Scope,
     canonical_json,
 )
+from ebdemo.kinds.invoke_config import destination_statements
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
@@ -58,6 +59,7 @@ class Role(Resource):
 
     kind: ClassVar[str] = "role"
     global_name: ClassVar[bool] = True
+    purpose: ClassVar[str] = "execution role"
     arn: str = ""
     trust: str = canonical_json(LAMBDA_TRUST)  # canonical JSON
     policy: str = ""  # canonical JSON of the inline policy document
@@ -81,7 +83,8 @@ def derive(d: Derivation) -> Iterable[Resource]:
 
 def policy_document(d: Derivation, spec: FunctionSpec) -> dict[str, Any]:
     """The role's inline policy: ebdemo's statements for what the config says the function
-    does, then the config's own `permissions:` statements."""
+    does (its log group, bus, topic and async destinations), then the config's own
+    `permissions:` statements."""
     log_group_arn = d.log_group_arn(spec.name)
     statements: list[dict[str, Any]] = [{
         "Sid": "OwnLogGroup",
@@ -95,6 +98,7 @@ def policy_document(d: Derivation, spec: FunctionSpec) -> dict[str, Any]:
     if spec.publishes and d.topic_arn:
         statements.append({"Sid": "PublishToTopic", "Effect": "Allow",
                            "Action": "sns:Publish", "Resource": d.topic_arn})
+    statements += destination_statements(d, spec)  # Lambda sends them with this role
     statements += permission_statements(spec)
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -111,9 +115,21 @@ def permission_statements(spec: FunctionSpec) -> list[dict[str, Any]]:
 
 # -- discovery ------------------------------------------------------------------------------
 def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
+    return [observation(gw, role) for role in stack_roles(gw, scope, kind="role")]
+
+
+def stack_roles(gw: ProvisioningGateway, scope: Scope, *, kind: str) -> list[dict[str, Any]]:
+    """The stack's roles of this region tagged `ebdemo:kind=<kind>` (function roles carry
+    no kind tag), as GetAccountAuthorizationDetails describes them; the account's roles are
+    read once per discovery for every kind of role."""
+    roles = gw.once(("iam-roles", scope.region), lambda: _region_roles(gw, scope))
+    return [r for r in roles if tags_dict(r.get("Tags")).get(KIND_TAG, "role") == kind]
+
+
+def _region_roles(gw: ProvisioningGateway, scope: Scope) -> list[dict[str, Any]]:
     """All roles with their tags and policies in one paginated call (not 1 + 2 per role);
     role by role when the credentials may not read the whole account's IAM at once."""
-    out: list[Observed] = []
+    out: list[dict[str, Any]] = []
     with aws_errors("GetAccountAuthorizationDetails", f"role {gw.prefix}*"):
         try:
             pages = gw.iam.get_paginator("get_account_authorization_details").paginate(
@@ -123,8 +139,8 @@ def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
                 for role in page.get("RoleDetailList", []):
                     gw.saw(role["Arn"])
                     name, tags = role["RoleName"], tags_dict(role.get("Tags"))
-                    if name.startswith(gw.prefix) and _mine(scope, name, tags):
-                        out.append(observation(gw, role))
+                    if name.startswith(gw.prefix) and scope.owns_global_name(name, tags):
+                        out.append(role)
         except Exception as exc:
             if not is_access_denied(exc):
                 raise
@@ -132,7 +148,7 @@ def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
     return out
 
 
-def _discover_one_by_one(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
+def _discover_one_by_one(gw: ProvisioningGateway, scope: Scope) -> list[dict[str, Any]]:
     listed: list[str] = []
     with aws_errors("ListRoles", f"role {gw.prefix}*"):
         for page in gw.iam.get_paginator("list_roles").paginate():
@@ -141,16 +157,11 @@ def _discover_one_by_one(gw: ProvisioningGateway, scope: Scope) -> list[Observed
                 name = role["RoleName"]
                 if name.startswith(gw.prefix) and scope.owns_global_name(name, {}):
                     listed.append(name)
-    found = [o for o in gw.pmap(lambda n: _observe_directly(gw, n), listed) if o is not None]
-    return [o for o in found if _mine(scope, o.name, o.ref["tags"])]
+    found = [r for r in gw.pmap(lambda n: _read_directly(gw, n), listed) if r is not None]
+    return [r for r in found if scope.owns_global_name(r["RoleName"], tags_dict(r.get("Tags")))]
 
 
-def _mine(scope: Scope, name: str, tags: Mapping[str, str]) -> bool:
-    """A function role of this region (not another region's, not another kind's role)."""
-    return scope.owns_global_name(name, tags) and tags.get(KIND_TAG, "role") == "role"
-
-
-def _observe_directly(gw: ProvisioningGateway, name: str) -> Observed | None:
+def _read_directly(gw: ProvisioningGateway, name: str) -> dict[str, Any] | None:
     """One role in the shape GetAccountAuthorizationDetails gives (4 + n calls)."""
     label = f"role {name}"
     iam = gw.iam
@@ -176,10 +187,10 @@ def _observe_directly(gw: ProvisioningGateway, name: str) -> Observed | None:
                 p for page in iam.get_paginator("list_attached_role_policies").paginate(
                     RoleName=name) for p in page.get("AttachedPolicies", [])
             ]
-    return observation(gw, role)
+    return role
 
 
-def observation(gw: ProvisioningGateway, role: Mapping[str, Any]) -> Observed:
+def observation(gw: ProvisioningGateway, role: Mapping[str, Any], kind: str = "role") -> Observed:
     """A role as GetAccountAuthorizationDetails describes it → Observed (policies read only
     when the role is ours)."""
     name = role["RoleName"]
@@ -196,7 +207,7 @@ def observation(gw: ProvisioningGateway, role: Mapping[str, Any]) -> Observed:
         "other_inline_policies": sorted(inline),
     }
     return Observed(
-        "role", name, name, owner, arn=role["Arn"], fingerprint=tags.get(FINGERPRINT_TAG),
+        kind, name, name, owner, arn=role["Arn"], fingerprint=tags.get(FINGERPRINT_TAG),
         attributes=attributes if owner == gw.stack else None, ref={"tags": tags},
     )
 
@@ -207,8 +218,10 @@ def _document(value: Any) -> Any:
 
 
 # -- changes --------------------------------------------------------------------------------
-def _birth_tags(gw: ProvisioningGateway) -> dict[str, str]:
-    return {**gw.stack_tags, REGION_TAG: gw.region}
+def _birth_tags(gw: ProvisioningGateway, role: Role) -> dict[str, str]:
+    """Another kind of role says so from birth (`ebdemo:kind`): the discoveries part them."""
+    kind = {KIND_TAG: role.kind} if role.kind != "role" else {}
+    return {**gw.stack_tags, REGION_TAG: gw.region, **kind}
 
 
 def create(gw: ProvisioningGateway, role: Role) -> str:
@@ -217,8 +230,8 @@ def create(gw: ProvisioningGateway, role: Role) -> str:
         try:
             iam.create_role(
                 RoleName=role.name, AssumeRolePolicyDocument=role.trust,
-                Description=f"ebdemo execution role (stack {gw.stack}, {gw.region})",
-                Tags=tags_list(_birth_tags(gw)),
+                Description=f"ebdemo {role.purpose} (stack {gw.stack}, {gw.region})",
+                Tags=tags_list(_birth_tags(gw, role)),
             )
         except Exception as exc:
             if not is_already_exists(exc):

@@ -31,6 +31,7 @@ from ebdemo.kinds.base import (
 )
 from ebdemo.kinds.bus import each_bus, event_tags, stack_rules, tag_event_resource
 from ebdemo.kinds.function import permission_ident
+from ebdemo.kinds.rule_targets import normal, queues_used, wire_target
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
@@ -63,27 +64,37 @@ class Rule(Resource):
 
 @dataclass(frozen=True)
 class Targets(Resource):
-    """The whole target list of one rule: id → function ARN."""
+    """The whole target list of one rule: each target as PutTargets takes it."""
 
     kind: ClassVar[str] = "targets"
     taggable: ClassVar[bool] = False
     bus: str = ""
-    targets: tuple[tuple[str, str], ...] = ()  # sorted (id, arn)
+    targets: tuple[tuple[str, str], ...] = ()  # sorted (id, canonical JSON of the target)
     functions: tuple[str, ...] = ()
     permissions: tuple[str, ...] = ()  # idents of the permissions these targets rely on
+    needs: tuple[Key, ...] = ()  # the queues, topic policy and role they rely on
 
     @property
     def ident(self) -> str:
         return f"{self.bus}/{self.name}"
 
+    @property
+    def arns(self) -> tuple[tuple[str, str], ...]:
+        """(id, ARN) of each target."""
+        return tuple((i, json.loads(t)["Arn"]) for i, t in self.targets)
+
+    def wire(self) -> dict[str, dict[str, Any]]:
+        return {i: json.loads(t) for i, t in self.targets}
+
     def attributes(self) -> dict[str, Any]:
-        return {"targets": [list(t) for t in self.targets]}
+        return {"targets": [[i, normal(json.loads(t))] for i, t in self.targets]}
 
     def dependencies(self) -> tuple[Key, ...]:
         return (
             ("rule", self.ident),
             *(("function", f) for f in self.functions),
             *(("permission", p) for p in self.permissions),
+            *self.needs,
         )
 
 
@@ -96,14 +107,20 @@ def derive(d: Derivation) -> Iterable[Resource]:
             pattern=canonical_json(spec.pattern), enabled=spec.enabled,
             description=spec.description, bus_is_ours=not topology.uses_default_bus,
         )
-        targets = list(dict.fromkeys(spec.targets))
-        functions = tuple(topology.function_name(t) for t in targets)
+        functions = tuple(topology.function_name(t) for t in dict.fromkeys(spec.functions))
+        wire = [wire_target(d, spec.name, target) for target in spec.targets]
+        needs: list[Key] = [("queue", topology.queue_name(q))
+                            for q in queues_used(topology, spec.name)]
+        if any(t.topic for t in spec.targets) and topology.topic_name:
+            needs.append(("topic-policy", topology.topic_name))
+        if any(t.bus for t in spec.targets):
+            needs.append(("target-role", topology.target_role_name(spec.name, d.region)))
         yield Targets(
             name, bus=topology.bus_name,
-            targets=tuple(sorted((topology.function_name(t), d.function_arn(t))
-                                 for t in targets)),
+            targets=tuple(sorted((t["Id"], canonical_json(t)) for t in wire)),
             functions=functions,
             permissions=tuple(permission_ident(f, name) for f in functions),
+            needs=tuple(needs),
         )
 
 
@@ -148,7 +165,7 @@ def _observe(gw: ProvisioningGateway, bus: str, rule: Mapping[str, Any]) -> list
         else list_targets(gw, rule["Name"], bus)
     observed.append(Observed(
         "targets", ident, rule["Name"], owner,
-        attributes={"targets": sorted([t["Id"], t["Arn"]] for t in targets)},
+        attributes={"targets": sorted([t["Id"], normal(t)] for t in targets)},
         ref={"bus": bus, "ids": tuple(t["Id"] for t in targets)},
     ))
     return observed
@@ -225,11 +242,12 @@ def read_tags(gw: ProvisioningGateway, observed: Observed) -> dict[str, str]:
 
 # -- targets --------------------------------------------------------------------------------
 def put_targets(gw: ProvisioningGateway, targets: Targets, observed: Observed | None = None) -> str:
-    """Make the rule's targets exactly the desired ones: put, then remove stale ids."""
+    """Make the rule's targets exactly the desired ones: put those that differ (PutTargets
+    replaces a target with the same id entirely), then remove stale ids."""
     live = {t[0]: t[1] for t in (observed.attributes or {}).get("targets", [])} \
         if observed else {}
-    wanted = dict(targets.targets)
-    missing = [{"Id": i, "Arn": a} for i, a in wanted.items() if live.get(i) != a]
+    wanted = targets.wire()
+    missing = [t for i, t in wanted.items() if live.get(i) != normal(t)]
     stale = [i for i in live if i not in wanted]
     if missing:
         with aws_errors("PutTargets", targets.label):

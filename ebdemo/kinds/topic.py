@@ -1,12 +1,21 @@
-"""The SNS topic the publishing functions notify, and its email subscriptions.
+"""The SNS topic the publishing functions notify, its email subscriptions, and the topic
+policy that lets the stack's rules publish to it.
 
 SNS cannot tag a subscription: it is owned through its topic. An email subscription nobody
 confirmed has no ARN yet ("PendingConfirmation"); SNS refuses to delete it and drops it by
 itself after three days (or with its topic).
+
+A topic's default policy admits the account's own principals, not EventBridge: a rule that
+targets the topic needs a statement for `events.amazonaws.com` from that rule
+(`aws:SourceArn`). The `topic-policy` kind is that policy, owned through the topic: it
+exists while some rule targets the topic, is recognised by its statement id, and removing
+it puts back the policy SNS gives every new topic (the functions that publish are allowed
+by their roles, which the same account honours without a topic policy).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,10 +32,13 @@ from ebdemo.kinds.base import (
     Observed,
     Resource,
     Scope,
+    canonical_json,
 )
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
+
+EVENTS_PRINCIPAL = "events.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,46 @@ class Subscription(Resource):
         return (("topic", self.topic),)
 
 
+@dataclass(frozen=True)
+class TopicPolicy(Resource):
+    """The topic's policy while the stack's rules publish to it."""
+
+    kind: ClassVar[str] = "topic-policy"
+    taggable: ClassVar[bool] = False
+    topic_arn: str = ""
+    policy: str = ""  # canonical JSON
+
+    def attributes(self) -> dict[str, Any]:
+        return {"policy": self.policy}
+
+    def dependencies(self) -> tuple[Key, ...]:
+        return (("topic", self.name),)
+
+
+POLICY_SID = "EventBridgeRulesOfTheStack"
+
+
+def topic_policy(topic_arn: str, rule_arns: Iterable[str]) -> dict[str, Any]:
+    sources = sorted(set(rule_arns))
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": POLICY_SID, "Effect": "Allow", "Principal": {"Service": EVENTS_PRINCIPAL},
+        "Action": "sns:Publish", "Resource": topic_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": sources[0] if len(sources) == 1
+                                    else sources}},
+    }]}
+
+
+def default_policy(topic_arn: str, account: str) -> dict[str, Any]:
+    """The policy SNS gives a new topic (what `topic-policy`'s removal restores)."""
+    return {"Version": "2008-10-17", "Id": "__default_policy_ID", "Statement": [{
+        "Sid": "__default_statement_ID", "Effect": "Allow", "Principal": {"AWS": "*"},
+        "Action": ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission",
+                   "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe",
+                   "SNS:ListSubscriptionsByTopic", "SNS:Publish"],
+        "Resource": topic_arn, "Condition": {"StringEquals": {"AWS:SourceOwner": account}},
+    }]}
+
+
 def derive(d: Derivation) -> Iterable[Resource]:
     topic, name, arn = d.topology.topic, d.topology.topic_name, d.topic_arn
     if topic is None or name is None or arn is None:
@@ -67,6 +119,10 @@ def derive(d: Derivation) -> Iterable[Resource]:
     yield Topic(name, arn=arn)
     for email in sorted(set(topic.emails)):
         yield Subscription(email, topic=name, topic_arn=arn)
+    rules = [d.rule_arn(r.name) for r in d.topology.rules if any(t.topic for t in r.targets)]
+    if rules:
+        yield TopicPolicy(name, topic_arn=arn,
+                          policy=canonical_json(topic_policy(arn, rules)))
 
 
 # -- discovery ------------------------------------------------------------------------------
@@ -99,6 +155,11 @@ def _observe(gw: ProvisioningGateway, arn: str) -> list[Observed]:
                     ref={"indexed": indexed})]
     if owner != gw.stack:
         return out
+    policy = _policy(gw, arn, name)
+    if policy is not None and POLICY_SID in {s.get("Sid") for s in policy.get("Statement", [])}:
+        out.append(Observed("topic-policy", name, name, owner,
+                            attributes={"policy": canonical_json(policy)},
+                            ref={"topic_arn": arn}))
     subs: list[dict[str, Any]] = []
     with aws_errors("ListSubscriptionsByTopic", f"topic {name}"):
         try:
@@ -116,6 +177,18 @@ def _observe(gw: ProvisioningGateway, arn: str) -> list[Observed]:
             ref={"arn": sub["SubscriptionArn"], "topic_arn": arn},
         ))
     return out
+
+
+def _policy(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, Any] | None:
+    with aws_errors("GetTopicAttributes", f"topic {name}"):
+        try:
+            attributes = gw.sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+    text = attributes.get("Policy")
+    return json.loads(text) if text else None
 
 
 def _tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:
@@ -193,9 +266,38 @@ def unsubscribe(gw: ProvisioningGateway, observed: Observed) -> str:
     return "deleted"
 
 
+# -- the topic policy -----------------------------------------------------------------------
+def set_policy(gw: ProvisioningGateway, policy: TopicPolicy) -> str:
+    with aws_errors("SetTopicAttributes", policy.label):
+        gw.sns.set_topic_attributes(TopicArn=policy.topic_arn, AttributeName="Policy",
+                                    AttributeValue=policy.policy)
+    return "created"
+
+
+def reset_policy(gw: ProvisioningGateway, policy: TopicPolicy, observed: Observed) -> str:
+    set_policy(gw, policy)
+    return "updated"
+
+
+def remove_policy(gw: ProvisioningGateway, observed: Observed) -> str:
+    arn = str(observed.ref["topic_arn"])
+    account = arn.split(":")[4]
+    with aws_errors("SetTopicAttributes", observed.label):
+        try:
+            gw.sns.set_topic_attributes(
+                TopicArn=arn, AttributeName="Policy",
+                AttributeValue=json.dumps(default_policy(arn, account)))
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+    return "deleted"
+
+
 KINDS = (
     Kind("topic", Topic, create_rank=0, delete_rank=1, create=create, update=update,
          delete=delete, read_tags=read_tags),
     Kind("subscription", Subscription, create_rank=1, delete_rank=0, create=subscribe,
          update=resubscribe, delete=unsubscribe),
+    Kind("topic-policy", TopicPolicy, create_rank=1, delete_rank=0, create=set_policy,
+         update=reset_policy, delete=remove_policy),
 )

@@ -108,6 +108,28 @@ def default_topology(stack: str = "t1", bus: str = "events") -> dict[str, Any]:
     }
 
 
+def failure_path_topology(stack: str = "t1") -> dict[str, Any]:
+    """The seed's shape with every kind and option of the failure path: queues (a DLQ for
+    every target, an audit queue target), a retry policy and an input transformer, a topic
+    and a bus target (another bus of the stack), and an `async:` on_failure destination."""
+    topology = default_topology(stack=stack)
+    topology["queues"] = {"dead-orders": {"retention": "14d"}, "audit": {}}
+    topology["buses"] = {"partner-events": {}}
+    topology["functions"]["process-order"]["async"] = {
+        "max_retries": 1, "on_failure": {"queue": "dead-orders"}}
+    topology["rules"]["order"]["targets"] = [
+        {"function": "process-order", "retry": {"attempts": 3, "max_age": "1h"},
+         "input_transformer": {"paths": {"id": "$.id"}, "template": '{"event": <id>}'}},
+        {"queue": "audit", "input_path": "$.detail"},
+        {"topic": "notifications"},
+        {"bus": "partner-events"},
+    ]
+    for rule in topology["rules"].values():
+        rule["targets"] = [{**(t if isinstance(t, dict) else {"function": t}),
+                            "dlq": "dead-orders"} for t in rule["targets"]]
+    return topology
+
+
 class Project:
     """A config file plus handler files in one directory; `write()` again after edits."""
 

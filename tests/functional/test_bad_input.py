@@ -140,6 +140,23 @@ CASES = [
         "    puts_events: true", "    permissions: [{actions: ['s3:GetObject'], resources: "
         "['*'], conditions: {StringEqual: {'aws:SourceAccount': '1'}}}]"), 7,
          ("functions.producer.permissions[0].conditions.StringEqual", "unknown IAM condition")),
+    Case("queue-target-unknown", edit("targets: [consumer]", "targets: [{queue: audit}]"), 14,
+         ("rules.all.targets[0].queue", "unknown queue 'audit'", "queues:")),
+    Case("dlq-unknown", edit("targets: [consumer]", "targets: [{function: consumer, dlq: deadd}]"
+                             ).replace("rules:", "queues: {dead: {}}\nrules:"),
+         15, ("rules.all.targets[0].dlq", "did you mean 'dead'")),
+    Case("retry-out-of-range", edit("targets: [consumer]",
+                                    "targets: [{function: consumer, retry: {attempts: 200}}]"),
+         14, ("rules.all.targets[0].retry.attempts", "between 0 and 185")),
+    Case("transformer-placeholder", edit(
+        "targets: [consumer]",
+        "targets: [{function: consumer, input_transformer: {template: '{\"a\": <b>}'}}]"), 14,
+         ("input_transformer.template", "invalid placeholder b")),
+    Case("async-max-retries", edit("    publishes: true",
+                                   "    publishes: true\n    async: {max_retries: 5}"), 11,
+         ("functions.consumer.async.max_retries", "between 0 and 2")),
+    Case("queue-bad-duration", edit("rules:", "queues:\n  q: {retention: 2 weeks}\nrules:"), 12,
+         ("queues.q.retention", "not a duration")),
 ]
 
 

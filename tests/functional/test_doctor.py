@@ -21,7 +21,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.aws.inspect import gather
 from ebdemo.doctor import Finding, diagnose
-from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
+from ebdemo.model import FunctionSpec, QueueSpec, RuleSpec, TargetSpec, TopicSpec, Topology
 
 REGION = "eu-west-1"
 TRUST = {"Version": "2012-10-17", "Statement": [{
@@ -33,8 +33,10 @@ TOPO = Topology(
         FunctionSpec("producer", Path("/x.py"), "x.handler", puts_events=True),
         FunctionSpec("consumer", Path("/x.py"), "x.handler", publishes=True),
     ),
-    rules=(RuleSpec("all", {"source": ["io.entest.demo"]}, ("consumer",)),),
+    rules=(RuleSpec("all", {"source": ["io.entest.demo"]},
+                    (TargetSpec(function="consumer", dlq="dead"),)),),
     topic=TopicSpec("topic", emails=("ops@example.com",)),
+    queues=(QueueSpec("dead"),),
 )
 
 
@@ -47,8 +49,14 @@ def _zip() -> bytes:
 
 def deploy(clients: ClientFactory, topo: Topology) -> None:
     """A correct deployment of `topo`, made by hand."""
-    events, lam, iam, sns = (clients.client(s) for s in ("events", "lambda", "iam", "sns"))
+    events, lam, iam, sns, sqs = (clients.client(s) for s in ("events", "lambda", "iam", "sns",
+                                                               "sqs"))
     account = clients.account_id()
+    queues = {}
+    for queue in topo.queues:
+        url = sqs.create_queue(QueueName=topo.queue_name(queue.name))["QueueUrl"]
+        queues[queue.name] = (url, sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
     bus_arn = events.create_event_bus(Name=topo.bus_name)["EventBusArn"]
     topic_arn = sns.create_topic(Name=topo.topic_name)["TopicArn"]
     for email in topo.topic.emails if topo.topic else ():
@@ -69,19 +77,31 @@ def deploy(clients: ClientFactory, topo: Topology) -> None:
             {"Version": "2012-10-17", "Statement": statements}))
         lam.create_function(FunctionName=topo.function_name(fn.name), Runtime="python3.12",
                             Role=role_arn, Handler=fn.handler, Code={"ZipFile": _zip()})
+    senders: dict[str, list[str]] = {}
     for rule in topo.rules:
         name = topo.rule_name(rule.name)
         rule_arn = events.put_rule(Name=name, EventBusName=topo.bus_name,
                                    EventPattern=json.dumps(dict(rule.pattern)))["RuleArn"]
         targets = []
-        for logical in rule.targets:
-            fn_name = topo.function_name(logical)
+        for target in rule.targets:
+            fn_name = topo.function_name(str(target.function))
             fn_arn = lam.get_function(FunctionName=fn_name)["Configuration"]["FunctionArn"]
             lam.add_permission(FunctionName=fn_name, StatementId=name,
                                Action="lambda:InvokeFunction",
                                Principal="events.amazonaws.com", SourceArn=rule_arn)
-            targets.append({"Id": logical, "Arn": fn_arn})
+            dead_letter = {"DeadLetterConfig": {"Arn": queues[target.dlq][1]}} \
+                if target.dlq else {}
+            targets.append({"Id": target.function, "Arn": fn_arn, **dead_letter})
+            if target.dlq:
+                senders.setdefault(target.dlq, []).append(rule_arn)
         events.put_targets(Rule=name, EventBusName=topo.bus_name, Targets=targets)
+    for queue, rules in senders.items():
+        url, arn = queues[queue]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rules}}}]})})
 
 
 @pytest.fixture
@@ -217,8 +237,10 @@ def test_cli_exit_codes_and_json(monkeypatch):
         runner = CliRunner()
         ok = runner.invoke(main, [*args, "--output", "json", "doctor"])
         assert ok.exit_code == 0, ok.output
-        assert json.loads(ok.stdout) == {
-            "stack": "cli", "healthy": True, "errors": 0, "warnings": 0, "findings": []}
+        healthy = json.loads(ok.stdout)  # the sample's targets have no dead-letter queue
+        assert {k: healthy[k] for k in ("stack", "healthy", "errors", "warnings")} == {
+            "stack": "cli", "healthy": True, "errors": 0, "warnings": 3}
+        assert [f["code"] for f in healthy["findings"]] == ["target-no-dlq"] * 3
         rule = topo.rule_name("purchase")
         factory.client("lambda").remove_permission(
             FunctionName=topo.function_name("process-purchase"), StatementId=rule)
@@ -226,7 +248,8 @@ def test_cli_exit_codes_and_json(monkeypatch):
         bad = runner.invoke(main, [*args, "--output", "json", "doctor"])
         assert bad.exit_code == 1
         report = json.loads(bad.stdout)
-        assert [(f["code"], f["resource"]) for f in report["findings"]] == [
+        assert [(f["code"], f["resource"]) for f in report["findings"]
+                if f["code"] != "target-no-dlq"] == [
             ("permission-missing", "function cli-process-purchase"),
             ("rule-disabled", "rule cli-order"),
         ]
@@ -280,7 +303,27 @@ def _break_role_swap(clients: ClientFactory, stack: str) -> None:
     lam.update_function_configuration(FunctionName=f"{stack}-consumer", Role=arn)
 
 
+def _break_dlq_policy(clients: ClientFactory, stack: str) -> None:
+    sqs = clients.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{stack}-dead-orders")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
+
+
+def _break_dlq(clients: ClientFactory, stack: str) -> None:
+    sqs = clients.client("sqs")
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=f"{stack}-dead-orders")["QueueUrl"])
+
+
+def _break_topic_policy(clients: ClientFactory, stack: str) -> None:
+    arn = f"arn:aws:sns:us-east-1:{DEFAULT_ACCOUNT_ID}:{stack}-notifications"
+    clients.client("sns").set_topic_attributes(TopicArn=arn, AttributeName="Policy",
+                                               AttributeValue=json.dumps({"Statement": []}))
+
+
 BREAKAGES = {
+    "dlq-refuses-rule": _break_dlq_policy,
+    "dlq-missing": _break_dlq,
+    "target-policy-refuses": _break_topic_policy,
     "permission-missing": _break_permission,
     "permission-wrong-source": _break_source_arn,
     "rule-disabled": _break_rule_state,
@@ -295,11 +338,12 @@ BREAKAGES = {
 def test_doctor_finds_each_breakage_of_an_up_stack_and_up_repairs_it(code, project,
                                                                       monkeypatch):
     from conftest import REGION as CONFTEST_REGION
+    from conftest import failure_path_topology
 
     from ebdemo.app import App
     from ebdemo.cli import main
 
-    p = project()
+    p = project(**{k: v for k, v in failure_path_topology().items() if k != "stack"})
     stack = p.config["stack"]
     with mock_aws():
         factory = ClientFactory(region=CONFTEST_REGION, credentials={
@@ -358,3 +402,27 @@ def test_failed_invocations_metric(clients):
     [finding] = findings(clients)
     assert (finding.code, finding.resource) == ("rule-failed-invocations", "rule doc-all")
     assert finding.problem.startswith("4 invocation(s)")
+
+
+def test_the_failure_path_warnings_on_a_real_stack(clients):
+    """Letters waiting in the DLQ, InvocationsSentToDLQ above zero, a target without a DLQ."""
+    from datetime import UTC, datetime
+
+    sqs = clients.client("sqs")
+    url = sqs.get_queue_url(QueueName="doc-dead")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    assert [(f.code, f.resource, f.problem[:13]) for f in findings(clients)] == [
+        ("dlq-letters-waiting", "queue doc-dead", "2 message(s) ")]
+    clients.client("cloudwatch").put_metric_data(Namespace="AWS/Events", MetricData=[{
+        "MetricName": "InvocationsSentToDLQ", "Value": 2, "Unit": "Count",
+        "Timestamp": datetime.now(UTC),
+        "Dimensions": [{"Name": "EventBusName", "Value": "doc-bus"},
+                       {"Name": "RuleName", "Value": "doc-all"}]}])
+    assert codes(clients) == [("rule-sent-to-dlq", "rule doc-all"),
+                              ("dlq-letters-waiting", "queue doc-dead")]
+    events, lam = clients.client("events"), clients.client("lambda")
+    arn = lam.get_function(FunctionName="doc-consumer")["Configuration"]["FunctionArn"]
+    events.put_targets(Rule="doc-all", EventBusName="doc-bus",
+                       Targets=[{"Id": "consumer", "Arn": arn}])  # its DLQ removed by hand
+    assert ("target-no-dlq", "rule doc-all") in codes(clients)

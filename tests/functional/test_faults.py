@@ -1,6 +1,9 @@
 """Crash safety, proven at every fault point: fail the k-th mutating call, for every k.
 
-One clean `up` of the seed topology (the reference run, done once at collection) fixes
+One clean `up` of the seed topology with the failure path added (queues with their policies,
+target retry policies, dead-letter queues and input transformers, queue, topic and bus
+targets with the topic policy and the bus target's role, an `async:` destination with the
+role permission it needs: `FAILURE_PATH`) — the reference run, done once at collection — fixes
 N_UP mutating calls and the reference snapshot; likewise `down` fixes N_DOWN. Then, for each
 k, a non-retryable AccessDenied on the k-th mutating call must make the command exit 1 with
 one line naming the operation, the resource and the AWS error; and afterwards:
@@ -26,7 +29,7 @@ from typing import Any
 
 import botocore.retries.standard
 import pytest
-from conftest import Project, default_topology
+from conftest import Project, failure_path_topology
 from moto import mock_aws
 from trust_support import (
     FailNth,
@@ -65,7 +68,7 @@ class Harness:
 
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, *,
                  sequential: bool = True) -> None:
-        self.project = Project(root, default_topology(stack=STACK))
+        self.project = Project(root, failure_path_topology(STACK))
         self.monkeypatch = monkeypatch
         self.clients = _factory()
         monkeypatch.setattr(App, "clients", lambda app: self.clients)
@@ -164,7 +167,8 @@ def _assert_fault_reported(result: Any, fault: FailNth) -> None:
     assert name in line, (operation, name, line)
 
 
-NAME_KEYS = ("FunctionName", "RoleName", "logGroupName", "Name", "Rule", "Bucket", "LayerName")
+NAME_KEYS = ("FunctionName", "RoleName", "logGroupName", "Name", "Rule", "QueueName", "Bucket",
+             "LayerName")
 ARN_KEYS = ("TopicArn", "SubscriptionArn", "Resource", "ResourceARN", "ResourceArn",
             "resourceArn")
 # ARN resource part → the name ebdemo's labels use (a rule as <bus>/<rule>, a log group
@@ -177,6 +181,8 @@ def _resource_name(operation: str, params: dict[str, Any]) -> str:
     for key in NAME_KEYS:
         if key in params:
             return str(params[key])
+    if "QueueUrl" in params:
+        return str(params["QueueUrl"]).rsplit("/", 1)[-1]
     for key in ARN_KEYS:
         if key in params:
             resource = str(params[key]).split(":", 5)[5]
@@ -217,7 +223,11 @@ def test_reference_run():
     assert ref["n_up"] > 20 and ref["n_down"] > 10
     assert ref["noop_mutating"] == 0
     snap = ref["snapshot"]
-    assert len(snap["functions"]) == 4 and len(snap["rules"]) == 3 and len(snap["roles"]) == 4
+    assert len(snap["functions"]) == 4 and len(snap["rules"]) == 3 and len(snap["roles"]) == 5
+    assert len(snap["queues"]) == 2 and len(snap["buses"]) == 2
+    assert snap["functions"]["t1-process-order"]["event_invoke_config"]["DestinationConfig"]
+    assert snap["topics"]["t1-notifications"]["policy"]["Statement"][0]["Principal"] == {
+        "Service": "events.amazonaws.com"}
     print(f"\nfault points: up {ref['n_up']}, down {ref['n_down']}, "
           f"total {ref['n_up'] + ref['n_down']}")
 
@@ -333,7 +343,7 @@ def test_faults_over_http_against_a_moto_server(moto_endpoint, tmp_path, monkeyp
                                                  after):
     """A sample of the sweep with real HTTP (`--endpoint-url`), as a user's tool sees it."""
     reject_duplicate_statement_ids(monkeypatch)  # the server runs in this process
-    project = Project(tmp_path, default_topology(stack=STACK))
+    project = Project(tmp_path, failure_path_topology(STACK))
     current: list[ClientFactory] = []
 
     def clients(app: App) -> ClientFactory:

@@ -114,7 +114,7 @@ def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
         clients.client(s) for s in ("events", "lambda", "iam", "logs", "sns")
     )
     out: Snapshot = {"buses": {}, "rules": {}, "functions": {}, "roles": {}, "log_groups": {},
-                     "topics": {}, "layers": {}, "buckets": {}}
+                     "topics": {}, "queues": {}, "layers": {}, "buckets": {}}
     layer_contents = _layers(lam, prefix, out)
     buses = events.list_event_buses()["EventBuses"]
     for bus in buses:
@@ -132,7 +132,7 @@ def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
                 "state": rule.get("State"),
                 "description": rule.get("Description", ""),
                 "tags": _tags(events.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]),
-                "targets": sorted((t["Id"], t["Arn"]) for t in targets),
+                "targets": sorted(json.dumps(t, sort_keys=True) for t in targets),
             }
     for fn in _pages(lam, "list_functions", "Functions"):
         name = fn["FunctionName"]
@@ -156,6 +156,7 @@ def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
                        for layer in config.get("Layers") or []],
             "tags": got.get("Tags") or {},
             "policy": sorted(policy, key=lambda s: s.get("Sid", "")),
+            "event_invoke_config": _invoke_config(lam, name),
         }
     for role in _pages(iam, "list_roles", "Roles"):
         name = role["RoleName"]
@@ -188,6 +189,17 @@ def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
         out["topics"][name] = {
             "tags": _tags(sns.list_tags_for_resource(ResourceArn=arn)["Tags"]),
             "subscriptions": sorted((s["Protocol"], s["Endpoint"]) for s in subs),
+            "policy": json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+                                 .get("Policy") or "null"),
+        }
+    sqs = clients.client("sqs")
+    for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+            "Attributes"]
+        out["queues"][url.rsplit("/", 1)[-1]] = {
+            "policy": json.loads(attributes.get("Policy") or "null"),
+            **{k: attributes.get(k) for k in ("VisibilityTimeout", "MessageRetentionPeriod")},
+            "tags": sqs.list_queue_tags(QueueUrl=url).get("Tags", {}),
         }
     _buckets(clients.client("s3"), prefix, out)
     return out
@@ -233,6 +245,15 @@ def _buckets(s3: Any, prefix: str, out: Snapshot) -> None:
             "objects": sorted(o["Key"] for o in _pages(s3, "list_objects_v2", "Contents",
                                                        Bucket=name)),
         }
+def _invoke_config(lam: Any, name: str) -> dict[str, Any] | None:
+    try:
+        got = lam.get_function_event_invoke_config(FunctionName=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return None
+    return {k: got.get(k) for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds",
+                                    "DestinationConfig")}
 
 
 def is_empty(snap: Snapshot) -> bool:

@@ -50,7 +50,7 @@ def test_the_sample_config_describes_the_seed_topology():
 
 def test_the_sample_rules_route_as_the_issue_says():
     topology = load_config(SAMPLE)
-    by_target = {t: r.pattern for r in topology.rules for t in r.targets}
+    by_target = {t: r.pattern for r in topology.rules for t in r.functions}
     assert by_target["consumer"] == {"source": ["io.entest.demo"]}
     assert by_target["process-purchase"] == {
         "source": ["io.entest.demo"],
@@ -68,7 +68,7 @@ def test_the_sample_rules_match_the_seed_events():
 
     def targets(detail_type: str, source: str = "io.entest.demo") -> set[str]:
         event = {"source": source, "detail-type": detail_type, "detail": {}}
-        return {t for r in topology.rules if matches(dict(r.pattern), event) for t in r.targets}
+        return {t for r in topology.rules if matches(dict(r.pattern), event) for t in r.functions}
 
     assert targets("purchase") == {"consumer", "process-purchase"}
     assert targets("order") == {"consumer", "process-order"}
@@ -228,7 +228,7 @@ rules:
         "detail-type": ["order"],
         "detail": {"amount": [{"numeric": [">", 100]}], "flags": {"vip": [True]}},
     }
-    assert (rule.targets, rule.description, rule.enabled) == (("worker",), "big orders", False)
+    assert (rule.functions, rule.description, rule.enabled) == (("worker",), "big orders", False)
 
 
 def test_full_pattern_keeps_yaml_scalars_as_json_would(workspace):
@@ -266,7 +266,7 @@ def test_a_rule_can_target_several_functions_and_rules_keep_file_order(workspace
     )
     topology = load(workspace, text)
     assert [r.name for r in topology.rules] == ["z", "y"]
-    assert topology.rule("z").targets == ("b", "a")
+    assert topology.rule("z").functions == ("b", "a")
     assert [r.name for r in topology.rules_targeting("a")] == ["z", "y"]
 
 

@@ -264,7 +264,7 @@ CASES = [
         edit("targets: [consumer]", "targets: {consumer: 1}"),
         21,
         "rules.all-demo-events.targets",
-        "expected a list of strings, got a mapping",
+        "expected a list, got a mapping",
     ),
     (
         "enabled-string",

@@ -41,7 +41,7 @@ def test_specs_take_positional_and_keyword_arguments_like_the_dataclasses_did():
     assert (fn.name, fn.code, fn.handler, fn.timeout, fn.memory) == (
         "w", Path("/x/w.py"), "w.handler", 30, 128)
     rule = RuleSpec("r", {"source": ["s"]}, ("w",), enabled=False)
-    assert (rule.pattern, rule.targets, rule.enabled, rule.description) == (
+    assert (rule.pattern, rule.functions, rule.enabled, rule.description) == (
         {"source": ["s"]}, ("w",), False, "")
     topic = TopicSpec("alerts", ("a@x.io",))
     topology = Topology("demo", "events", (fn,), (rule,), topic)
@@ -67,7 +67,7 @@ def test_hand_built_topologies_may_be_partial():
     """Only a file must have functions and targets; code builds what it tests."""
     topology = Topology(stack="t", bus="events", functions=(), rules=(
         RuleSpec(name="off", pattern={"source": ["x"]}, targets=(), enabled=False),))
-    assert topology.rules[0].targets == () and topology.topic is None
+    assert topology.rules[0].functions == () and topology.topic is None
     assert Topology(stack="t", bus=DEFAULT_BUS, functions=(), rules=()).bus_name == "default"
 
 

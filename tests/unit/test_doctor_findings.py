@@ -19,8 +19,9 @@ from ebdemo.doctor import (
     has_errors,
     invoke_grants,
 )
+from ebdemo.doctor_targets import QueueFacts
 from ebdemo.kinds.function import statement_id
-from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
+from ebdemo.model import FunctionSpec, QueueSpec, RuleSpec, TargetSpec, TopicSpec, Topology
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 TRUST = ({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
@@ -35,9 +36,20 @@ def topology(bus: str = "bus") -> Topology:
             FunctionSpec("producer", code, "handler.handler", puts_events=True),
             FunctionSpec("consumer", code, "handler.handler", publishes=True),
         ),
-        rules=(RuleSpec("all", {"source": ["io.entest.demo"]}, ("consumer",)),),
+        rules=(RuleSpec("all", {"source": ["io.entest.demo"]},
+                        (TargetSpec(function="consumer", dlq="dead"),)),),
         topic=TopicSpec("topic", emails=("ops@example.com",)),
+        queues=(QueueSpec("dead"),),
     )
+
+
+DEAD = f"arn:aws:sqs:{REGION}:{ACCOUNT}:demo-dead"
+
+
+def queue_policy(*rule_arns: str) -> tuple[dict, ...]:
+    return ({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+             "Action": "sqs:SendMessage", "Resource": DEAD,
+             "Condition": {"ArnEquals": {"aws:SourceArn": list(rule_arns)}}},)
 
 
 def rule_arn(topo: Topology, logical: str) -> str:
@@ -67,10 +79,13 @@ def healthy(topo: Topology, region: str = REGION) -> StackFacts:
     rules = {
         topo.rule_name(r.name): RuleFacts(
             topo.rule_name(r.name), rule_arn(topo, r.name), "ENABLED",
-            tuple(TargetFacts(t, fn_arn(topo.function_name(t))) for t in r.targets),
+            tuple(TargetFacts(topo.function_name(t), fn_arn(topo.function_name(t)), DEAD)
+                  for t in r.functions),
         )
         for r in topo.rules
     }
+    queues = {DEAD: QueueFacts("demo-dead", DEAD, queue_policy(
+        *(rule_arn(topo, r.name) for r in topo.rules)), 0)}
     functions, roles = {}, {}
     for f in topo.functions:
         name, role = topo.function_name(f.name), topo.role_name(f.name, region)
@@ -89,7 +104,7 @@ def healthy(topo: Topology, region: str = REGION) -> StackFacts:
                                 tuple(statements))
     topic = TopicFacts(topo.topic_name or "", topic_arn, (
         SubscriptionFacts("email", "ops@example.com", topic_arn + ":1", False),))
-    return StackFacts(ACCOUNT, region, True, rules, functions, roles, topic)
+    return StackFacts(ACCOUNT, region, True, rules, functions, roles, topic, queues=queues)
 
 
 def codes(findings) -> list[str]:
@@ -302,3 +317,99 @@ def test_a_role_an_earlier_version_made_is_a_warning_with_the_commands_to_remove
     assert "every region of stack demo" in finding.fix
     assert "aws iam delete-role --role-name demo-consumer-role" in finding.fix
     assert not has_errors([finding])
+
+
+# -- the failure path (ebdemo.doctor_targets) --------------------------------------------------
+def with_targets(*targets: TargetSpec, queues=("dead", "audit")) -> Topology:
+    topo = topology()
+    rule = topo.rules[0].model_copy(update={"targets": targets})
+    return topo.model_copy(update={"rules": (rule,),
+                                   "queues": tuple(QueueSpec(q) for q in queues)})
+
+
+def test_a_target_without_a_dead_letter_queue_is_a_warning_with_the_fix():
+    topo = topology()
+    facts = healthy(topo)
+    target = replace(facts.rules["demo-all"].targets[0], dead_letter_arn=None)
+    rule = replace(facts.rules["demo-all"], targets=(target,))
+    [finding] = diagnose(topo, replace(facts, rules={"demo-all": rule}))
+    assert (finding.code, finding.severity, finding.resource) == (
+        "target-no-dlq", "warning", "rule demo-all")
+    assert "function demo-consumer" in finding.problem and "dropped" in finding.problem
+    assert "dlq: QUEUE" in finding.fix and not has_errors([finding])
+
+
+def test_a_dead_letter_queue_that_is_gone_or_does_not_admit_the_rule():
+    topo = topology()
+    facts = healthy(topo)
+    assert codes(diagnose(topo, replace(facts, queues={}))) == ["dlq-missing"]
+    other = rule_arn(topo, "other")
+    closed = {DEAD: QueueFacts("demo-dead", DEAD, queue_policy(other), 0)}
+    [finding] = diagnose(topo, replace(facts, queues=closed))
+    assert (finding.code, finding.severity, finding.resource) == (
+        "dlq-refuses-rule", "error", "queue demo-dead")
+    assert "rule demo-all" in finding.problem and "`ebdemo up`" in finding.fix
+    denied = {DEAD: QueueFacts("demo-dead", DEAD, (
+        *queue_policy(rule_arn(topo, "all")),
+        {**queue_policy(rule_arn(topo, "all"))[0], "Effect": "Deny"}), 0)}
+    assert codes(diagnose(topo, replace(facts, queues=denied))) == ["dlq-refuses-rule"]
+
+
+def test_letters_waiting_and_events_sent_to_the_dlq_are_warnings():
+    topo = topology()
+    facts = healthy(topo)
+    waiting = {DEAD: replace(facts.queues[DEAD], messages=4)}
+    [finding] = diagnose(topo, replace(facts, queues=waiting))
+    assert (finding.code, finding.severity, finding.resource) == (
+        "dlq-letters-waiting", "warning", "queue demo-dead")
+    assert finding.problem.startswith("4 message(s)") and "rule all" in finding.problem
+    assert "ebdemo dlq dead" in finding.fix and "--redrive" in finding.fix
+    rule = replace(facts.rules["demo-all"], sent_to_dlq=2)
+    [finding] = diagnose(topo, replace(facts, rules={"demo-all": rule}))
+    assert (finding.code, finding.severity) == ("rule-sent-to-dlq", "warning")
+    assert finding.problem.startswith("2 event(s)") and "ebdemo dlq" in finding.fix
+
+
+def test_an_on_failure_queue_with_records_waiting_is_named_for_its_function():
+    from ebdemo.model import AsyncSpec, TargetRef
+
+    topo = topology()
+    consumer = topo.functions[1].model_copy(update={"async_": AsyncSpec(
+        on_failure=TargetRef(queue="dead"))})
+    topo = topo.model_copy(update={"functions": (topo.functions[0], consumer)})
+    facts = healthy(topo)
+    [finding] = diagnose(topo, replace(facts, queues={DEAD: replace(facts.queues[DEAD],
+                                                                    messages=1)}))
+    assert finding.code == "dlq-letters-waiting"
+    assert "failures of function consumer" in finding.problem
+
+
+def test_queue_and_topic_targets_whose_policy_refuses_the_rule():
+    audit = f"arn:aws:sqs:{REGION}:{ACCOUNT}:demo-audit"
+    topo = with_targets(TargetSpec(queue="audit", dlq="dead"), TargetSpec(topic="topic",
+                                                                          dlq="dead"))
+    facts = healthy(topo)
+    all_arn = rule_arn(topo, "all")
+    topic_arn = facts.topic.arn
+    rule = replace(facts.rules["demo-all"], targets=(
+        TargetFacts("queue.audit", audit, DEAD), TargetFacts("topic.topic", topic_arn, DEAD)))
+    open_policy = ({"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": ["sqs:SendMessage", "sns:Publish"], "Resource": "x",
+                    "Condition": {"ArnEquals": {"aws:SourceArn": all_arn}}},)
+    facts = replace(facts, rules={"demo-all": rule},
+                    queues={**facts.queues, audit: QueueFacts("demo-audit", audit, open_policy)},
+                    topic=replace(facts.topic, policy=open_policy))
+    assert diagnose(topo, facts) == []
+    closed = replace(facts, queues={**facts.queues, audit: QueueFacts("demo-audit", audit)},
+                     topic=replace(facts.topic, policy=()))
+    found = diagnose(topo, closed)
+    assert [(f.code, f.resource) for f in found] == [
+        ("target-policy-refuses", "queue demo-audit"),
+        ("target-policy-refuses", "topic demo-topic")]
+    assert "NO_PERMISSIONS" in found[0].problem and "sqs:SendMessage" in found[0].problem
+    gone = replace(facts, queues={DEAD: facts.queues[DEAD]})
+    assert codes(diagnose(topo, gone)) == ["target-queue-missing"]
+    missing = replace(facts, rules={"demo-all": replace(rule, targets=rule.targets[:1])})
+    [finding] = diagnose(topo, missing)
+    assert (finding.code, finding.problem) == (
+        "target-missing", "topic demo-topic is not a target of the rule")

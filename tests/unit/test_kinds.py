@@ -12,7 +12,17 @@ import pytest
 
 from ebdemo import kinds
 from ebdemo.kinds.base import Kind, Resource
-from ebdemo.model import FunctionSpec, RuleSpec, TopicSpec, Topology
+from ebdemo.model import (
+    AsyncSpec,
+    BusSpec,
+    FunctionSpec,
+    QueueSpec,
+    RuleSpec,
+    TargetRef,
+    TargetSpec,
+    TopicSpec,
+    Topology,
+)
 
 REGION, ACCOUNT = "ap-southeast-2", "111122223333"
 
@@ -26,9 +36,15 @@ def topology() -> Topology:
         stack="demo", bus="events",
         functions=(FunctionSpec("a", code, "handler.handler", puts_events=True,
                                 layers=(LAYER,)),
-                   FunctionSpec("b", code, "handler.handler", publishes=True)),
-        rules=(RuleSpec("r", {"source": ["s"]}, ("a", "b")),),
+                   FunctionSpec("b", code, "handler.handler", publishes=True,
+                                async_=AsyncSpec(on_failure=TargetRef(queue="q"),
+                                                 on_success=TargetRef(function="a")))),
+        rules=(RuleSpec("r", {"source": ["s"]}, (
+            "a", TargetSpec(function="b", dlq="q"), TargetSpec(queue="q"),
+            TargetSpec(topic="t"), TargetSpec(bus="other"))),),
         topic=TopicSpec("t", ("x@example.com",)),
+        queues=(QueueSpec("q"),),
+        buses=(BusSpec("other"),),
     )
 
 
@@ -68,7 +84,7 @@ def test_dependencies_name_registered_kinds_created_earlier() -> None:
 
 def test_globally_named_resources_carry_the_region() -> None:
     globals_ = [r for r in desired() if r.global_name]
-    assert {r.kind for r in globals_} == {"role", "bucket"}
+    assert {r.kind for r in globals_} == {"role", "target-role", "bucket"}
     assert all(r.name.endswith(f"-{REGION}") for r in globals_)
 
 

@@ -88,7 +88,7 @@ def test_each_rule_gets_one_permission_per_target_scoped_by_source_arn():
     audit_all = by_key(res)[("permission", "demo-audit/ebdemo-demo-all")]
     assert audit_all.source_arn.endswith(":rule/demo-events/demo-all")
     targets = by_key(res)[("targets", "demo-events/demo-all")]
-    assert targets.targets == (
+    assert targets.arns == (
         ("demo-audit", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:demo-audit"),
         ("demo-consumer", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:demo-consumer"),
     )

@@ -16,6 +16,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -25,10 +26,11 @@ from pydantic.json_schema import SkipJsonSchema
 from ebdemo.config import quotas
 from ebdemo.config.context import Declared, Problems, declared, loading, problem
 from ebdemo.config.handlers import CodeProblem, check_handler, default_handler, resolve_code
+from ebdemo.config.models.async_invoke import AsyncSpec, self_destination_problems
 from ebdemo.config.models.base import Spec
 from ebdemo.config.models.layers import Architecture, LayerEntry, check_layers, requirements_file
 from ebdemo.config.models.permissions import PermissionSpec
-from ebdemo.config.types import NAME_KEY, Hint, NullIsEmpty
+from ebdemo.config.types import NAME_KEY, Hint, NotNull, NullIsEmpty
 from ebdemo.limits import (
     ENV_KEY_RE,
     FUNCTION_DESCRIPTION_MAX,
@@ -112,6 +114,11 @@ class FunctionSpec(Spec):
     publishes: StrictBool = Field(
         False, description="Allow sns:Publish on the topic; sets TOPIC_ARN."
     )
+    async_: Annotated[AsyncSpec | None, NotNull()] = Field(
+        None, alias="async",
+        description="Asynchronous invocations: {max_retries: 0..2, max_age: 60s..6h, "
+        "on_failure, on_success: {queue|topic|function|bus: NAME}}.",
+    )
     # after the flags: its checks depend on them
     environment: Environment = Field(
         default_factory=lambda: MappingProxyType({}),
@@ -179,6 +186,19 @@ class FunctionSpec(Spec):
             return resolve_code(code, context.base)
         except CodeProblem as exc:
             raise problem(exc.message) from None
+
+    @field_validator("async_", mode="wrap")
+    @classmethod
+    def _not_its_own_destination(cls, written: Any, handler: Any, info: ValidationInfo) -> Any:
+        problems = self_destination_problems(str(info.data.get("name")), written)
+        try:
+            spec = handler(written)
+        except ValidationError as exc:
+            if not problems:
+                raise
+            problems.include(exc)
+        problems.raise_any()
+        return spec
 
     @field_validator("publishes")
     @classmethod

@@ -8,7 +8,6 @@ routes with, and located down to the offending key.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -39,6 +38,7 @@ from ebdemo.config.context import (
     problem,
 )
 from ebdemo.config.models.base import Spec
+from ebdemo.config.models.targets import RuleTarget, rule_target_problems
 from ebdemo.config.types import NAME_KEY, Hint, MinItemsInFiles, NotEmpty, NotNull, Unique
 from ebdemo.config.yamlsource import Timestamp, Unreadable
 from ebdemo.limits import (
@@ -46,6 +46,8 @@ from ebdemo.limits import (
     MAX_TARGETS_PER_RULE,
     PATTERN_MAX_CHARS,
     PATTERN_MAX_DEPTH,
+    ROLE_NAME_MAX,
+    ROLE_NAME_RE,
     RULE_DESCRIPTION_MAX,
     RULE_NAME_MAX,
     RULE_NAME_RE,
@@ -72,8 +74,9 @@ DetailTypes = Annotated[
 ]
 PatternObject = Annotated[dict[str, Any], NotEmpty("the event pattern must not be empty")]
 DetailObject = Annotated[dict[str, Any], NotEmpty("the `detail` pattern must not be empty")]
-# A target is a declared function's logical name (target options will make this a union).
-Target = Annotated[str, Strict()]
+# A target: a function's name, or a mapping naming a function, queue, topic or bus, with
+# its options (`ebdemo.config.models.targets`).
+Target = RuleTarget
 
 
 def _shorthand_pattern(data: dict[str, Any]) -> dict[str, Any]:
@@ -117,8 +120,9 @@ class RuleSpec(Spec):
         default_factory=_shorthand_pattern,
         description="A full EventBridge event pattern (instead of the shorthand).",
     )
-    targets: Annotated[tuple[Target, ...], MinItemsInFiles(), Unique()] = Field(
-        description="Logical names of the functions the rule invokes."
+    targets: Annotated[tuple[Target, ...], MinItemsInFiles()] = Field(
+        description="What the rule delivers to: a function's name, or {function|queue|topic|"
+        "bus: NAME} with retry, dlq and input_transformer | input_path | input."
     )
     description: Annotated[str, Strict(), StringConstraints(max_length=RULE_DESCRIPTION_MAX)] = (
         Field("", description="Rule description.")
@@ -136,21 +140,32 @@ class RuleSpec(Spec):
                 raise problem(why)
         return name
 
-    @field_validator("targets")
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """The logical names of the functions among the targets, in order."""
+        return tuple(t.function for t in self.targets if t.function is not None)
+
+    @field_validator("targets", mode="wrap")
     @classmethod
-    def _targets_are_declared(cls, targets: tuple[str, ...], info: ValidationInfo) -> Any:
-        facts = declared(info)
-        if facts is None:
-            return targets
+    def _targets_fit_a_rule(cls, written: Any, handler: Any, info: ValidationInfo) -> Any:
+        """Each target once, never the rule's own bus, at most five (names are checked by
+        each target: `targets.reference_problem`), with the problems of the items."""
         problems = Problems(cls.__name__)
-        for index, target in enumerate(targets):
-            if target not in facts.functions:
-                close = difflib.get_close_matches(target, facts.functions, n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.add((index,), f"unknown function {target!r}{hint}")
-        if len(targets) > MAX_TARGETS_PER_RULE:
-            problems.add((), f"{len(targets)} targets; EventBridge allows "
+        facts = declared(info)
+        rule_target_problems(written, facts.bus if facts is not None else None, problems)
+        if facts is not None and _has_bus_target(written):
+            why = _target_role_problem(str(info.data.get("name")), facts)
+            if why:
+                problems.add((), why)
+        if isinstance(written, list | tuple) and len(written) > MAX_TARGETS_PER_RULE:
+            problems.add((), f"{len(written)} targets; EventBridge allows "
                              f"{MAX_TARGETS_PER_RULE} per rule")
+        try:
+            targets = handler(written)
+        except ValidationError as exc:
+            if not problems:
+                raise
+            problems.include(exc)
         problems.raise_any()
         return targets
 
@@ -187,6 +202,24 @@ class RuleSpec(Spec):
         # the core sees the pattern only: the shorthand was a way to write it
         return rule.model_copy(update={"pattern": rule.pattern if plain is None else plain,
                                        **dict.fromkeys(SHORTHAND)})
+
+
+def _has_bus_target(written: Any) -> bool:
+    items = written if isinstance(written, list | tuple) else ()
+    return any((t.get("bus") if isinstance(t, Mapping) else getattr(t, "bus", None))
+               for t in items)
+
+
+def _target_role_problem(rule: str, facts: Any) -> str | None:
+    """A rule that sends to another bus gets a role of its own: its name must fit IAM."""
+    if facts.names is None or not re.fullmatch(RULE_NAME_RE, rule):
+        return None
+    note = "" if facts.region else (
+        f"; measured with the longest region name, {facts.region_for_limits}, as no region "
+        "is set: set `region:` or --region")
+    role = facts.names.target_role_name(rule, facts.region_for_limits)
+    why = quotas.name_problem(role, ROLE_NAME_RE, ROLE_NAME_MAX, "IAM role name", note)
+    return f"{why}: a rule with a bus target needs this role" if why else None
 
 
 def _written_pattern(data: Mapping[str, Any], shorthand: list[str]) -> dict[str, Any] | None:

@@ -23,8 +23,10 @@ from pydantic.json_schema import SkipJsonSchema
 from ebdemo.config import quotas
 from ebdemo.config.context import Declared, Problems, declared, loading, problem
 from ebdemo.config.models.base import Spec
+from ebdemo.config.models.buses import BusSpec
 from ebdemo.config.models.functions import FunctionName, FunctionSpec
 from ebdemo.config.models.layers import layer_names, local_layers, shared_layer_problems
+from ebdemo.config.models.queues import QueueName, QueueSpec
 from ebdemo.config.models.rules import RuleName, RuleSpec
 from ebdemo.config.models.topic import TopicSpec
 from ebdemo.config.types import Hint, NamedMapping, NullIsEmpty
@@ -81,6 +83,14 @@ class Topology(Spec):
     )
     topic: Annotated[TopicSpec | None, NullIsEmpty()] = Field(
         None, description="SNS topic the publishing functions notify."
+    )
+    queues: Annotated[tuple[QueueSpec, ...], NamedMapping(QueueName)] = Field(
+        (), description="Standard SQS queues the stack owns (physical `<stack>-<name>`): "
+        "dead-letter queues, targets, destinations."
+    )
+    buses: Annotated[tuple[BusSpec, ...], NamedMapping(BusName)] = Field(
+        (), description="More custom event buses the stack owns (physical `<stack>-<name>`), "
+        "for rules and destinations to send events to."
     )
     source: EventSource = Field(
         DEFAULT_SOURCE,
@@ -152,6 +162,11 @@ class Topology(Spec):
         several regions of one account (a role serves the functions of one region only)."""
         return f"{self.stack}-{logical}-{region}"
 
+    def target_role_name(self, rule: str, region: str) -> str:
+        """The role EventBridge assumes to send a rule's events to another bus:
+        `<stack>-<rule>.targets-<region>` (no function name has a `.`: never a function's)."""
+        return f"{self.stack}-{rule}.targets-{region}"
+
     def legacy_role_name(self, logical: str) -> str:
         """The role name of ebdemo before region-safe names: shared by every region, so
         ebdemo never deletes such a role (doctor points it out)."""
@@ -177,6 +192,24 @@ class Topology(Spec):
     def topic_name(self) -> str | None:
         return f"{self.stack}-{self.topic.name}" if self.topic else None
 
+    def queue_name(self, logical: str) -> str:
+        return f"{self.stack}-{logical}"
+
+    def other_bus_name(self, logical: str) -> str:
+        """The physical name of one of `buses:`."""
+        return f"{self.stack}-{logical}"
+
+    def target_bus_name(self, ref: str) -> str:
+        """The physical name of the bus a target or destination names: the stack's bus, one
+        of `buses:`, `default`, or the name in an event bus ARN."""
+        if ref.startswith("arn:"):
+            return ref.split(":event-bus/", 1)[-1]
+        if ref == self.bus:
+            return self.bus_name
+        if ref == DEFAULT_BUS:
+            return DEFAULT_BUS
+        return self.other_bus_name(ref)
+
     # -- lookups ----------------------------------------------------------------------------
     def function(self, logical: str) -> FunctionSpec:
         for fn in self.functions:
@@ -190,12 +223,18 @@ class Topology(Spec):
                 return rule
         raise KeyError(logical)
 
+    def queue(self, logical: str) -> QueueSpec:
+        for queue in self.queues:
+            if queue.name == logical:
+                return queue
+        raise KeyError(logical)
+
     def rules_targeting(self, logical_function: str) -> tuple[RuleSpec, ...]:
-        return tuple(r for r in self.rules if logical_function in r.targets)
+        return tuple(r for r in self.rules if logical_function in r.functions)
 
     def targets_of(self, rule_names: Iterable[str]) -> list[str]:
         """The functions these rules deliver to, each once, in rule order."""
         out: list[str] = []
         for name in rule_names:
-            out += [t for t in self.rule(name).targets if t not in out]
+            out += [t for t in self.rule(name).functions if t not in out]
         return out
