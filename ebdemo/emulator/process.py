@@ -9,7 +9,6 @@ is serialised with a file lock, so two commands never start two emulators.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -17,12 +16,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ebdemo.errors import EmulatorError
+from ebdemo.file_lock import file_lock
 
 START_TIMEOUT = 15.0
 BUSY_TIMEOUT = 15.0  # how long a live emulator may take to answer before it is replaced
@@ -142,15 +141,10 @@ def status(path: Path | None = None) -> EmulatorInfo | None:
 # start / stop
 
 
-@contextlib.contextmanager
-def _start_lock() -> Iterator[None]:
-    home().mkdir(parents=True, exist_ok=True)
-    with open(home() / "emulator.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _start_lock() -> contextlib.AbstractContextManager[None]:
+    """Held while a command starts or stops the shared emulator: one at a time, so two
+    concurrent starts never start two."""
+    return file_lock(home() / "emulator.lock")
 
 
 def spawn(

@@ -15,9 +15,11 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ebdemo.file_lock import file_lock
 
 __all__ = ["cache_root", "cached_directory", "content_key", "file_lock", "remove_tree"]
 
@@ -34,23 +36,6 @@ def content_key(*parts: Any) -> str:
     """A short stable hash of JSON-able parts (the name of a cache entry)."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock held while the block runs (no-op where fcntl is missing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: builds may race, each still publishes atomically
-        yield
-        return
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def cached_directory(

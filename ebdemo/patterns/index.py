@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ebdemo.patterns.compiler import _parse_ip
 from ebdemo.patterns.matcher import Pattern, compile_pattern
 from ebdemo.patterns.model import (
     _MISSING,
@@ -16,6 +15,7 @@ from ebdemo.patterns.model import (
     canon,
     leaf_values,
 )
+from ebdemo.patterns.operators.cidr import parse_ip
 
 # -- the indexed set -----------------------------------------------------------------------------
 
@@ -47,7 +47,7 @@ def _index_keys(leaf: Leaf) -> list[tuple[Any, Any]] | None:
         keys.extend(m.index_keys)
     # an IP-literal exact value also matches other spellings of the address: not indexable
     for m in leaf.matchers:
-        if m.kind == "exact" and isinstance(m.spec, str) and _parse_ip(m.spec) is not None:
+        if m.kind == "exact" and isinstance(m.spec, str) and parse_ip(m.spec) is not None:
             return None
     return keys
 

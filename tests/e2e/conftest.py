@@ -13,6 +13,10 @@
 - the runtime bases of `WARM_RUNTIMES` are built before the emulator starts (once per run:
   the build cache is shared by the workers, see tests/conftest.py).
 
+Helpers for e2e tests: `private_emulator(home, time_scale=, **env)` (an emulator of a module's
+own: its own clock, outbox or state), `wait_for(what)` (poll until truthy), `deployed(run)`
+(a stack `up` through the CLI for the block, `down` after).
+
 Other e2e tests reuse `emulator` as is: `ebdemo --endpoint-url {emulator.endpoint} ...` or
 `App(target="local", endpoint_url=emulator.endpoint)`.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -152,16 +157,49 @@ def warm_runtime_bases() -> None:
         runtime_base(find_interpreter(runtime))
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEmulator]:
-    warm_runtime_bases()
-    home = tmp_path_factory.mktemp("ebdemo-home")
-    process = EmulatorProcess(home, env=emulator_environment(EBDEMO_HOME=str(home)))
+@contextmanager
+def private_emulator(
+    home: Path, *, time_scale: float | None = None, **env: str
+) -> Iterator[E2EEmulator]:
+    """An emulator of its own in `home` (`--time-scale`, extra environment), stopped after."""
+    process = EmulatorProcess(
+        home, env=emulator_environment(EBDEMO_HOME=str(home), **env), time_scale=time_scale
+    )
     process.start()
     try:
         yield E2EEmulator(process=process, home=home)
     finally:
         process.stop()
+
+
+def wait_for(what: Callable[[], Any], timeout: float = 20, message: str = "") -> Any:
+    """Poll `what()` until it returns something truthy, and return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = what()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(message or "condition not met")
+
+
+@contextmanager
+def deployed(run: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """`run("up", "--yes")` (which must succeed) for the block, `run("down", "--yes")` after;
+    `run` invokes the CLI with the test's config and emulator."""
+    up = run("up", "--yes")
+    assert up.exit_code == 0, up.output
+    try:
+        yield run
+    finally:
+        run("down", "--yes")
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEmulator]:
+    warm_runtime_bases()
+    with private_emulator(tmp_path_factory.mktemp("ebdemo-home")) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

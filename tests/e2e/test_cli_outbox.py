@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.cli import main
 from ebdemo.emulator import EmulatorProcess, clear_outbox, read_outbox
-from tests.e2e.conftest import emulator_environment
+from tests.e2e.conftest import private_emulator
 
 pytestmark = pytest.mark.e2e
 ALICE, BOB = "alice@example.com", "Bob@Example.com"
@@ -22,13 +22,8 @@ ALICE, BOB = "alice@example.com", "Bob@Example.com"
 
 @pytest.fixture(scope="module")
 def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    home = tmp_path_factory.mktemp("outbox-home")
-    process = EmulatorProcess(home, env=emulator_environment(EBDEMO_HOME=str(home)))
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+    with private_emulator(tmp_path_factory.mktemp("outbox-home")) as emulator:
+        yield emulator.process
 
 
 @pytest.fixture

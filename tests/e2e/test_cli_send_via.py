@@ -15,6 +15,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from ebdemo.cli import main
+from tests.e2e.conftest import deployed
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,12 +42,8 @@ def via_stack(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         return CliRunner().invoke(main, ["--config", str(root / "config.yaml"), "--target",
                                          "local", "--endpoint-url", emulator.endpoint, *args])
 
-    up = run("up", "--yes")
-    assert up.exit_code == 0, up.output
-    try:
+    with deployed(run):
         yield run
-    finally:
-        run("down", "--yes")
 
 
 def test_send_via_a_function_not_named_producer(via_stack):

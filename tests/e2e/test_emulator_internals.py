@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import socket
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from ebdemo.emulator import compat
 from ebdemo.emulator.runtime import FunctionSnapshot, LambdaRuntime
 from ebdemo.errors import EmulatorError
+from tests.e2e.topology import zip_source
 
 pytestmark = pytest.mark.e2e
 
@@ -57,13 +56,6 @@ def test_start_failure_reports_the_log_tail(tmp_path, monkeypatch):
     assert "Address already in use" in message and "emulator.log" in message
 
 
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", source)
-    return buffer.getvalue()
-
-
 def _snapshot(code: bytes, *, sha: str, env: tuple = ()) -> FunctionSnapshot:
     return FunctionSnapshot(
         arn="arn:aws:lambda:us-east-1:123456789012:function:f",
@@ -91,14 +83,14 @@ def test_pool_is_bounded_reaped_when_idle_and_replaced_on_new_code(tmp_path: Pat
     )
     try:
         v1 = _snapshot(
-            _zip("import time\ndef h(e, c):\n    time.sleep(0.2)\n    return 1\n"), sha="v1"
+            zip_source("import time\ndef h(e, c):\n    time.sleep(0.2)\n    return 1\n"), sha="v1"
         )
         futures = [runtime.invoke(v1, b"{}") for _ in range(6)]
         assert [f.result(timeout=20).payload for f in futures] == [b"1"] * 6
         assert len({stream for stream, _ in written}) == 2  # 6 calls, at most 2 environments
         assert runtime.environment_count() == 2
 
-        v2 = _snapshot(_zip("def h(e, c):\n    return 2\n"), sha="v2")
+        v2 = _snapshot(zip_source("def h(e, c):\n    return 2\n"), sha="v2")
         assert runtime.invoke(v2, b"{}").result(timeout=20).payload == b"2"
         deadline = time.monotonic() + 5
         while runtime.environment_count() > 1 and time.monotonic() < deadline:
@@ -131,7 +123,7 @@ def test_in_process_server_reset_and_delete_end_runtimes():
                 Runtime="python3.12",
                 Role=role,
                 Handler="index.h",
-                Code={"ZipFile": _zip("def h(e, c):\n    return 1\n")},
+                Code={"ZipFile": zip_source("def h(e, c):\n    return 1\n")},
             )
             assert lam.invoke(FunctionName=name)["Payload"].read() == b"1"
         assert server.runtime.environment_count() == 2

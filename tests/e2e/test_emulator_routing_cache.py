@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from ebdemo.emulator import EmulatorServer
+from tests.e2e.topology import every_rule, queue_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -27,18 +28,8 @@ def _clients(endpoint: str) -> tuple:
 
 def _admit_rules(sqs: Any, url: str, queue: str) -> None:
     """EventBridge may send to the queue (AWS requires the queue policy; so does the emulator)."""
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
-            }
-        ],
-    }
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    policy = queue_policy(f"arn:aws:sqs:us-east-1:123456789012:{queue}", [every_rule("us-east-1")])
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
 
 
 def test_rule_changes_reroute_and_unchanged_rules_never_rebuild():

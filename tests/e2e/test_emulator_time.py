@@ -15,7 +15,7 @@ import pytest
 
 from ebdemo.emulator.schedules_http import read_schedules, run_schedule
 from ebdemo.errors import EmulatorError
-from tests.e2e.topology import allow_rule, queue_policy, scheduler_role
+from tests.e2e.topology import allow_rule, create_queue, every_rule, scheduler_role
 
 pytestmark = pytest.mark.e2e
 
@@ -34,16 +34,8 @@ def _scheduler_role(emulator):
 
 
 def _queue(emulator, name):
-    """A queue the account's rules may send to (AWS delivers a rule's event to a queue only
-    if its policy admits the rule; Scheduler sends with its role instead)."""
-    sqs = emulator.client("sqs")
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    rules = f"arn:aws:events:{emulator.region}:123456789012:rule/*"
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy(arn, [rules])})
-    return url, arn
+    """A queue the account's rules may send to."""
+    return create_queue(emulator.clients, name, [every_rule(emulator.region)])
 
 
 def _receive(emulator, url, count, *, timeout=15.0):

@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ebdemo.emulator import EmulatorProcess
 from ebdemo.emulator.schedules_http import read_schedules
-from tests.e2e.conftest import E2EEmulator, emulator_environment
-from tests.e2e.topology import queue_policy, scheduler_role
+from tests.e2e.conftest import E2EEmulator, private_emulator
+from tests.e2e.topology import create_queue, every_rule, scheduler_role
 
 pytestmark = pytest.mark.e2e
 
@@ -29,30 +28,15 @@ ROLE = "arn:aws:iam::123456789012:role/e2e-scheduler"
 @pytest.fixture(scope="module")
 def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEmulator]:
     home = tmp_path_factory.mktemp("ebdemo-scaled")
-    process = EmulatorProcess(
-        home, env=emulator_environment(EBDEMO_HOME=str(home), EBDEMO_TIME_SCALE="0.005")
-    )
-    process.start()
-    try:
-        emulator = E2EEmulator(process=process, home=home)
+    with private_emulator(home, EBDEMO_TIME_SCALE="0.005") as emulator:
         queues = f"arn:aws:sqs:{emulator.region}:123456789012:scaled-*"
         scheduler_role(emulator.clients, ROLE.rsplit("/", 1)[-1], {"sqs:SendMessage": [queues]})
         yield emulator
-    finally:
-        process.stop()
 
 
 def _queue(emulator, name):
-    """A queue the account's rules may send to (AWS delivers a rule's event to a queue only
-    if its policy admits the rule; Scheduler sends with its role instead)."""
-    sqs = emulator.client("sqs")
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    rules = f"arn:aws:events:{emulator.region}:123456789012:rule/*"
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy(arn, [rules])})
-    return url, arn
+    """A queue the account's rules may send to."""
+    return create_queue(emulator.clients, name, [every_rule(emulator.region)])
 
 
 def _drain(emulator, url):

@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from ebdemo.cli import main
+from tests.e2e.conftest import deployed
 
 pytestmark = pytest.mark.e2e
 
@@ -51,12 +52,8 @@ def ebdemo(emulator: Any) -> Iterator[Any]:
     def run(*args: str) -> Any:
         return CliRunner().invoke(main, [*_global(emulator), *args])
 
-    result = run("up", "--yes")
-    assert result.exit_code == 0, result.output
-    try:
+    with deployed(run):
         yield run
-    finally:
-        run("down", "--yes")
 
 
 def _json(result: Any) -> Any:

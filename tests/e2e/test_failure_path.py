@@ -8,15 +8,15 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from ebdemo.emulator import EmulatorProcess, clear_invocations, read_invocations
-from tests.e2e.conftest import E2EEmulator, emulator_environment
-from tests.e2e.topology import allow_rule, queue_policy, zip_source
+from ebdemo.emulator import clear_invocations, read_invocations
+from tests.e2e.conftest import E2EEmulator, private_emulator, wait_for
+from tests.e2e.topology import allow_rule, create_queue, zip_source
 
 pytestmark = pytest.mark.e2e
 
@@ -47,16 +47,9 @@ def ok(event, context):
 @pytest.fixture(scope="module")
 def fp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEmulator]:
     home = tmp_path_factory.mktemp("ebdemo-failpath")
-    process = EmulatorProcess(
-        home, env=emulator_environment(EBDEMO_HOME=str(home)), time_scale=TIME_SCALE
-    )
-    process.start()
-    try:
-        emulator = E2EEmulator(process=process, home=home)
+    with private_emulator(home, time_scale=TIME_SCALE) as emulator:
         emulator.client("events").create_event_bus(Name=BUS)
         yield emulator
-    finally:
-        process.stop()
 
 
 _counter = iter(range(10_000))
@@ -80,14 +73,7 @@ def function(fp: E2EEmulator, handler: str, **extra: Any) -> tuple[str, str]:
 
 
 def queue(fp: E2EEmulator, rule_arns: list[str] | None = None) -> tuple[str, str]:
-    sqs = fp.client("sqs")
-    url = sqs.create_queue(QueueName=unique("fp-q"))["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    if rule_arns:
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy(arn, rule_arns)})
-    return url, arn
+    return create_queue(fp.clients, unique("fp-q"), rule_arns)
 
 
 def rule(fp: E2EEmulator, source: str, name: str | None = None) -> tuple[str, str]:
@@ -129,16 +115,6 @@ def receive(fp: E2EEmulator, url: str, count: int = 1, timeout: float = 20) -> l
         time.sleep(0.05)
     log = fp.process.log_text()[-3000:]
     raise AssertionError(f"{len(got)} of {count} messages arrived: {got}\n{log}")
-
-
-def wait_for(what: Callable[[], Any], timeout: float = 20, message: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = what()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(message or "condition not met")
 
 
 def attributes(message: dict) -> dict[str, str]:

@@ -16,7 +16,7 @@ import pytest
 
 from ebdemo.emulator.interpreters import resolve_interpreter
 from ebdemo.emulator.sandbox import RUNTIME_SDK_REQUIREMENTS
-from tests.e2e.topology import zip_source
+from tests.e2e.topology import zip_files, zip_source
 
 pytestmark = pytest.mark.e2e
 
@@ -190,16 +190,10 @@ def test_requirements_are_installed_for_the_interpreter(emulator, tmp_path):
 def test_layers_are_on_the_path_lambda_uses(emulator, sample):
     """/opt semantics: python/ and python/lib/pythonX.Y/site-packages, after the code, the
     later layer winning; a new layer list means new environments."""
-    import io
-    import zipfile
 
     def layer(files: dict[str, str], name: str) -> str:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            for path, text in files.items():
-                archive.writestr(path, text)
         published = emulator.client("lambda").publish_layer_version(
-            LayerName=name, Content={"ZipFile": buffer.getvalue()},
+            LayerName=name, Content={"ZipFile": zip_files(files)},
             CompatibleRuntimes=["python3.12"],
         )
         return published["LayerVersionArn"]
@@ -220,7 +214,7 @@ def test_layers_are_on_the_path_lambda_uses(emulator, sample):
         Runtime="python3.12", Layers=[first, second],
         Code={"ZipFile": zip_source(textwrap.dedent(source))},
     )
-    lam.update_function_code(FunctionName="sandbox-layers", ZipFile=_zip_files({
+    lam.update_function_code(FunctionName="sandbox-layers", ZipFile=zip_files({
         "index.py": textwrap.dedent(source), "shadowed.py": "WHO = 'code'\n"}))
     response, body, _ = invoke(emulator, "sandbox-layers")
     assert "FunctionError" not in response, body
@@ -228,17 +222,6 @@ def test_layers_are_on_the_path_lambda_uses(emulator, sample):
     lam.update_function_configuration(FunctionName="sandbox-layers", Layers=[second, first])
     response, body, _ = invoke(emulator, "sandbox-layers")
     assert body == ["first", "code", True]
-
-
-def _zip_files(files: dict[str, str]) -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return buffer.getvalue()
 
 
 def test_up_warns_when_the_declared_python_is_missing(emulator, tmp_path):

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from ebdemo.emulator import EmulatorProcess, read_invocations
+from ebdemo.emulator import read_invocations
 from ebdemo.emulator.schedules_http import run_schedule
-from tests.e2e.conftest import E2EEmulator, emulator_environment
+from tests.e2e.conftest import E2EEmulator, private_emulator, wait_for
 from tests.e2e.topology import allow_rule, scheduler_role, zip_source
 
 pytestmark = pytest.mark.e2e
@@ -37,14 +37,9 @@ DLQ_KEYS = {"ERROR_CODE", "ERROR_MESSAGE", "EXECUTION_ID", "IS_PAYLOAD_TRUNCATED
 
 @pytest.fixture(scope="module")
 def sched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEmulator]:
-    home = tmp_path_factory.mktemp("ebdemo-scheduler-failures")
-    process = EmulatorProcess(home, env=emulator_environment(EBDEMO_HOME=str(home)),
-                              time_scale=0.01)
-    process.start()
-    try:
-        yield E2EEmulator(process=process, home=home)
-    finally:
-        process.stop()
+    with private_emulator(tmp_path_factory.mktemp("ebdemo-scheduler-failures"),
+                          time_scale=0.01) as emulator:
+        yield emulator
 
 
 def function(emulator: E2EEmulator, name: str) -> str:
@@ -70,16 +65,6 @@ def schedule(emulator: E2EEmulator, group: str, target: dict[str, Any]) -> str:
         Name="job", GroupName=group, ScheduleExpression="cron(0 3 1 1 ? 2099)",
         FlexibleTimeWindow={"Mode": "OFF"}, Target=target,
     )["ScheduleArn"])
-
-
-def wait_for(what: Callable[[], Any], timeout: float = 20, message: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = what()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(message or "condition not met")
 
 
 def letters(emulator: E2EEmulator, url: str, count: int = 1, timeout: float = 20) -> list[dict]:

@@ -96,11 +96,17 @@ def counter(event, context):
 BAD_IMPORT = "import a_module_that_does_not_exist\n\ndef handler(event, context):\n    return 1\n"
 
 
-def zip_source(source: str, name: str = "index.py") -> bytes:
+def zip_files(files: dict[str, str]) -> bytes:
+    """A deployment package or layer holding `files` ({path in the zip: text})."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, source)
+        for path, text in files.items():
+            archive.writestr(path, text)
     return buffer.getvalue()
+
+
+def zip_source(source: str, name: str = "index.py") -> bytes:
+    return zip_files({name: source})
 
 
 @dataclass
@@ -165,6 +171,27 @@ def queue_policy(queue_arn: str, rule_arns: list[str]) -> str:
         }
     )
 
+
+
+def every_rule(region: str, account: str = "123456789012") -> str:
+    """The ARN pattern of every rule of the account in `region` (for `create_queue`)."""
+    return f"arn:aws:events:{region}:{account}:rule/*"
+
+
+def create_queue(
+    clients: ClientFactory, name: str, rule_arns: list[str] | None = None
+) -> tuple[str, str]:
+    """A queue's URL and ARN; with `rule_arns` (ARNs or ARN patterns), the policy that lets
+    those rules send to it (AWS delivers a rule's event to a queue only if its policy admits
+    the rule; Scheduler sends with its role instead)."""
+    sqs = clients.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    if rule_arns:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy(arn, rule_arns)})
+    return url, arn
 
 
 def scheduler_role(

@@ -28,6 +28,7 @@ import zipfile
 from typing import TYPE_CHECKING, Any
 
 from ebdemo.emulator.dataplane import function_snapshot
+from ebdemo.emulator.hooks.shared import CREATE_FUNCTION, UPDATE_FUNCTION_CONFIGURATION, hooked
 from ebdemo.limits import RESERVED_ENV  # Lambda's reserved keys: one list, two users
 from ebdemo.packaging import DIRECT_UPLOAD_MAX_BYTES, UNZIPPED_MAX_BYTES
 
@@ -53,14 +54,8 @@ HOOKED: dict[str, tuple[str, ...]] = {
         "function_name",
         "qualifier=None",
     ),
-    "moto.awslambda.models:LambdaBackend.create_function": ("self", "spec"),
+    **hooked(CREATE_FUNCTION, UPDATE_FUNCTION_CONFIGURATION),
     "moto.awslambda.responses:LambdaResponse.invoke": ("self",),
-    "moto.awslambda.models:LambdaBackend.update_function_configuration": (
-        "self",
-        "function_name",
-        "qualifier",
-        "body",
-    ),
     "moto.awslambda.models:LambdaBackend.update_function_code": (
         "self",
         "function_name",
@@ -278,13 +273,8 @@ def install(plane: DataPlane, patch: Patch) -> None:
             plane.runtime.forget(arn)
 
     patch("moto.awslambda.models:LambdaFunction._invoke_lambda", invoke_lambda)
-    originals["create"] = patch(
-        "moto.awslambda.models:LambdaBackend.create_function", create_function
-    )
-    originals["update"] = patch(
-        "moto.awslambda.models:LambdaBackend.update_function_configuration",
-        update_function_configuration,
-    )
+    originals["create"] = patch(CREATE_FUNCTION, create_function)
+    originals["update"] = patch(UPDATE_FUNCTION_CONFIGURATION, update_function_configuration)
     originals["update_code"] = patch(
         "moto.awslambda.models:LambdaBackend.update_function_code", update_function_code
     )

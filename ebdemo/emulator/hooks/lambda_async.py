@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ebdemo.emulator.hooks.shared import CREATE_FUNCTION, UPDATE_FUNCTION_CONFIGURATION, hooked
+
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
     from ebdemo.emulator.hooks import Patch
 
 HOOKED: dict[str, tuple[str, ...]] = {
+    **hooked(CREATE_FUNCTION, UPDATE_FUNCTION_CONFIGURATION),
     "moto.awslambda.models:LambdaBackend.put_function_event_invoke_config": (
         "self",
         "function_name",
@@ -117,13 +120,8 @@ def install(plane: DataPlane, patch: Patch) -> None:
         "moto.awslambda.models:LambdaBackend.put_function_event_invoke_config", put_config
     )
     patch("moto.awslambda.models:LambdaBackend.update_function_event_invoke_config", update_config)
-    originals["create"] = patch(
-        "moto.awslambda.models:LambdaBackend.create_function", create_function
-    )
-    originals["update"] = patch(
-        "moto.awslambda.models:LambdaBackend.update_function_configuration",
-        update_function_configuration,
-    )
+    originals["create"] = patch(CREATE_FUNCTION, create_function)
+    originals["update"] = patch(UPDATE_FUNCTION_CONFIGURATION, update_function_configuration)
     originals["get_configuration"] = patch(
         "moto.awslambda.models:LambdaFunction.get_configuration", get_configuration
     )
