@@ -115,7 +115,7 @@ def _print(app: App, topology: Topology, report: list[dict[str, Any]]) -> None:
             title += f" shown, {entry['more']} more (raise --max)"
         if letters:
             render.print_table(
-                ["Event id", "Rule", "Target", "Error", "Message", "Attempts", "When"],
+                ["Event id", "Rule", "Target", "Error", "Message", "Attempts", "When (UTC)"],
                 [_row(letter) for letter in letters], title=title)
         else:
             render.print_text(title)
@@ -138,4 +138,4 @@ def _row(letter: dict[str, Any]) -> list[str]:
     return [letter["event_id"] or "-", letter["rule"] or "-", target,
             letter["error_code"] or "-", letter["error_message"] or "-",
             "-" if letter["attempts"] is None else str(letter["attempts"]),
-            letter["sent_at"] or "-"]
+            (letter["sent_at"] or "-")[:19].replace("T", " ")]
