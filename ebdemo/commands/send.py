@@ -276,8 +276,12 @@ def wait_for_deliveries(
     expected = {report.event_ids[i]: topology.targets_of(rules) for i, rules in matches.items()}
     unrouted = [eid for eid, targets in expected.items() if not targets]
     if unrouted:
+        routed = {report.event_ids[i] for i, rules in matches.items() if rules}
+        why = "match rules with no function target" if set(unrouted) <= routed \
+            else "match no rule"
         render.warn(
-            f"{len(unrouted)} event(s) match no rule: nothing to wait for (e.g. {unrouted[0]})"
+            f"{len(unrouted)} event(s) {why}: nothing to wait for in the logs "
+            f"(e.g. {unrouted[0]})"
         )
     tracker = DeliveryTracker({k: v for k, v in expected.items() if v}, sent_ms=sent_ms)
     if not tracker.arrivals():
