@@ -52,19 +52,28 @@ class FailureWatch:
         return self.known
 
     def settled(self, pending: Iterable[tuple[str, str]]) -> bool:
-        """Whether every (event id, function) still awaited has a final outcome."""
+        """Whether every (event id, function) still awaited in the logs failed for good:
+        nothing more will come (a delivered one's log line is still on its way)."""
         wanted = {(eid.lower(), fn) for eid, fn in pending}
         if not wanted:
             return True
-        final = {(o.event_id.lower(), o.target) for o in self.refresh() if o.final}
-        return wanted <= final
+        failed = {(o.event_id.lower(), o.target) for o in self.refresh()
+                  if o.final and o.state != "delivered"}
+        return wanted <= failed
 
-    def wait_while_retrying(self, deadline: float, *,
-                            sleep: Callable[[float], None] = time.sleep) -> None:
-        """Until no target is being retried (its last attempt failed, more will come)."""
-        while self.clock() < deadline and any(
-                o.state == "retrying" for o in self.refresh()):
-            sleep(min(0.25, max(0.0, deadline - self.clock())))
+    def wait_until_known(self, deadline: float, *,
+                         sleep: Callable[[float], None] = time.sleep) -> None:
+        """Once the logs showed every event: until no function target is being retried
+        and, where invocation records tell (the emulator), each has its final outcome — a
+        handler that logged the event and then failed is retried, or already failed."""
+        def unsettled(outcome: Outcome) -> bool:
+            if outcome.kind != "function":
+                return False
+            return outcome.state == "retrying" or (
+                self.endpoint is not None and not outcome.final)
+
+        while any(unsettled(o) for o in self.refresh(force=True)) and self.clock() < deadline:
+            sleep(min(0.2, max(0.0, deadline - self.clock())))
 
     def failures(self) -> list[Outcome]:
         """What did not go well, as last read: failed, refused, still retrying."""

@@ -125,8 +125,15 @@ def outcomes(
     records: Sequence[Mapping[str, Any]], letters: Sequence[DeadLetter],
 ) -> list[Outcome]:
     """For each event id → the rules it matched: the outcome at each of their targets."""
+    records_of: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        records_of.setdefault(str(record.get("event_id")), []).append(record)
+    letters_of: dict[str | None, list[DeadLetter]] = {}
+    for letter in letters:
+        letters_of.setdefault(letter.event_id, []).append(letter)
     return [
-        target_outcome(topology, rule, target, event_id, records, letters)
+        target_outcome(topology, rule, target, event_id, records_of.get(event_id, []),
+                       letters_of.get(event_id, []))
         for event_id, rules in expected.items()
         for rule in rules
         for target in topology.rule(rule).targets

@@ -299,7 +299,7 @@ def wait_for_deliveries(
     deadline = time.monotonic() + timeout
     await_delivery(app.clients(), tracker, groups, timeout=timeout, settled=settled)
     if watch is not None:  # a handler that logged the event and failed is retried
-        watch.wait_while_retrying(deadline)
+        watch.wait_until_known(deadline)
     return tracker.arrivals()
 
 

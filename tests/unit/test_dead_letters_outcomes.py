@@ -160,3 +160,40 @@ def test_delivered_pending_and_refused():
 def test_the_failure_queues_of_a_topology():
     assert failure_queues(shop()) == {"dead-orders": {"dead letters of rule order",
                                                       "failures of function billing"}}
+
+
+def test_the_watch_settles_on_failures_only_and_waits_out_retries():
+    """A delivered outcome never ends the wait (its log line is on its way); a final failure
+    does; once the logs are in, a retried handler is waited for."""
+    from ebdemo.failure_watch import FailureWatch
+
+    class Watch(FailureWatch):
+        records: list = []
+
+        @property
+        def endpoint(self) -> str | None:
+            return "http://emulator"
+
+        def _records(self) -> list:
+            return list(self.records)
+
+        def _letters(self) -> list:
+            return []
+
+    now = [0.0]
+    watch = Watch(None, shop(), {"e-1": ["order"]}, sent_ms=0, clock=lambda: now[0],
+                  interval=0)
+    pending = [("e-1", "billing")]
+    watch.records = [attempt(1, "success")]
+    assert not watch.settled(pending)
+    watch.records = [attempt(1), attempt(2), attempt(3)]
+    assert watch.settled(pending) and watch.failures()[0].state == "failed"
+    watch.records = [attempt(1)]
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        watch.records = [attempt(1), attempt(2, "success")]
+
+    watch.wait_until_known(deadline=10.0, sleep=sleep)
+    assert naps == [0.2] and watch.failures() == []
