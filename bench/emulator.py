@@ -1,6 +1,6 @@
 """Benchmark of the embedded emulator: start time, event-to-log latency, a burst.
 
-Run: `python bench/emulator.py [--warm 50] [--burst 500] [--cold 5]`
+Run: `python bench/emulator.py [--warm 50] [--burst 500] [--cold 5] [--queue-events 1000]`
 
 Prints, each with its target and, where one exists, a ratio to a baseline measured in the
 same run:
@@ -8,7 +8,9 @@ same run:
 - put_events -> the consumer's REPORT line readable through CloudWatch Logs, cold (fresh
   functions) and warm (p50/p95 over >= 50 events), against one plain API round trip;
 - a burst of N events to one function: delivered count, wall time, peak memory (VmHWM) of
-  the emulator and of its runtime processes.
+  the emulator and of its runtime processes;
+- the queue-target run (`bench/queue_target.py`): 1,000 events through a rule to an SQS
+  target, delivered events/s and p50 latency, against a plain moto server doing the same.
 The consumer is the sample's: it imports boto3 and publishes each event to an SNS topic with
 an email subscription, so the warm figure includes a real `sns.publish` back into the emulator,
 signed with the function's role credentials and so evaluated against the role's policy.
@@ -30,6 +32,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/queue_target.py
 
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.emulator import EmulatorProcess
@@ -141,6 +144,7 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=5)
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--queue-events", type=int, default=1000)
     args = parser.parse_args()
 
     # The handlers' runtime base (Lambda's boto3 + awslambdaric for python3.12) is built once
@@ -285,6 +289,9 @@ def main() -> None:
                 "messages"
             ]
         )
+        from queue_target import compare
+
+        queue_lines, queue_met = compare(emulator.endpoint, args.queue_events)
 
     start = statistics.median(starts)
     ms = 1000
@@ -328,11 +335,13 @@ def main() -> None:
         f"processes {sum(runtime_hwm):.0f} MB total (max {max(runtime_hwm, default=0):.0f} MB "
         f"each); emails in outbox {outbox}"
     )
+    print("\n".join(queue_lines))
     verdicts = {
         "start <= 1 s": start <= 1.0,
         "cold p50 <= 1 s": statistics.median(cold) <= 1.0,
         "warm p50 <= 50 ms": warm_p50 <= 0.050,
         "burst loses nothing": len(counted) == args.burst and duplicates == 0,
+        "queue target >= 5x moto, nothing lost": queue_met,
     }
     print("  " + "; ".join(f"{k}: {'ok' if v else 'MISSED'}" for k, v in verdicts.items()))
 

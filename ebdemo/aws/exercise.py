@@ -202,8 +202,10 @@ def await_delivery(
     interval: float = POLL_INTERVAL,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    settled: Callable[[], bool] = lambda: False,
 ) -> DeliveryTracker:
-    """Poll the targets' log groups until every expected event id shows up, or `timeout`."""
+    """Poll the targets' log groups until every expected event id shows up, `settled()`
+    says what is missing will not come (its failure is final), or `timeout`."""
     if tracker.done:
         return tracker
     deadline = clock() + timeout
@@ -212,7 +214,7 @@ def await_delivery(
         groups,
         start_ms=tracker.sent_ms - 5_000,
         interval=interval,
-        should_stop=lambda: tracker.done or clock() >= deadline,
+        should_stop=lambda: tracker.done or clock() >= deadline or settled(),
         clock=clock,
         sleep=sleep,
     )

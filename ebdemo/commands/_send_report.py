@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 
 from ebdemo import render
 from ebdemo.events import Failure, SendReport, summarise_matches
 from ebdemo.logs import Arrival
 from ebdemo.model import Topology
+from ebdemo.outcomes import Outcome
 
 LIST_LIMIT = 20  # above this many events (or deliveries), text output summarises
 BUS = "bus"
@@ -28,6 +30,8 @@ def print_json_report(
     matches: dict[int, list[str]],
     deliveries: list[Arrival],
     elapsed: float,
+    *,
+    failures: Sequence[Outcome] = (),
 ) -> None:
     render.print_json(
         {
@@ -63,6 +67,7 @@ def print_json_report(
                 }
                 for d in deliveries
             ],
+            "failure_path": [f.to_dict() for f in failures],
         }
     )
 
@@ -129,7 +134,8 @@ def _failures(report: SendReport, code: str) -> list[Failure]:
     return sorted((f for f in report.failures.values() if f.code == code), key=lambda f: f.index)
 
 
-def print_deliveries(deliveries: list[Arrival]) -> None:
+def print_deliveries(deliveries: list[Arrival], failures: Sequence[Outcome] = ()) -> None:
+    failed = {(f.event_id.lower(), f.target): f.state.upper() for f in failures}
     if len(deliveries) <= LIST_LIMIT:
         render.print_table(
             ["Event id", "Target", "Latency"],
@@ -137,7 +143,8 @@ def print_deliveries(deliveries: list[Arrival]) -> None:
                 (
                     d.event_id,
                     d.function,
-                    f"{d.latency_ms} ms" if d.latency_ms is not None else "NOT DELIVERED",
+                    failed.get((d.event_id.lower(), d.function))
+                    or (f"{d.latency_ms} ms" if d.latency_ms is not None else "NOT DELIVERED"),
                 )
                 for d in deliveries
             ],

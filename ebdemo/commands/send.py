@@ -39,8 +39,10 @@ from ebdemo.events import (
     envelope,
     parse_rate,
 )
+from ebdemo.failure_watch import FailureWatch
 from ebdemo.logs import Arrival, DeliveryTracker, to_ms
 from ebdemo.model import Topology
+from ebdemo.outcomes import Outcome
 
 
 @click.command("send")
@@ -154,15 +156,21 @@ def command(
     if not app.json:  # what was sent first; the wait that follows may take a while
         print_sent(topology, via, report, matches, elapsed)
     deliveries: list[Arrival] = []
+    failures: list[Outcome] = []
     if wait and report.event_ids:
-        deliveries = wait_for_deliveries(app, topology, report, matches, sent_ms, wait_seconds)
+        watch = FailureWatch(app.clients(), topology, {
+            report.event_ids[i]: rules for i, rules in matches.items()}, sent_ms=sent_ms)
+        deliveries = wait_for_deliveries(app, topology, report, matches, sent_ms, wait_seconds,
+                                         watch=watch)
+        failures = watch.failures()
     if app.json:
         print_json_report(
-            topology, via, source, detail_type, report, matches, deliveries, elapsed
+            topology, via, source, detail_type, report, matches, deliveries, elapsed,
+            failures=failures,
         )
     elif deliveries:
-        print_deliveries(deliveries)
-    _raise_for(report, deliveries, topology, wait_seconds, via=via)
+        print_deliveries(deliveries, failures)
+    _raise_for(report, deliveries, topology, wait_seconds, via=via, failures=failures)
 
 
 def check_sender(topology: Topology, via: str) -> None:
@@ -261,14 +269,19 @@ def wait_for_deliveries(
     matches: dict[int, list[str]],
     sent_ms: int,
     timeout: float,
+    watch: FailureWatch | None = None,
 ) -> list[Arrival]:
     from ebdemo.aws.exercise import await_delivery
 
     expected = {report.event_ids[i]: topology.targets_of(rules) for i, rules in matches.items()}
     unrouted = [eid for eid, targets in expected.items() if not targets]
     if unrouted:
+        routed = {report.event_ids[i] for i, rules in matches.items() if rules}
+        why = "match rules with no function target" if set(unrouted) <= routed \
+            else "match no rule"
         render.warn(
-            f"{len(unrouted)} event(s) match no rule: nothing to wait for (e.g. {unrouted[0]})"
+            f"{len(unrouted)} event(s) {why}: nothing to wait for in the logs "
+            f"(e.g. {unrouted[0]})"
         )
     tracker = DeliveryTracker({k: v for k, v in expected.items() if v}, sent_ms=sent_ms)
     if not tracker.arrivals():
@@ -279,7 +292,14 @@ def wait_for_deliveries(
             f"Waiting up to {timeout:g}s for {len(tracker.arrivals())} deliveries "
             f"in the logs of {', '.join(tracker.functions) or 'no function'}…"
         )
-    await_delivery(app.clients(), tracker, groups, timeout=timeout)
+    def settled() -> bool:  # what is missing failed for good: no need to wait for it
+        missing = [(a.event_id, a.function) for a in tracker.arrivals() if a.latency_ms is None]
+        return watch is not None and watch.settled(missing)
+
+    deadline = time.monotonic() + timeout
+    await_delivery(app.clients(), tracker, groups, timeout=timeout, settled=settled)
+    if watch is not None:  # a handler that logged the event and failed is retried
+        watch.wait_until_known(deadline)
     return tracker.arrivals()
 
 
@@ -290,6 +310,7 @@ def _raise_for(
     timeout: float,
     *,
     via: str,
+    failures: Sequence[Outcome] = (),
 ) -> None:
     if report.failures and via != BUS:
         first = min(report.failures.values(), key=lambda f: f.index)
@@ -307,6 +328,12 @@ def _raise_for(
             f"{report.failed:,} of {report.total:,} entries failed after {report.attempts} "
             f"attempt(s); first: entry {first.index}: {first.message}",
             code=first.code,
+        )
+    if failures:  # the failure path, as it happened (outcomes.py)
+        raise DeliveryError(
+            f"{len(failures):,} deliver{'y' if len(failures) == 1 else 'ies'} failed: "
+            + "; ".join(f.sentence for f in failures[:3])
+            + (" …" if len(failures) > 3 else "") + " (see `ebdemo dlq`, `ebdemo logs`)"
         )
     missing = [d for d in deliveries if d.latency_ms is None]
     if missing:

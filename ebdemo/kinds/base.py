@@ -183,6 +183,7 @@ class Derivation:
         from ebdemo.kinds.bucket import bucket_name
 
         return bucket_name(self.topology.stack, self.account, self.region)
+
     def target_role_arn(self, rule: str) -> str:
         """The role EventBridge assumes for rule `rule`'s bus targets (`kinds.target_role`)."""
         name = self.topology.target_role_name(rule, self.region)

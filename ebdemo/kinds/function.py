@@ -44,6 +44,7 @@ from ebdemo.kinds.function_code import (
     resolved,
     s3_location,
 )
+from ebdemo.kinds.function_listing import discovered_tags, function_tags, listed_functions
 from ebdemo.kinds.layer import layer_refs
 from ebdemo.kinds.permission import (
     EVENTS_PRINCIPAL,
@@ -154,23 +155,6 @@ def _layers(d: Derivation, layers: Any) -> dict[str, tuple[str, ...]]:
 
 
 # -- discovery ------------------------------------------------------------------------------
-def listed_functions(gw: ProvisioningGateway) -> list[dict[str, Any]]:
-    """The `<stack>-` functions' configurations, listed once per discovery (the kinds that
-    hang off a function read the same listing)."""
-
-    def listing() -> list[dict[str, Any]]:
-        listed: list[dict[str, Any]] = []
-        with aws_errors("ListFunctions", f"{gw.prefix}*"):
-            for page in gw.lambda_.get_paginator("list_functions").paginate():
-                for config in page.get("Functions", []):
-                    gw.saw(config["FunctionArn"])
-                    if config["FunctionName"].startswith(gw.prefix):
-                        listed.append(config)
-        return listed
-
-    return gw.once("ListFunctions", listing)
-
-
 def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
     listed = listed_functions(gw)
 
@@ -192,22 +176,6 @@ def _observe_directly(gw: ProvisioningGateway, name: str) -> list[Observed]:
                 return []
             raise
     return _observations(gw, got["Configuration"], got.get("Tags") or {}, False)
-
-
-def discovered_tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:
-    """A function's tags read directly, once per discovery (the kinds that hang off a
-    function need them too)."""
-    return gw.once(("ListTags", arn), lambda: function_tags(gw, arn, name))
-
-
-def function_tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:
-    with aws_errors("ListTags", f"function {name}"):
-        try:
-            return dict(gw.lambda_.list_tags(Resource=arn).get("Tags") or {})
-        except Exception as exc:
-            if is_not_found(exc):
-                return {}
-            raise
 
 
 def _observations(

@@ -31,7 +31,7 @@ from ebdemo.aws.errors import aws_errors, error_code, error_message, is_not_foun
 from ebdemo.aws.lambda_waits import changing
 from ebdemo.aws.retries import ROLE_PROPAGATION, retry
 from ebdemo.kinds.base import STACK_TAG, Derivation, Key, Kind, Observed, Resource, Scope
-from ebdemo.kinds.function import discovered_tags, listed_functions
+from ebdemo.kinds.function_listing import discovered_tags, listed_functions
 from ebdemo.limits import LAMBDA_ASYNC_MAX_AGE_RANGE, LAMBDA_ASYNC_RETRIES_RANGE
 from ebdemo.model import FunctionSpec
 

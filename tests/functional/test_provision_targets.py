@@ -326,3 +326,59 @@ def test_a_name_deleted_seconds_ago_is_created_once_sqs_lets_it(clients, project
     assert queue.create(deployment.gateway, wanted) == "created"
     assert slept == [queue.RECREATE_WAIT] * 3
     assert real.get_queue_url(QueueName="t1-audit")["QueueUrl"]
+
+
+def test_function_and_bus_destinations_grant_exactly_their_call_and_follow_edits(clients,
+                                                                               project):
+    """The two destinations the issue example leaves out: a function (lambda:InvokeFunction)
+    and a bus (events:PutEvents), exact ARNs; switched in place, then dropped."""
+    p = failure_path(project)
+    purchase = ARN % ("lambda", "function:t1-process-purchase")
+    default_bus = ARN % ("events", "event-bus/default")
+    p.config["functions"]["process-order"]["async"] = {
+        "on_failure": {"function": "process-purchase"}, "on_success": {"bus": "partner-events"}}
+    p.write()
+    up(p.topology(), clients)
+    lam = clients.client("lambda")
+    config = lam.get_function_event_invoke_config(FunctionName="t1-process-order")
+    assert config["DestinationConfig"] == {"OnFailure": {"Destination": purchase},
+                                           "OnSuccess": {"Destination": PARTNER}}
+    assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (2, 21600)
+
+    def destinations() -> list[dict[str, Any]]:
+        statements = role_policy(clients, "t1-process-order-us-east-1")["Statement"]
+        return [s for s in statements if s["Sid"].startswith("AsyncDestination")]
+
+    assert destinations() == [
+        {"Sid": "AsyncDestinationPutEvents", "Effect": "Allow", "Action": "events:PutEvents",
+         "Resource": PARTNER},
+        {"Sid": "AsyncDestinationInvokeFunction", "Effect": "Allow",
+         "Action": "lambda:InvokeFunction", "Resource": purchase},
+    ]
+    assert "*" not in json.dumps(destinations())
+
+    # both destinations the same kind, one of them the account's default bus; retention too
+    p.config["functions"]["process-order"]["async"] = {
+        "on_failure": {"bus": "default"}, "on_success": {"bus": "partner-events"}}
+    p.config["queues"]["audit"]["retention"] = "3d"
+    p.write()
+    assert changes(p.topology(), clients) == {
+        "queue t1-audit": "changed: retention",
+        "invoke-config t1-process-order": "changed: on_failure",
+        "role t1-process-order-us-east-1": "changed: policy",
+    }
+    up(p.topology(), clients)
+    assert queue_attributes(clients, "t1-audit")["MessageRetentionPeriod"] == str(3 * 86400)
+    config = lam.get_function_event_invoke_config(FunctionName="t1-process-order")
+    assert config["DestinationConfig"]["OnFailure"] == {"Destination": default_bus}
+    assert destinations() == [
+        {"Sid": "AsyncDestinationPutEvents", "Effect": "Allow", "Action": "events:PutEvents",
+         "Resource": [default_bus, PARTNER]}]
+
+    del p.config["functions"]["process-order"]["async"]
+    p.write()
+    up(p.topology(), clients)
+    with pytest.raises(ClientError):
+        lam.get_function_event_invoke_config(FunctionName="t1-process-order")
+    assert destinations() == []
+    assert changes(p.topology(), clients) == {}

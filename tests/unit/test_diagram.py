@@ -98,3 +98,59 @@ def test_tree_structure():
     assert consumer["children"][0]["children"][0]["label"] == "email ops@example.com"
     assert bus["children"][1]["label"].startswith("rule purchase (disabled)")
     assert [c["label"] for c in idle["children"]] == ["λ spare"]
+
+
+def _failure_path() -> Topology:
+    from ebdemo.model import AsyncSpec, BusSpec, QueueSpec, RetrySpec, TargetRef, TargetSpec
+
+    code = Path("/x/handler.py")
+    return Topology(
+        stack="shop", bus="events",
+        functions=(FunctionSpec("billing", code, "index.handler", async_=AsyncSpec(
+            on_failure=TargetRef(queue="dead"), on_success=TargetRef(bus="partner"))),
+            FunctionSpec("spare", code, "index.handler", async_=AsyncSpec(
+                on_failure=TargetRef(topic="alerts")))),
+        rules=(RuleSpec("order", {"source": ["io.shop"]}, (
+            TargetSpec(function="billing", retry=RetrySpec(attempts=3, max_age=3600.0),
+                       dlq="dead"),
+            TargetSpec(queue="audit", input_path="$.detail"),
+            TargetSpec(topic="alerts", input={"a": 1}),
+            TargetSpec(bus="partner"),
+            TargetSpec(bus="arn:aws:events:eu-west-1:123456789012:event-bus/far"))),),
+        topic=TopicSpec("alerts", ("ops@example.com",)),
+        queues=(QueueSpec("dead"), QueueSpec("audit")),
+        buses=(BusSpec("partner"),),
+    )
+
+
+def test_the_tree_draws_every_kind_of_target_its_dead_letters_and_destinations():
+    root = tree(_failure_path())
+    rule = root.children[1].children[0]
+    labels = [(n.label, n.kind) for n in rule.children]
+    assert labels == [
+        ("λ billing  (retry 3 times within 1h)", "function"),
+        ("queue audit  (input_path $.detail)", "queue"),
+        ('topic shop-alerts  (input {"a":1})', "topic"),
+        ("bus shop-partner", "bus"),
+        ("bus far", "bus"),
+    ]
+    assert [(n.label, n.kind) for n in rule.children[0].children] == [
+        ("dead letters → queue dead", "queue"), ("on success → bus shop-partner", "destination"),
+        ("on failure → queue dead", "destination")]
+    assert [n.label for n in rule.children[2].children] == ["email ops@example.com"]
+    idle = root.children[2]
+    assert [c.label for c in idle.children[0].children] == ["on failure → topic shop-alerts"]
+
+
+def test_mermaid_draws_queues_buses_dead_letters_and_destinations():
+    lines = mermaid(_failure_path()).splitlines()
+    assert '    q_dead[("queue dead")]' in lines and '    q_audit[("queue audit")]' in lines
+    assert "    rule_0 -->|retry 3 times within 1h| fn_billing" in lines
+    assert "    rule_0 -.->|dead letters of λ billing| q_dead" in lines
+    assert "    rule_0 -->|input_path $.detail| q_audit" in lines
+    assert "    rule_0 -->|input #123;#quot;a#quot;:1#125;| topic" in lines
+    assert '    xbus_0[["bus shop-partner"]]' in lines and "    rule_0 --> xbus_0" in lines
+    assert '    xbus_1[["bus far"]]' in lines and "    rule_0 --> xbus_1" in lines
+    assert "    fn_billing -.->|on failure| q_dead" in lines
+    assert "    fn_billing -.->|on success| xbus_0" in lines
+    assert "    fn_spare -.->|on failure| topic" in lines
