@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ebdemo.kinds import (
+    archive,
     bucket,
     bus,
     function,
@@ -65,6 +66,7 @@ MODULES: tuple[KindModule, ...] = (
     function,  # function, permission
     invoke_config,  # invoke-config
     rule,  # rule, targets
+    archive,  # archive
 )
 
 KINDS: Mapping[str, Kind] = MappingProxyType(

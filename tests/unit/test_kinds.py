@@ -12,6 +12,7 @@ import pytest
 
 from ebdemo import kinds
 from ebdemo.kinds.base import Kind, Resource
+from ebdemo.config.models.archive import ArchiveSpec
 from ebdemo.model import (
     AsyncSpec,
     BusSpec,
@@ -41,10 +42,12 @@ def topology() -> Topology:
                                                  on_success=TargetRef(function="a")))),
         rules=(RuleSpec("r", {"source": ["s"]}, (
             "a", TargetSpec(function="b", dlq="q"), TargetSpec(queue="q"),
-            TargetSpec(topic="t"), TargetSpec(bus="other"))),),
+            TargetSpec(topic="t"), TargetSpec(bus="other"))),
+               RuleSpec("nightly", {}, ("b",), schedule="cron(0 2 * * ? *)")),
         topic=TopicSpec("t", ("x@example.com",)),
         queues=(QueueSpec("q"),),
         buses=(BusSpec("other"),),
+        archive=ArchiveSpec(retention_days=3),
     )
 
 

@@ -22,6 +22,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from ebdemo.config import quotas
 from ebdemo.config.context import Declared, Problems, declared, loading, problem
+from ebdemo.config.models.archive import ArchiveSpec
 from ebdemo.config.models.base import Spec
 from ebdemo.config.models.buses import BusSpec
 from ebdemo.config.models.functions import FunctionName, FunctionSpec
@@ -91,6 +92,10 @@ class Topology(Spec):
     buses: Annotated[tuple[BusSpec, ...], NamedMapping(BusName)] = Field(
         (), description="More custom event buses the stack owns (physical `<stack>-<name>`), "
         "for rules and destinations to send events to."
+    )
+    archive: Annotated[ArchiveSpec | None, NullIsEmpty()] = Field(
+        None, description="An archive of the stack's bus (physical `<stack>-archive`), for "
+        "`ebdemo replay`."
     )
     source: EventSource = Field(
         DEFAULT_SOURCE,
@@ -174,6 +179,15 @@ class Topology(Spec):
 
     def rule_name(self, logical: str) -> str:
         return f"{self.stack}-{logical}"
+
+    def rule_bus(self, logical: str) -> str:
+        """The bus a rule lives on: the stack's, but the account's default bus for a
+        scheduled rule (AWS runs scheduled rules on the default bus only)."""
+        return DEFAULT_BUS if self.rule(logical).is_scheduled else self.bus_name
+
+    @property
+    def archive_name(self) -> str:
+        return f"{self.stack}-archive"
 
     def log_group_name(self, logical: str) -> str:
         return f"/aws/lambda/{self.function_name(logical)}"
