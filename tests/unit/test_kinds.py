@@ -43,7 +43,7 @@ def topology() -> Topology:
         rules=(RuleSpec("r", {"source": ["s"]}, (
             "a", TargetSpec(function="b", dlq="q"), TargetSpec(queue="q"),
             TargetSpec(topic="t"), TargetSpec(bus="other"))),
-               RuleSpec("nightly", {}, ("b",), schedule="cron(0 2 * * ? *)")),
+               RuleSpec(name="nightly", targets=("b",), schedule="cron(0 2 * * ? *)")),
         topic=TopicSpec("t", ("x@example.com",)),
         queues=(QueueSpec("q"),),
         buses=(BusSpec("other"),),
