@@ -219,11 +219,13 @@ def explain_topology(
     *,
     rule: str | None = None,
 ) -> list[RuleExplanation]:
-    """Every rule of a `Topology` (or just `rule`); raises KeyError for an unknown rule name."""
+    """Every rule of a `Topology` (or just `rule`) that matches events (a scheduled rule has
+    no pattern: left out); raises KeyError for an unknown rule name."""
     specs = [topology.rule(rule)] if rule is not None else list(topology.rules)
     return [
         replace(explain_pattern(s.name, s.pattern, event), enabled=getattr(s, "enabled", True))
         for s in specs
+        if not getattr(s, "is_scheduled", False)
     ]
 
 
