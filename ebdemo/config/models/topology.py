@@ -189,6 +189,19 @@ class Topology(Spec):
     def archive_name(self) -> str:
         return f"{self.stack}-archive"
 
+    @property
+    def schedule_group_name(self) -> str:
+        """The EventBridge Scheduler schedule group the stack owns (and tags)."""
+        return f"{self.stack}-schedules"
+
+    def schedule_name(self, logical: str) -> str:
+        return f"{self.stack}-{logical}"
+
+    def scheduler_role_name(self, logical: str, region: str) -> str:
+        """A schedule's execution role: global like every IAM role, so it carries the region;
+        the `.` (which function names cannot hold) keeps it apart from any function's role."""
+        return f"{self.stack}-{logical}.scheduler-{region}"
+
     def log_group_name(self, logical: str) -> str:
         return f"/aws/lambda/{self.function_name(logical)}"
 
