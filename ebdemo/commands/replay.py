@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import difflib
 import sys
+import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import click
@@ -57,8 +58,8 @@ def command(app: App, since: str, until: str | None, rules: Sequence[str], wait:
                          f"{topology.path} and run `ebdemo up` (events are archived from then on)")
     now = datetime.now(UTC).replace(microsecond=0)
     start = parse_since(since, now=now, option="--since")
-    end = parse_since(until, now=now, option="--until") if until else now
-    if end > now:
+    end = parse_since(until, now=now, option="--until") if until else _this_second_over()
+    if until and end > now:
         raise UsageError(f"--until {until}: that is in the future; a replay takes events "
                          "that already happened")
     if start >= end:
@@ -138,6 +139,14 @@ def _follow(clients: ClientFactory, name: str, timeout: float) -> ReplayState:
             update(f"Replay {name}: {state.state}{progress}")
 
         return aws.wait_for_replay(clients, name, timeout=timeout, on_change=changed)
+
+
+def _this_second_over() -> datetime:
+    """"Until now", with the events of this very second: event times are whole seconds and
+    the window ends before EventEndTime, so it ends at the next second, once it is past."""
+    end = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
+    time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()))
+    return end
 
 
 def _iso(moment: datetime) -> str:
