@@ -11,8 +11,8 @@ from types import ModuleType
 import pytest
 
 from ebdemo import kinds
-from ebdemo.kinds.base import Kind, Resource
 from ebdemo.config.models.archive import ArchiveSpec
+from ebdemo.kinds.base import Kind, Resource
 from ebdemo.model import (
     AsyncSpec,
     BusSpec,
