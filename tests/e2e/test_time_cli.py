@@ -159,3 +159,21 @@ def test_a_rate_rule_delivers_its_first_scheduled_event_a_minute_after_up(emulat
         assert event["detail-type"] == "Scheduled Event"
     finally:
         deployed.run("down", "--yes")
+
+
+def test_schedule_run_on_aws_invokes_the_targets_itself_and_says_so(stack, monkeypatch):
+    """`--target aws` (here: the emulator as an AWS-compatible endpoint): AWS has no API that
+    fires a schedule, so ebdemo sends the rule's targets the Scheduled Event itself."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    result = stack.run("--target", "aws", "--output", "json", "schedule", "run", "nightly")
+    assert result.exit_code == 0, result.output
+    fired = json.loads(result.stdout)
+    assert fired["invoked_by"] == "ebdemo" and fired["target"] == "aws"
+    (delivery,) = fired["deliveries"]
+    assert delivery["ok"] and delivery["action"] == "lambda:InvokeFunction (asynchronous)"
+    (event,) = stack.wait_for("cleanup", lambda got: bool(got))
+    assert event["id"] == fired["event_id"] and event["detail-type"] == "Scheduled Event"
+    assert event["resources"] == [fired["arn"]]
+    text = stack.run("--target", "aws", "schedule", "run", "nightly")
+    assert "AWS has no API that fires a scheduled rule now" in text.output
