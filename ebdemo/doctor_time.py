@@ -107,7 +107,7 @@ def _check_archive(topology: Topology, facts: TimeFacts) -> list[Finding]:
 
 
 def _check_schedules(topology: Topology, facts: TimeFacts, region: str) -> list[Finding]:
-    specs = getattr(topology, "schedules", ())
+    specs = topology.schedules
     if not specs:
         return []
     group = topology.schedule_group_name

@@ -30,7 +30,7 @@ def gather_time(clients: ClientFactory, topology: Topology, account: str) -> Tim
         got = _call("DescribeArchive", f"archive {topology.archive_name}",
                     lambda: events.describe_archive(ArchiveName=topology.archive_name))
         archive = _archive(got) if got else None
-    specs = getattr(topology, "schedules", ())
+    specs = topology.schedules
     if not specs:
         return TimeFacts(archive=archive, bus_arn=bus_arn, group_arn=group_arn)
     scheduler = clients.client("scheduler")

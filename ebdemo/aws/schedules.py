@@ -70,7 +70,7 @@ def deployed(clients: ClientFactory, topology: Topology) -> list[Deployed]:
     """Every scheduled rule and schedule of the config, as AWS has it."""
     out = [_rule(clients, topology, spec.name) for spec in topology.rules if spec.is_scheduled]
     out += [_schedule(clients, topology, spec.name)
-            for spec in getattr(topology, "schedules", ())]
+            for spec in topology.schedules]
     return out
 
 
@@ -101,7 +101,7 @@ def rule_targets(clients: ClientFactory, name: str) -> list[dict[str, Any]]:
 
 def _schedule(clients: ClientFactory, topology: Topology, logical: str) -> Deployed:
     got = get_schedule(clients, topology, logical)
-    spec = next(s for s in topology.schedules if s.name == logical)  # type: ignore[attr-defined]
+    spec = next(s for s in topology.schedules if s.name == logical)
     name, group = topology.schedule_name(logical), topology.schedule_group_name
     if got is None:
         return Deployed("schedule", logical, name, "", spec.expression, spec.timezone,

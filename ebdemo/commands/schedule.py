@@ -96,7 +96,7 @@ def _kind_of(topology: Topology, name: str, kind: str | None) -> str:
     import difflib
 
     rules = [r.name for r in topology.rules if r.is_scheduled]
-    schedules = [s.name for s in getattr(topology, "schedules", ())]
+    schedules = [s.name for s in topology.schedules]
     found = [k for k, names in (("rule", rules), ("schedule", schedules))
              if name in names and kind in (None, k)]
     if len(found) == 1:

@@ -34,6 +34,9 @@ from ebdemo.kinds import (
     queue,
     role,
     rule,
+    schedule,
+    schedule_group,
+    scheduler_role,
     target_role,
     topic,
 )
@@ -66,6 +69,9 @@ MODULES: tuple[KindModule, ...] = (
     function,  # function, permission
     invoke_config,  # invoke-config
     rule,  # rule, targets
+    schedule_group,  # schedule-group
+    scheduler_role,  # scheduler-role
+    schedule,  # schedule
     archive,  # archive
 )
 

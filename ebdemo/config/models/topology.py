@@ -29,6 +29,7 @@ from ebdemo.config.models.functions import FunctionName, FunctionSpec
 from ebdemo.config.models.layers import layer_names, local_layers, shared_layer_problems
 from ebdemo.config.models.queues import QueueName, QueueSpec
 from ebdemo.config.models.rules import RuleName, RuleSpec
+from ebdemo.config.models.schedules import ScheduleName, ScheduleSpec
 from ebdemo.config.models.topic import TopicSpec
 from ebdemo.config.types import Hint, NamedMapping, NullIsEmpty
 from ebdemo.limits import (
@@ -92,6 +93,11 @@ class Topology(Spec):
     buses: Annotated[tuple[BusSpec, ...], NamedMapping(BusName)] = Field(
         (), description="More custom event buses the stack owns (physical `<stack>-<name>`), "
         "for rules and destinations to send events to."
+    )
+    schedules: Annotated[tuple[ScheduleSpec, ...], NamedMapping(ScheduleName)] = Field(
+        (), description="EventBridge Scheduler schedules (physical `<stack>-<name>`, in the "
+        "schedule group `<stack>-schedules` the stack owns), each sending its input to one "
+        "target."
     )
     archive: Annotated[ArchiveSpec | None, NullIsEmpty()] = Field(
         None, description="An archive of the stack's bus (physical `<stack>-archive`), for "
