@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +177,67 @@ def test_schedule_run_on_aws_invokes_the_targets_itself_and_says_so(stack, monke
     assert event["resources"] == [fired["arn"]]
     text = stack.run("--target", "aws", "schedule", "run", "nightly")
     assert "AWS has no API that fires a scheduled rule now" in text.output
+
+
+def _queue_bodies(stack: Stack, queue: str, until: Callable[[list[Any]], bool], *,
+                  timeout: float = 30.0) -> list[Any]:
+    """Receive (and delete) the stack queue's messages, as JSON bodies, until `until` holds."""
+    sqs = stack.emulator.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{stack.config['stack']}-{queue}")["QueueUrl"]
+    bodies: list[Any] = []
+    deadline = time.monotonic() + timeout
+    while not until(bodies) and time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in got.get("Messages", []):
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert until(bodies), (bodies, stack.emulator.process.log_text()[-2000:])
+    return bodies
+
+
+@pytest.fixture
+def scheduler_stack(emulator, tmp_path, request):
+    """Two EventBridge Scheduler schedules to a queue: one every minute (Europe/Paris), one
+    a few seconds from now (`at()`, in UTC), each with its own `input`."""
+    name = f"ts{abs(hash(request.node.name)) % 10**6}"
+    soon = datetime.now(UTC).replace(microsecond=0, tzinfo=None) + timedelta(seconds=8)
+    deployed = scheduled_stack(emulator, tmp_path, name, queues={"inbox": {}}, schedules={
+        "reminder": {"expression": "rate(1 minute)", "timezone": "Europe/Paris",
+                     "target": {"queue": "inbox"}, "input": {"kind": "reminder"}},
+        "soon": {"expression": f"at({soon.isoformat()})", "target": {"queue": "inbox"},
+                 "input": {"kind": "soon", "n": 1}},
+    })
+    deployed.ok("up", "--yes")
+    yield deployed
+    deployed.run("down", "--yes")
+
+
+def test_a_scheduler_schedule_delivers_its_input_to_a_queue(scheduler_stack):
+    stack = scheduler_stack
+    soon = {"kind": "soon", "n": 1}
+    reminder = {"kind": "reminder"}
+    # the at() schedule fires on its own, with its input as the message body (the rate one
+    # may fire meanwhile: each sends exactly its own input)
+    got = _queue_bodies(stack, "inbox", lambda bodies: soon in bodies)
+    assert all(body in (soon, reminder) for body in got) and got.count(soon) == 1
+    # `schedule run` fires the other now, as Scheduler would
+    fired = stack.json("schedule", "run", "reminder")
+    assert fired["kind"] == "schedule" and fired["state"] == "ENABLED"
+    got = _queue_bodies(stack, "inbox", lambda bodies: reminder in bodies, timeout=10)
+    assert soon not in got  # at() fires once
+    text = stack.ok("schedule", "run", "reminder").stdout
+    assert "Fired schedule reminder on the emulator" in text
+    assert reminder in _queue_bodies(stack, "inbox", lambda bodies: reminder in bodies,
+                                     timeout=10)
+
+
+def test_schedule_list_shows_scheduler_schedules_with_their_time_zone(scheduler_stack):
+    rows = {r["name"]: r for r in scheduler_stack.json("schedule", "list")["schedules"]}
+    assert set(rows) == {"nightly", "reminder", "soon"}
+    reminder = rows["reminder"]
+    assert (reminder["kind"], reminder["expression"], reminder["timezone"],
+            reminder["state"]) == ("schedule", "rate(1 minute)", "Europe/Paris", "ENABLED")
+    assert len(reminder["next"]) == 3 and reminder["warnings"] == []
+    assert rows["soon"]["timezone"] == "UTC" and len(rows["soon"]["next"]) <= 1
+    text = scheduler_stack.ok("schedule", "list").stdout
+    assert "Europe/Paris" in text and "reminder" in text
