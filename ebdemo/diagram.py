@@ -3,8 +3,8 @@
 Pure: reads only the `Topology`, makes no AWS call. The flow drawn is the event's path:
 sources → bus → rules (with their patterns) → targets (functions, queues, the topic, other
 buses, with their options and dead-letter queues) → a function's async destinations, the
-topic it publishes to → subscriptions; and the clock's: schedules → scheduled rules (on the
-account's default bus) → their targets; the bus's archive hangs off the bus.
+topic it publishes to → subscriptions; and the clock's: scheduled rules (on the account's
+default bus) and Scheduler schedules → their targets; the bus's archive hangs off the bus.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ebdemo.config.models.schedules import ScheduleSpec
 from ebdemo.config.models.targets import TargetRef, TargetSpec
 from ebdemo.model import Topology
 
@@ -145,9 +146,12 @@ def tree(topology: Topology) -> Node:
                 node.children += [Node(s, "subscription") for s in _subscriptions(topology)]
             rule_node.children.append(node)
         (clock if rule.is_scheduled else bus).children.append(rule_node)
+    for schedule in topology.schedules:
+        clock.children.append(_schedule_node(topology, schedule))
     if clock.children:
         root.children.append(clock)
-    targeted = {t for rule in topology.rules for t in rule.functions}
+    targeted = {t for rule in topology.rules for t in rule.functions} | {
+        s.target.function for s in topology.schedules if s.target.function is not None}
     idle = [fn.name for fn in topology.functions if fn.name not in targeted and not fn.puts_events]
     if idle:
         root.children.append(
@@ -174,6 +178,29 @@ def _function_children(topology: Topology, name: str) -> list[Node]:
             )
         )
     return children
+
+
+def schedule_text(schedule: ScheduleSpec) -> str:
+    """`rate(1 minute) Europe/Paris, window 15m, disabled`."""
+    parts = [f"{schedule.expression} {schedule.timezone}"]
+    if schedule.flexible_window is not None:
+        parts.append(f"window {schedule.flexible_window}m")
+    if not schedule.enabled:
+        parts.append("disabled")
+    return ", ".join(parts)
+
+
+def _schedule_node(topology: Topology, schedule: ScheduleSpec) -> Node:
+    target = schedule.target
+    options = ", ".join(filter(None, [options_text(target),
+                                      "input" if schedule.input_text is not None else ""]))
+    node = Node(target_label(topology, target) + (f"  ({options})" if options else ""),
+                target.kind)
+    if target.dlq is not None:
+        node.children.append(Node(f"dead letters → queue {target.dlq}", "queue"))
+    if target.function is not None:
+        node.children += _function_children(topology, target.function)
+    return Node(f"schedule {schedule.name}  {schedule_text(schedule)}", "schedule", [node])
 
 
 def _archive_text(topology: Topology) -> str:
@@ -278,6 +305,16 @@ def mermaid(topology: Topology) -> str:
                 lines.append(f"    {rule_id} -.->|dead letters of "
                              f"{escape_label(target_label(topology, target))}| "
                              f"{_node_id('q', target.dlq)}")
+    for i, schedule in enumerate(topology.schedules):
+        schedule_id = f"schedule_{i}"
+        lines.append(node(schedule_id, escape_label(f"schedule {schedule.name}") + "<br/>"
+                          + escape_label(schedule_text(schedule)), "clock"))
+        options = options_text(schedule.target)
+        arrow = f"-->|{escape_label(options)}|" if options else "-->"
+        lines.append(f"    {schedule_id} {arrow} {node_of(schedule.target)}")
+        if schedule.target.dlq is not None:
+            lines.append(f"    {schedule_id} -.->|dead letters| "
+                         f"{_node_id('q', schedule.target.dlq)}")
     for fn in topology.functions:
         for slot, ref in (fn.async_.destinations().items() if fn.async_ else ()):
             lines.append(f"    {fn_ids[fn.name]} -.->|{slot.replace('_', ' ')}| {node_of(ref)}")

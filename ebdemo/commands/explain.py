@@ -19,6 +19,8 @@ from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.errors import UsageError
 
 SCHEDULED = "a scheduled rule has no event pattern and matches no event; it fires on its schedule"
+SCHEDULER = ("an EventBridge Scheduler schedule is not triggered by events; it sends its input "
+             "on its expression")
 
 
 @click.command("explain")
@@ -84,6 +86,8 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
                          "fires it now)")
     skipped = [{"rule": r.name, "schedule": r.schedule, "reason": SCHEDULED}
                for r in topology.rules if r.is_scheduled and rule_name is None]
+    skipped += [{"schedule": s.name, "expression": s.expression, "timezone": s.timezone,
+                 "reason": SCHEDULER} for s in topology.schedules if rule_name is None]
     event, filled = fill_envelope(
         raw,
         source=topology.source,
@@ -120,7 +124,11 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
         return
     _print_text(event, filled, explanations, remote_results if remote else None)
     for item in skipped:
-        render.info(f"Skipped rule {item['rule']} ({item['schedule']}): {SCHEDULED}.")
+        if "rule" in item:
+            render.info(f"Skipped rule {item['rule']} ({item['schedule']}): {SCHEDULED}.")
+        else:
+            render.info(f"Skipped schedule {item['schedule']} ({item['expression']}, "
+                        f"{item['timezone']}): {SCHEDULER}.")
 
 
 def load_event(arg: str) -> dict[str, Any]:

@@ -7,7 +7,8 @@ role permission it needs; and the time kinds: a scheduled rule, the archive, Sch
 schedules with their group and execution roles: `swept_topology`) — the reference run, done
 once at collection — fixes N_UP mutating calls and the reference snapshot; likewise `down`
 fixes N_DOWN. Then, for each k, a non-retryable AccessDenied on the k-th mutating call must
-make the command exit 1 with one line naming the operation, the resource and the AWS error; and afterwards:
+make the command exit 1 with one line naming the operation, the resource and the AWS
+error; and afterwards:
 
 - `up` interrupted at k, then `down`: nothing of the stack is left (the half-made stack is
   still found and deleted — aws/chalice#1340's failure mode);
@@ -187,12 +188,12 @@ def _assert_fault_reported(result: Any, fault: FailNth) -> None:
 
 
 NAME_KEYS = ("FunctionName", "RoleName", "logGroupName", "Name", "Rule", "QueueName", "Bucket",
-             "LayerName")
+             "LayerName", "ArchiveName")
 ARN_KEYS = ("TopicArn", "SubscriptionArn", "Resource", "ResourceARN", "ResourceArn",
             "resourceArn")
 # ARN resource part → the name ebdemo's labels use (a rule as <bus>/<rule>, a log group
 # with its path, a subscription by its topic)
-ARN_PREFIXES = ("function:", "log-group:", "event-bus/", "rule/")
+ARN_PREFIXES = ("function:", "log-group:", "event-bus/", "rule/", "schedule-group/")
 
 
 def _resource_name(operation: str, params: dict[str, Any]) -> str:

@@ -316,7 +316,7 @@ def aws_response(url: str, status: int, headers: dict[str, str], body: bytes) ->
 
 
 SERVICES = ("events", "lambda", "iam", "logs", "sns", "sts", "sqs", "s3",
-            "resourcegroupstaggingapi")
+            "resourcegroupstaggingapi", "scheduler")
 
 
 API_PARAMS = "ebdemo.test.api_params"
