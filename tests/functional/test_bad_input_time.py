@@ -46,6 +46,17 @@ CONFIG_CASES = {
                                    ("archive.retention_days", "0 or more")),
     "archive-unknown-key": (edit("retention_days: 7", "retain: 7"), 15,
                             ("archive.retain",)),
+    "schedule-at-format": (edit("archive:", "schedules:\n  remind:\n    expression: "
+                                "at(2026-12-24 18:00)\n    target: {function: consumer}\n"
+                                "archive:"), 16, ("schedules.remind.expression", "at(")),
+    "schedule-timezone": (edit("archive:", "schedules:\n  remind:\n    expression: "
+                               "rate(1 hour)\n    timezone: Europe/Pariss\n    target: "
+                               "{function: consumer}\narchive:"), 17,
+                          ("schedules.remind.timezone", "Europe/Pariss")),
+    "schedule-window-seconds": (edit("archive:", "schedules:\n  remind:\n    expression: "
+                                     "rate(1 hour)\n    flexible_window: 90s\n    target: "
+                                     "{function: consumer}\narchive:"), 17,
+                                ("schedules.remind.flexible_window", "whole minutes")),
 }
 
 
