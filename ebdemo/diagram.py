@@ -3,7 +3,8 @@
 Pure: reads only the `Topology`, makes no AWS call. The flow drawn is the event's path:
 sources → bus → rules (with their patterns) → targets (functions, queues, the topic, other
 buses, with their options and dead-letter queues) → a function's async destinations, the
-topic it publishes to → subscriptions.
+topic it publishes to → subscriptions; and the clock's: scheduled rules (on the account's
+default bus) and Scheduler schedules → their targets; the bus's archive hangs off the bus.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ebdemo.config.models.schedules import ScheduleSpec
 from ebdemo.config.models.targets import TargetRef, TargetSpec
 from ebdemo.model import Topology
 
@@ -59,7 +61,7 @@ def sources(topology: Topology) -> list[str]:
     """The event sources the topology expects: the default one and every literal in patterns."""
     found = [topology.source]
     for rule in topology.rules:
-        values = rule.pattern.get("source", [])
+        values = rule.pattern.get("source", []) if not rule.is_scheduled else []
         for value in values if isinstance(values, list) else [values]:
             if isinstance(value, str) and value not in found:
                 found.append(value)
@@ -124,9 +126,14 @@ def tree(topology: Topology) -> Node:
     )
     bus = Node(f"bus {topology.bus_name}", "bus")
     root.children.append(bus)
+    if topology.archive is not None:
+        bus.children.append(Node(f"archive {topology.archive_name}  "
+                                 f"{_archive_text(topology)}", "archive"))
+    clock = Node("schedules (scheduled rules run on the account's default bus)", "group")
     for rule in topology.rules:
         state = "" if rule.enabled else " (disabled)"
-        rule_node = Node(f"rule {rule.name}{state}  {pattern_text(rule.pattern)}", "rule")
+        what = rule.schedule if rule.is_scheduled else pattern_text(rule.pattern)
+        rule_node = Node(f"rule {rule.name}{state}  {what}", "rule")
         for target in rule.targets:
             options = options_text(target)
             node = Node(target_label(topology, target) + (f"  ({options})" if options else ""),
@@ -138,8 +145,13 @@ def tree(topology: Topology) -> Node:
             elif target.topic is not None:
                 node.children += [Node(s, "subscription") for s in _subscriptions(topology)]
             rule_node.children.append(node)
-        bus.children.append(rule_node)
-    targeted = {t for rule in topology.rules for t in rule.functions}
+        (clock if rule.is_scheduled else bus).children.append(rule_node)
+    for schedule in topology.schedules:
+        clock.children.append(_schedule_node(topology, schedule))
+    if clock.children:
+        root.children.append(clock)
+    targeted = {t for rule in topology.rules for t in rule.functions} | {
+        s.target.function for s in topology.schedules if s.target.function is not None}
     idle = [fn.name for fn in topology.functions if fn.name not in targeted and not fn.puts_events]
     if idle:
         root.children.append(
@@ -166,6 +178,38 @@ def _function_children(topology: Topology, name: str) -> list[Node]:
             )
         )
     return children
+
+
+def schedule_text(schedule: ScheduleSpec) -> str:
+    """`rate(1 minute) Europe/Paris, window 15m, disabled`."""
+    parts = [f"{schedule.expression} {schedule.timezone}"]
+    if schedule.flexible_window is not None:
+        parts.append(f"window {schedule.flexible_window}m")
+    if not schedule.enabled:
+        parts.append("disabled")
+    return ", ".join(parts)
+
+
+def _schedule_node(topology: Topology, schedule: ScheduleSpec) -> Node:
+    target = schedule.target
+    options = ", ".join(filter(None, [options_text(target),
+                                      "input" if schedule.input_text is not None else ""]))
+    node = Node(target_label(topology, target) + (f"  ({options})" if options else ""),
+                target.kind)
+    if target.dlq is not None:
+        node.children.append(Node(f"dead letters → queue {target.dlq}", "queue"))
+    if target.function is not None:
+        node.children += _function_children(topology, target.function)
+    return Node(f"schedule {schedule.name}  {schedule_text(schedule)}", "schedule", [node])
+
+
+def _archive_text(topology: Topology) -> str:
+    spec = topology.archive
+    assert spec is not None
+    days = spec.retention_days
+    keeps = f"{days} day{'s' if days != 1 else ''}" if days else "indefinitely"
+    which = pattern_text(spec.pattern) if spec.pattern else "every event"
+    return f"keeps {which}, {keeps}"
 
 
 def escape_label(text: str) -> str:
@@ -202,6 +246,8 @@ def mermaid(topology: Topology) -> str:
             "topic": ("[/", "/]"),
             "subscription": ("[", "]"),
             "queue": ("[(", ")]"),
+            "archive": ("[(", ")]"),
+            "clock": ("((", "))"),
         }[shape]
         return f'    {node_id}{opening}"{label}"{closing}'
 
@@ -234,15 +280,22 @@ def mermaid(topology: Topology) -> str:
         lines.append(node(fn_ids[fn.name], escape_label(f"λ {fn.name}"), "function"))
         if fn.puts_events:
             lines.append(f"    {fn_ids[fn.name]} -->|PutEvents| {bus_id}")
+    if topology.archive is not None:
+        lines.append(node("archive", escape_label(f"archive {topology.archive_name}") + "<br/>"
+                          + escape_label(_archive_text(topology)), "archive"))
+        lines.append(f"    {bus_id} -.-> archive")
     for i, rule in enumerate(topology.rules):
         rule_id = f"rule_{i}"
-        label = (
-            escape_label(f"rule {rule.name}") + "<br/>" + escape_label(pattern_text(rule.pattern))
-        )
+        what = rule.schedule if rule.is_scheduled else pattern_text(rule.pattern)
+        label = escape_label(f"rule {rule.name}") + "<br/>" + escape_label(str(what))
         if not rule.enabled:
             label += "<br/>disabled"
         lines.append(node(rule_id, label, "rule"))
-        lines.append(f"    {bus_id} --> {rule_id}")
+        if rule.is_scheduled:  # the clock, on the default bus, not the stack's bus
+            lines.append(node(f"clock_{i}", escape_label("schedule (default bus)"), "clock"))
+            lines.append(f"    clock_{i} --> {rule_id}")
+        else:
+            lines.append(f"    {bus_id} --> {rule_id}")
         for target in rule.targets:
             target_id = node_of(target)
             options = options_text(target)
@@ -252,6 +305,16 @@ def mermaid(topology: Topology) -> str:
                 lines.append(f"    {rule_id} -.->|dead letters of "
                              f"{escape_label(target_label(topology, target))}| "
                              f"{_node_id('q', target.dlq)}")
+    for i, schedule in enumerate(topology.schedules):
+        schedule_id = f"schedule_{i}"
+        lines.append(node(schedule_id, escape_label(f"schedule {schedule.name}") + "<br/>"
+                          + escape_label(schedule_text(schedule)), "clock"))
+        options = options_text(schedule.target)
+        arrow = f"-->|{escape_label(options)}|" if options else "-->"
+        lines.append(f"    {schedule_id} {arrow} {node_of(schedule.target)}")
+        if schedule.target.dlq is not None:
+            lines.append(f"    {schedule_id} -.->|dead letters| "
+                         f"{_node_id('q', schedule.target.dlq)}")
     for fn in topology.functions:
         for slot, ref in (fn.async_.destinations().items() if fn.async_ else ()):
             lines.append(f"    {fn_ids[fn.name]} -.->|{slot.replace('_', ' ')}| {node_of(ref)}")

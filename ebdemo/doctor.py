@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from ebdemo.doctor_time import TimeFacts, diagnose_time
 from ebdemo.kinds.base import partition
 from ebdemo.kinds.function import statement_id
 from ebdemo.model import Topology
@@ -110,6 +111,7 @@ class StackFacts:
     # roles of this stack named by an earlier ebdemo (`<stack>-<fn>-role`, no region tag)
     legacy_roles: tuple[str, ...] = ()
     queues: Mapping[str, QueueFacts] = field(default_factory=dict)  # by ARN; absent: missing
+    time: TimeFacts = field(default_factory=TimeFacts)  # archive, schedules (doctor_time)
 
 
 # -- findings --------------------------------------------------------------------------------
@@ -153,6 +155,7 @@ def diagnose(topology: Topology, facts: StackFacts) -> list[Finding]:
         findings += _check_function(topology, facts, spec.name)
     findings += _check_topic(topology, facts)
     findings += _check_legacy_roles(topology, facts)
+    findings += diagnose_time(topology, facts.time, facts.region)
     return findings
 
 
@@ -184,7 +187,7 @@ def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Fin
             "error", "rule-disabled", where,
             f"the rule is {rule.state}: matching events are silently dropped",
             "run `ebdemo up`, or: "
-            f"aws events enable-rule --name {name} --event-bus-name {topology.bus_name}",
+            f"aws events enable-rule --name {name} --event-bus-name {topology.rule_bus(logical)}",
         ))
     if not rule.targets:
         findings.append(Finding("error", "rule-no-targets", where,

@@ -6,20 +6,26 @@ pattern: for each field the rule tests, what it expected, what the event had, an
 field passed; under arrays of objects it reports the element that matched (or came closest),
 and for `$or` the branch that matched (or every branch, when none did).
 
-EventBridge's TestEventPattern API rejects an event without `id`, `account`, `source`, `time`,
-`region`, `resources` and `detail-type`; `fill_envelope` adds those (and `version`) when the
-user's event omits them, and says which it added.
+The envelope an explained event needs (`fill_envelope`, `from_put_events_entry`) lives in
+`ebdemo.event_envelope`, re-exported here.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
+from ebdemo.event_envelope import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_DETAIL_TYPE,
+    DEFAULT_REGION,
+    ENVELOPE_FIELDS,
+    PUT_EVENTS_KEYS,
+    fill_envelope,
+    from_put_events_entry,
+)
 from ebdemo.patterns import (
     Leaf,
     Matcher,
@@ -29,96 +35,13 @@ from ebdemo.patterns import (
     leaf_values,
 )
 
-DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "us-east-1"
-DEFAULT_DETAIL_TYPE = "ebdemo.explain"
-ENVELOPE_FIELDS = (
-    "version",
-    "id",
-    "detail-type",
-    "source",
-    "account",
-    "time",
-    "region",
-    "resources",
-)
+__all__ = [
+    "DEFAULT_ACCOUNT", "DEFAULT_DETAIL_TYPE", "DEFAULT_REGION", "ENVELOPE_FIELDS",
+    "PUT_EVENTS_KEYS", "FieldCheck", "RuleExplanation", "explain_pattern", "explain_rules",
+    "explain_topology", "fill_envelope", "from_put_events_entry",
+]
 
 _ABSENT = object()
-
-
-# -- the envelope --------------------------------------------------------------------------------
-
-
-PUT_EVENTS_KEYS = frozenset(
-    {"Source", "DetailType", "Detail", "Resources", "Time", "EventBusName", "TraceHeader"}
-)
-
-
-def from_put_events_entry(entry: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The event a PutEvents entry (`Source`, `DetailType`, `Detail` as a JSON string, ...)
-    becomes, or None when `entry` is not shaped like one. Raises ValueError on a `Detail`
-    that is not a JSON object."""
-    if not entry or not set(entry) <= PUT_EVENTS_KEYS or not {"Source", "Detail"} & set(entry):
-        return None
-    event: dict[str, Any] = {}
-    if "DetailType" in entry:
-        event["detail-type"] = entry["DetailType"]
-    if "Source" in entry:
-        event["source"] = entry["Source"]
-    if "Time" in entry:
-        event["time"] = entry["Time"]
-    if "Resources" in entry:
-        event["resources"] = list(entry["Resources"])
-    detail = entry.get("Detail", "{}")
-    if isinstance(detail, str):
-        detail = json.loads(detail)
-    if not isinstance(detail, dict):
-        raise ValueError("Detail must be a JSON object")
-    event["detail"] = detail
-    return event
-
-
-def fill_envelope(
-    event: Mapping[str, Any],
-    *,
-    source: str = "io.entest.demo",
-    account: str = DEFAULT_ACCOUNT,
-    region: str = DEFAULT_REGION,
-    detail_type: str = DEFAULT_DETAIL_TYPE,
-    now: Callable[[], datetime] | None = None,
-    new_id: Callable[[], str] | None = None,
-) -> tuple[dict[str, Any], list[str]]:
-    """The event with every missing envelope field filled, and the names of those filled.
-
-    Fields the event has are kept as they are, even when empty or of an odd type: the point is
-    to explain this event, not a corrected one.
-    """
-    defaults: dict[str, Callable[[], Any]] = {
-        "version": lambda: "0",
-        "id": new_id or (lambda: str(uuid.uuid4())),
-        "detail-type": lambda: detail_type,
-        "source": lambda: source,
-        "account": lambda: account,
-        "time": lambda: (now or _utcnow)().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": lambda: region,
-        "resources": list,
-    }
-    filled: list[str] = []
-    out: dict[str, Any] = {}
-    for name in ENVELOPE_FIELDS:
-        if name in event:
-            out[name] = event[name]
-        else:
-            out[name] = defaults[name]()
-            filled.append(name)
-    for name, value in event.items():
-        if name not in out:
-            out[name] = value
-    return out, filled
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- the account of one rule ---------------------------------------------------------------------
@@ -219,11 +142,13 @@ def explain_topology(
     *,
     rule: str | None = None,
 ) -> list[RuleExplanation]:
-    """Every rule of a `Topology` (or just `rule`); raises KeyError for an unknown rule name."""
+    """Every rule of a `Topology` (or just `rule`) that matches events (a scheduled rule has
+    no pattern: left out); raises KeyError for an unknown rule name."""
     specs = [topology.rule(rule)] if rule is not None else list(topology.rules)
     return [
         replace(explain_pattern(s.name, s.pattern, event), enabled=getattr(s, "enabled", True))
         for s in specs
+        if not getattr(s, "is_scheduled", False)
     ]
 
 

@@ -23,6 +23,8 @@ EMAIL_RE = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 REGION_RE = r"^[a-z]{2,4}(-[a-z]+)+-[0-9]+$"  # us-east-1, us-gov-west-1, eusc-de-east-1
 ENV_KEY_RE = r"^[A-Za-z][A-Za-z0-9_]+$"  # Lambda: a letter first, two characters at least
 HANDLER_RE = r"^[^\s]+\.[A-Za-z_][A-Za-z0-9_]*$"  # module.function
+SCHEDULE_NAME_RE = r"^[0-9A-Za-z._-]+$"  # EventBridge Scheduler schedule and schedule group
+ARCHIVE_NAME_RE = r"^[A-Za-z0-9._-]+$"  # EventBridge archive
 
 FUNCTION_NAME_MAX = ROLE_NAME_MAX = RULE_NAME_MAX = 64
 BUS_NAME_MAX = TOPIC_NAME_MAX = 256
@@ -31,6 +33,11 @@ HANDLER_MAX = 128
 FUNCTION_DESCRIPTION_MAX = 256
 RULE_DESCRIPTION_MAX = 512
 SOURCE_MAX = 256  # PutEvents Source
+SCHEDULE_NAME_MAX = SCHEDULE_GROUP_NAME_MAX = 64  # CreateSchedule Name, CreateScheduleGroup
+ARCHIVE_NAME_MAX = 48  # CreateArchive ArchiveName
+SCHEDULE_EXPRESSION_MAX = 256  # PutRule and CreateSchedule ScheduleExpression
+SCHEDULE_DESCRIPTION_MAX = ARCHIVE_DESCRIPTION_MAX = 512
+FLEXIBLE_WINDOW_MINUTES = (1, 1440)  # FlexibleTimeWindow.MaximumWindowInMinutes
 DETAIL_TYPE_MAX = 128  # PutEvents DetailType
 
 # -- regions and partitions (botocore's partitions.json; a test keeps these in step) -----------

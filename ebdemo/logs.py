@@ -46,15 +46,15 @@ PALETTE = (
 )
 
 
-def parse_since(text: str, *, now: datetime) -> datetime:
+def parse_since(text: str, *, now: datetime, option: str = "--since") -> datetime:
     """A duration before `now` (`30s`, `10m`, `1h30m`, `1d`, `1w`) or an ISO-8601 time
-    (naive = UTC). A UsageError for anything else, and for a start before the epoch, where
-    CloudWatch Logs' time begins (FilterLogEvents would refuse it)."""
+    (naive = UTC). A UsageError naming `option` for anything else, and for a start before
+    the epoch, where CloudWatch Logs' time begins (FilterLogEvents would refuse it)."""
     text = (text or "").strip()
     try:
         seconds = parse_duration(text, default_unit=None)
     except ValueError:
-        moment = _iso_time(text)
+        moment = _iso_time(text, option)
     else:
         try:
             moment = now - timedelta(seconds=seconds)
@@ -62,18 +62,18 @@ def parse_since(text: str, *, now: datetime) -> datetime:
             moment = None
     if moment is None or moment < EPOCH:
         raise UsageError(
-            f"--since {text}: too far back; log times start at 1970-01-01T00:00:00Z "
+            f"{option} {text}: too far back; log times start at 1970-01-01T00:00:00Z "
             "(and CloudWatch Logs keeps lines 10 years at most)"
         )
     return moment
 
 
-def _iso_time(text: str) -> datetime:
+def _iso_time(text: str, option: str = "--since") -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"--since: expected a duration like 10m, 1h30m, 1d or an ISO-8601 time "
+            f"{option}: expected a duration like 10m, 1h30m, 1d or an ISO-8601 time "
             f"like 2026-01-02T15:04:05Z, not {text!r}"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

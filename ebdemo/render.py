@@ -104,6 +104,19 @@ def progress(total: int, description: str, *, enabled: bool = True) -> Iterator[
         yield advance
 
 
+@contextmanager
+def status(message: str) -> Iterator[Any]:
+    """While a command waits: a spinner with `message` on stderr, on a terminal; yields
+    `update(text)` to change it. Off a terminal each update is one line of stderr instead,
+    so a log keeps the story."""
+    if not stderr.is_terminal:
+        stderr.print(Text(message))
+        yield lambda text: stderr.print(Text(text))
+        return
+    with stderr.status(Text(message)) as spinner:
+        yield lambda text: spinner.update(Text(text))
+
+
 def can_prompt() -> bool:
     """Whether a question can be answered: stdin is a terminal (not a pipe, file or CI)."""
     return sys.stdin.isatty()

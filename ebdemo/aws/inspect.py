@@ -46,8 +46,8 @@ def gather(clients: ClientFactory, topology: Topology) -> StackFacts:
     bus_exists = topology.uses_default_bus or _bus_exists(clients, topology.bus_name)
     rules: dict[str, RuleFacts | None] = {}
     for spec in topology.rules:
-        name = topology.rule_name(spec.name)
-        rules[name] = _rule(clients, name, topology.bus_name) if bus_exists else None
+        name, bus = topology.rule_name(spec.name), topology.rule_bus(spec.name)
+        rules[name] = _rule(clients, name, bus) if bus_exists or spec.is_scheduled else None
 
     function_names = [topology.function_name(f.name) for f in topology.functions]
     for rule in rules.values():
@@ -70,12 +70,14 @@ def gather(clients: ClientFactory, topology: Topology) -> StackFacts:
             clients, f"arn:{partition(region)}:sns:{region}:{account}:{topology.topic_name}"
         )
     from ebdemo.aws.inspect_queues import queue_facts
+    from ebdemo.aws.inspect_time import gather_time
 
     return StackFacts(
         account=account, region=region, bus_exists=bus_exists, rules=rules,
         functions=functions, roles=roles, topic=topic,
         legacy_roles=_legacy_roles(clients, topology),
         queues=queue_facts(clients, topology, account, rules.values()),
+        time=gather_time(clients, topology, account),
     )
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ebdemo import render
 from ebdemo.app import App
 from ebdemo.errors import Aborted, UsageError
 from ebdemo.planner import Plan
 from ebdemo.provision import Deployment, StepResult, prepare, prepare_teardown
+
+if TYPE_CHECKING:
+    from ebdemo.model import Topology
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "noop": "dim"}
 
@@ -44,6 +47,17 @@ def print_plan(plan: Plan, *, title: str) -> None:
     )
     for conflict in plan.conflicts:
         render.warn(conflict.message)
+
+
+def note_default_bus(topology: Topology | None) -> None:
+    """Scheduled rules are created on the account's default bus whatever `bus:` says (AWS
+    runs scheduled rules there only): say so where the plan shows them."""
+    if topology is None or topology.uses_default_bus:
+        return
+    scheduled = [r.name for r in topology.rules if r.is_scheduled]
+    if scheduled:
+        render.info(f"Scheduled rule(s) {', '.join(scheduled)} live on the account's default "
+                    f"bus, not on {topology.bus_name}: AWS runs scheduled rules there only.")
 
 
 def confirm_deletes(plan: Plan, *, yes: bool, command: str) -> None:

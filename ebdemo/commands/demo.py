@@ -51,7 +51,8 @@ def command(app: App, keep: bool, timeout: str) -> None:
     wait_seconds = duration(timeout)
     for detail_type, _ in DEMO_EVENTS:
         if not any(
-            r.enabled for r in topology.rules if _routes(r.pattern, topology.source, detail_type)
+            r.enabled for r in topology.rules
+            if not r.is_scheduled and _routes(r.pattern, topology.source, detail_type)
         ):
             raise UsageError(
                 f"{topology.path}: no enabled rule routes detail-type {detail_type!r}; "

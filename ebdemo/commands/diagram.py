@@ -20,6 +20,8 @@ _STYLES = {
     "destination": "dim cyan",
     "source": "blue",
     "group": "dim",
+    "archive": "magenta",
+    "schedule": "yellow",
 }
 
 
@@ -36,7 +38,7 @@ _STYLES = {
 @handle_errors
 def command(app: App, fmt: str) -> None:
     """Draw sources → bus → rules → targets (functions, queues, topic, buses, DLQs) →
-    destinations → topic → subscriptions."""
+    destinations → topic → subscriptions, and schedules → their targets."""
     topology = app.topology
     if fmt == "mermaid":
         text = mermaid(topology)

@@ -18,6 +18,10 @@ from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.errors import UsageError
 
+SCHEDULED = "a scheduled rule has no event pattern and matches no event; it fires on its schedule"
+SCHEDULER = ("an EventBridge Scheduler schedule is not triggered by events; it sends its input "
+             "on its expression")
+
 
 @click.command("explain")
 @click.option(
@@ -75,6 +79,15 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
             f"no rule named {rule_name!r} in {topology.path}{hint} "
             f"(rules: {', '.join(names) or 'none'})"
         )
+    if rule_name is not None and topology.rule(rule_name).is_scheduled:
+        schedule = topology.rule(rule_name).schedule
+        raise UsageError(f"rule {rule_name!r} is a scheduled rule ({schedule}): it matches no "
+                         f"event, it fires on its schedule (`ebdemo schedule run {rule_name}` "
+                         "fires it now)")
+    skipped = [{"rule": r.name, "schedule": r.schedule, "reason": SCHEDULED}
+               for r in topology.rules if r.is_scheduled and rule_name is None]
+    skipped += [{"schedule": s.name, "expression": s.expression, "timezone": s.timezone,
+                 "reason": SCHEDULER} for s in topology.schedules if rule_name is None]
     event, filled = fill_envelope(
         raw,
         source=topology.source,
@@ -104,11 +117,18 @@ def command(app: App, event_arg: str, rule_name: str | None, remote: bool) -> No
                 "filled": filled,
                 "matched": [e.rule for e in explanations if e.matched],
                 "rules": rules,
+                "skipped": skipped,
                 "warnings": warnings,
             }
         )
         return
     _print_text(event, filled, explanations, remote_results if remote else None)
+    for item in skipped:
+        if "rule" in item:
+            render.info(f"Skipped rule {item['rule']} ({item['schedule']}): {SCHEDULED}.")
+        else:
+            render.info(f"Skipped schedule {item['schedule']} ({item['expression']}, "
+                        f"{item['timezone']}): {SCHEDULER}.")
 
 
 def load_event(arg: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import click
 from ebdemo import render
 from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
-from ebdemo.commands._provision import print_plan, read_stack
+from ebdemo.commands._provision import note_default_bus, print_plan, read_stack
 
 
 @click.command("plan")
@@ -37,4 +37,5 @@ def command(app: App) -> None:
         print_plan(plan, title=f"plan: stack {plan.stack}")
         for found in broad:
             render.warn(found.message)
+        note_default_bus(app.topology)
     plan.check_conflicts()

@@ -243,7 +243,8 @@ def predict_matches(
     """The enabled rules each accepted event matches, from the local matcher (`demo` too)."""
     from ebdemo.patterns import PatternSet
 
-    rules = PatternSet({r.name: dict(r.pattern) for r in topology.rules if r.enabled})
+    rules = PatternSet({r.name: dict(r.pattern) for r in topology.rules
+                        if r.enabled and not r.is_scheduled})  # a schedule matches no event
     factory = app.clients()
     needs_account = any("account" in r.pattern for r in topology.rules)
     account = factory.account_id() if needs_account else "000000000000"

@@ -13,6 +13,7 @@ from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.commands._provision import (
     apply_with_progress,
     confirm_deletes,
+    note_default_bus,
     print_plan,
     read_stack,
     report,
@@ -40,6 +41,7 @@ def command(app: App, yes: bool) -> None:
     plan = deployment.plan
     if not app.json:
         print_plan(plan, title=f"up: stack {plan.stack}")
+        note_default_bus(deployment.topology)
     plan.check_conflicts()
     confirm_deletes(plan, yes=yes, command="up")
     results = apply_with_progress(app, deployment, verb="up")

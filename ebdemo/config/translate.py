@@ -121,8 +121,10 @@ def _one(
     elif kind in ("string_too_short", "too_short"):
         message = "must not be empty"
     elif kind in RANGE_ERRORS:
-        message = (f"must be between {here.get('minimum')} and {here.get('maximum')}, "
-                   f"got {value}")
+        low, high = here.get("minimum"), here.get("maximum")
+        bounds = f"between {low} and {high}" if None not in (low, high) \
+            else f"{low} or more" if high is None else f"{high} or less"
+        message = f"must be {bounds}, got {value}"
     elif kind == UNSUPPORTED:
         message = f"unsupported value: {describe(node)} (patterns hold strings, numbers, " \
                   "booleans and null)"

@@ -31,19 +31,18 @@ Every function here runs with the backend lock held.
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ebdemo.emulator.iam.responses import spelt_action
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.targets import DeliveryError
+from ebdemo.schedules.payloads import DEFAULT_INPUT, new_execution_id, scheduler_payload
 
 if TYPE_CHECKING:
     from ebdemo.emulator.dataplane import DataPlane
     from ebdemo.emulator.iam.service_access import RoleSession
 
-DEFAULT_INPUT = "{}"
 UNIVERSAL_PREFIX = "arn:aws:scheduler:::aws-sdk:"
 ACCESS_DENIED = {"sqs": "AccessDenied", "sns": "AuthorizationError"}  # else ...Exception
 NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue",
@@ -57,7 +56,7 @@ class ScheduledInvocation:
     schedule_arn: str
     target: dict[str, Any]
     scheduled_time: str  # ISO, seconds, Z
-    execution_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    execution_id: str = field(default_factory=new_execution_id)
     attempt: int = 1
 
     @property
@@ -81,15 +80,10 @@ class ScheduledInvocation:
     def payload(self) -> str:
         """The target's input with the context attributes filled in."""
         text = self.target.get("Input")
-        text = DEFAULT_INPUT if text is None else str(text)
-        for key, value in (
-            ("schedule-arn", self.schedule_arn),
-            ("scheduled-time", self.scheduled_time),
-            ("execution-id", self.execution_id),
-            ("attempt-number", str(self.attempt)),
-        ):
-            text = text.replace(f"<aws.scheduler.{key}>", value)
-        return text
+        return scheduler_payload(None if text is None else str(text),
+                                 schedule_arn=self.schedule_arn,
+                                 scheduled_time=self.scheduled_time,
+                                 execution_id=self.execution_id, attempt=self.attempt)
 
 
 def deliver(plane: DataPlane, invocation: ScheduledInvocation, session: RoleSession) -> None:

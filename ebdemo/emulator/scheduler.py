@@ -35,7 +35,6 @@ backend lock, reads moto, delivers (Lambda invocations are only queued) and re-a
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,7 +46,13 @@ from ebdemo.emulator import schedule_delivery
 from ebdemo.emulator.dataplane import iso_seconds
 from ebdemo.emulator.locking import backend_lock
 from ebdemo.emulator.schedule_targets import ScheduledInvocation
-from ebdemo.schedules import Expression, RateExpression, ScheduleExpressionError, parse_expression
+from ebdemo.schedules import (
+    Expression,
+    RateExpression,
+    ScheduleExpressionError,
+    parse_expression,
+    payloads,
+)
 from ebdemo.schedules.firing import rate_times
 
 if TYPE_CHECKING:
@@ -302,19 +307,8 @@ class Scheduler:
 
 
 def scheduled_event(rule: Any, moment: datetime) -> dict[str, Any]:
-    """The event EventBridge sends a scheduled rule's targets (EventBridge User Guide,
-    "Amazon EventBridge events": the example "Scheduled Event" from "aws.events")."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": rule.account_id,
-        "time": iso_seconds(moment),
-        "region": rule.region_name,
-        "resources": [rule.arn],
-        "detail": {},
-    }
+    """The event EventBridge sends a moto rule's targets (`ebdemo.schedules.payloads`)."""
+    return payloads.scheduled_event(rule.arn, rule.account_id, rule.region_name, moment)
 
 
 def _state(live: Any) -> str:

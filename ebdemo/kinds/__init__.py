@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ebdemo.kinds import (
+    archive,
     bucket,
     bus,
     function,
@@ -33,6 +34,9 @@ from ebdemo.kinds import (
     queue,
     role,
     rule,
+    schedule,
+    schedule_group,
+    scheduler_role,
     target_role,
     topic,
 )
@@ -65,6 +69,10 @@ MODULES: tuple[KindModule, ...] = (
     function,  # function, permission
     invoke_config,  # invoke-config
     rule,  # rule, targets
+    schedule_group,  # schedule-group
+    scheduler_role,  # scheduler-role
+    schedule,  # schedule
+    archive,  # archive
 )
 
 KINDS: Mapping[str, Kind] = MappingProxyType(

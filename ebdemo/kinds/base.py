@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ebdemo.aws.tags import FINGERPRINT_TAG, KIND_TAG, REGION_TAG, STACK_TAG, TEMPORARY_TAG
-from ebdemo.model import Topology
+from ebdemo.model import DEFAULT_BUS, Topology
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
@@ -159,13 +159,13 @@ class Derivation:
         return self.arn("lambda", f"function:{self.topology.function_name(logical)}")
 
     def rule_arn(self, logical: str) -> str:
-        name = self.topology.rule_name(logical)
-        path = name if self.topology.uses_default_bus else f"{self.topology.bus_name}/{name}"
+        name, bus = self.topology.rule_name(logical), self.topology.rule_bus(logical)
+        path = name if bus == DEFAULT_BUS else f"{bus}/{name}"
         return self.arn("events", f"rule/{path}")
 
     def rule_ident(self, logical: str) -> str:
         """A rule's ident (`<bus>/<rule>`): rule names are unique per bus only."""
-        return f"{self.topology.bus_name}/{self.topology.rule_name(logical)}"
+        return f"{self.topology.rule_bus(logical)}/{self.topology.rule_name(logical)}"
 
     def role_name(self, logical: str) -> str:
         return self.topology.role_name(logical, self.region)

@@ -31,6 +31,10 @@ from ebdemo.model import DEFAULT_BUS
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
 
+# The rule EventBridge manages for an archive (`Events-Archive-<archive>`): the stack's own
+# archive's goes with the archive, deleted before the bus.
+ARCHIVE_RULE_PREFIX = "Events-Archive-"
+
 
 @dataclass(frozen=True)
 class Bus(Resource):
@@ -212,7 +216,8 @@ def _rule_owners(gw: ProvisioningGateway, bus: str) -> dict[str, str | None]:
                 return {}
             raise
     return {
-        r["Name"]: event_tags(gw, r["Arn"], f"rule {bus}/{r['Name']}").get(STACK_TAG)
+        r["Name"]: gw.stack if r["Name"].startswith(ARCHIVE_RULE_PREFIX + gw.prefix)
+        else event_tags(gw, r["Arn"], f"rule {bus}/{r['Name']}").get(STACK_TAG)
         for r in rules
     }
 

@@ -272,7 +272,7 @@ def _tag(gw: ProvisioningGateway, role: Role) -> None:
     with aws_errors("TagRole", role.label):
         gw.iam.tag_role(
             RoleName=role.name,
-            Tags=tags_list(gw.final_tags(role.fingerprint(), **{REGION_TAG: gw.region})),
+            Tags=tags_list(gw.final_tags(role.fingerprint(), **_birth_tags(gw, role))),
         )
 
 

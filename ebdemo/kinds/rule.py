@@ -32,6 +32,7 @@ from ebdemo.kinds.base import (
 from ebdemo.kinds.bus import each_bus, event_tags, stack_rules, tag_event_resource
 from ebdemo.kinds.function import permission_ident
 from ebdemo.kinds.rule_targets import normal, queues_used, wire_target
+from ebdemo.model import DEFAULT_BUS
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
@@ -39,23 +40,29 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Rule(Resource):
+    """A rule with an event pattern, or a scheduled rule (`schedule`: its expression; no
+    pattern; always on the default bus, the only one AWS runs schedules on)."""
+
     kind: ClassVar[str] = "rule"
     bus: str = ""
     arn: str = ""
-    pattern: str = ""  # canonical JSON
+    pattern: str | None = ""  # canonical JSON; None for a scheduled rule
     enabled: bool = True
     description: str = ""
     bus_is_ours: bool = True  # False on the default bus: nothing to wait for
+    schedule: str | None = None  # ScheduleExpression
 
     @property
     def ident(self) -> str:
         return f"{self.bus}/{self.name}"
 
     def attributes(self) -> dict[str, Any]:
+        scheduled = {"schedule": self.schedule} if self.schedule else {}
         return {
             "pattern": self.pattern,
             "state": "ENABLED" if self.enabled else "DISABLED",
             "description": self.description,
+            **scheduled,  # only then: a pattern rule's fingerprint is what it always was
         }
 
     def dependencies(self) -> tuple[Key, ...]:
@@ -101,11 +108,12 @@ class Targets(Resource):
 def derive(d: Derivation) -> Iterable[Resource]:
     topology = d.topology
     for spec in topology.rules:
-        name = topology.rule_name(spec.name)
+        name, bus = topology.rule_name(spec.name), topology.rule_bus(spec.name)
         yield Rule(
-            name, bus=topology.bus_name, arn=d.rule_arn(spec.name),
-            pattern=canonical_json(spec.pattern), enabled=spec.enabled,
-            description=spec.description, bus_is_ours=not topology.uses_default_bus,
+            name, bus=bus, arn=d.rule_arn(spec.name),
+            pattern=None if spec.is_scheduled else canonical_json(spec.pattern),
+            enabled=spec.enabled, description=spec.description,
+            bus_is_ours=bus != DEFAULT_BUS, schedule=spec.schedule,
         )
         functions = tuple(topology.function_name(t) for t in dict.fromkeys(spec.functions))
         wire = [wire_target(d, spec.name, target) for target in spec.targets]
@@ -116,7 +124,7 @@ def derive(d: Derivation) -> Iterable[Resource]:
         if any(t.bus for t in spec.targets):
             needs.append(("target-role", topology.target_role_name(spec.name, d.region)))
         yield Targets(
-            name, bus=topology.bus_name,
+            name, bus=bus,
             targets=tuple(sorted((t["Id"], canonical_json(t)) for t in wire)),
             functions=functions,
             permissions=tuple(permission_ident(f, name) for f in functions),
@@ -154,6 +162,7 @@ def _observe(gw: ProvisioningGateway, bus: str, rule: Mapping[str, Any]) -> list
             "pattern": canonical_json(json.loads(pattern)) if pattern else None,
             "state": rule.get("State"),
             "description": rule.get("Description", ""),
+            "schedule": rule.get("ScheduleExpression"),
         },
         ref={"bus": bus, "indexed": indexed},
     )]
@@ -188,10 +197,13 @@ def list_targets(gw: ProvisioningGateway, rule: str, bus: str) -> list[dict[str,
 
 # -- rules ----------------------------------------------------------------------------------
 def _rule_args(rule: Rule) -> dict[str, Any]:
+    """PutRule replaces the whole rule: a pattern rule loses a schedule it had, and back."""
+    definition = {"ScheduleExpression": rule.schedule} if rule.schedule \
+        else {"EventPattern": rule.pattern}
     return {
         "Name": rule.name,
         "EventBusName": rule.bus,
-        "EventPattern": rule.pattern,
+        **definition,
         "State": "ENABLED" if rule.enabled else "DISABLED",
         "Description": rule.description,
     }

@@ -3,10 +3,12 @@
 One clean `up` of the seed topology with the failure path added (queues with their policies,
 target retry policies, dead-letter queues and input transformers, queue, topic and bus
 targets with the topic policy and the bus target's role, an `async:` destination with the
-role permission it needs: `FAILURE_PATH`) — the reference run, done once at collection — fixes
-N_UP mutating calls and the reference snapshot; likewise `down` fixes N_DOWN. Then, for each
-k, a non-retryable AccessDenied on the k-th mutating call must make the command exit 1 with
-one line naming the operation, the resource and the AWS error; and afterwards:
+role permission it needs; and the time kinds: a scheduled rule, the archive, Scheduler
+schedules with their group and execution roles: `swept_topology`) — the reference run, done
+once at collection — fixes N_UP mutating calls and the reference snapshot; likewise `down`
+fixes N_DOWN. Then, for each k, a non-retryable AccessDenied on the k-th mutating call must
+make the command exit 1 with one line naming the operation, the resource and the AWS
+error; and afterwards:
 
 - `up` interrupted at k, then `down`: nothing of the stack is left (the half-made stack is
   still found and deleted — aws/chalice#1340's failure mode);
@@ -55,6 +57,24 @@ REGION = "us-east-1"
 STACK = "t1"
 
 
+def swept_topology(stack: str) -> dict[str, Any]:
+    """The failure path's topology plus the time kinds: a scheduled rule (on the default
+    bus), the bus's archive, and Scheduler schedules (the stack's group, a schedule and its
+    execution role each) to a queue with a dead-letter queue and to a function."""
+    topology = failure_path_topology(stack)
+    topology["rules"]["nightly"] = {"schedule": "cron(0 2 * * ? *)",
+                                    "targets": ["process-order"]}
+    topology["archive"] = {"retention_days": 7}
+    topology["schedules"] = {
+        "reminder": {"expression": "rate(1 minute)", "timezone": "Europe/Paris",
+                     "target": {"queue": "audit", "dlq": "dead-orders"},
+                     "input": {"kind": "reminder"}, "flexible_window": "15m"},
+        "xmas": {"expression": "at(2026-12-24T18:00:00)",
+                 "target": {"function": "process-order"}},
+    }
+    return topology
+
+
 def _factory() -> ClientFactory:
     return factory()
 
@@ -68,7 +88,7 @@ class Harness:
 
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, *,
                  sequential: bool = True) -> None:
-        self.project = Project(root, failure_path_topology(STACK))
+        self.project = Project(root, swept_topology(STACK))
         self.monkeypatch = monkeypatch
         self.clients = _factory()
         monkeypatch.setattr(App, "clients", lambda app: self.clients)
@@ -168,12 +188,12 @@ def _assert_fault_reported(result: Any, fault: FailNth) -> None:
 
 
 NAME_KEYS = ("FunctionName", "RoleName", "logGroupName", "Name", "Rule", "QueueName", "Bucket",
-             "LayerName")
+             "LayerName", "ArchiveName")
 ARN_KEYS = ("TopicArn", "SubscriptionArn", "Resource", "ResourceARN", "ResourceArn",
             "resourceArn")
 # ARN resource part → the name ebdemo's labels use (a rule as <bus>/<rule>, a log group
 # with its path, a subscription by its topic)
-ARN_PREFIXES = ("function:", "log-group:", "event-bus/", "rule/")
+ARN_PREFIXES = ("function:", "log-group:", "event-bus/", "rule/", "schedule-group/")
 
 
 def _resource_name(operation: str, params: dict[str, Any]) -> str:
@@ -223,8 +243,11 @@ def test_reference_run():
     assert ref["n_up"] > 20 and ref["n_down"] > 10
     assert ref["noop_mutating"] == 0
     snap = ref["snapshot"]
-    assert len(snap["functions"]) == 4 and len(snap["rules"]) == 3 and len(snap["roles"]) == 5
+    assert len(snap["functions"]) == 4 and len(snap["rules"]) == 4 and len(snap["roles"]) == 7
     assert len(snap["queues"]) == 2 and len(snap["buses"]) == 2
+    assert len(snap["archives"]) == 1 and "default/t1-nightly" in snap["rules"]
+    assert set(snap["schedule_groups"]["t1-schedules"]["schedules"]) == {"t1-reminder",
+                                                                          "t1-xmas"}
     assert snap["functions"]["t1-process-order"]["event_invoke_config"]["DestinationConfig"]
     assert snap["topics"]["t1-notifications"]["policy"]["Statement"][0]["Principal"] == {
         "Service": "events.amazonaws.com"}
@@ -343,7 +366,7 @@ def test_faults_over_http_against_a_moto_server(moto_endpoint, tmp_path, monkeyp
                                                  after):
     """A sample of the sweep with real HTTP (`--endpoint-url`), as a user's tool sees it."""
     reject_duplicate_statement_ids(monkeypatch)  # the server runs in this process
-    project = Project(tmp_path, failure_path_topology(STACK))
+    project = Project(tmp_path, swept_topology(STACK))
     current: list[ClientFactory] = []
 
     def clients(app: App) -> ClientFactory:

@@ -114,17 +114,18 @@ def test_a_role_of_an_earlier_version_is_left_alone_and_pointed_out(account, pro
 
 
 def test_a_role_tagged_for_another_kind_is_left_to_that_kind(account, project):
-    """Function roles and (later) scheduler roles are both IAM roles named <stack>-…-<region>:
-    a role tagged ebdemo:kind for another kind is not a function role to delete."""
+    """Function, target and scheduler roles are all IAM roles named <stack>-…-<region>: a
+    role tagged ebdemo:kind for another kind (here one this ebdemo does not know, as a newer
+    version's would be) is not a function role to delete."""
     p = project()
     iam = ClientFactory(region="us-east-1", credentials=EMULATOR_CREDENTIALS).client("iam")
-    other = f"{STACK}-scheduler-us-east-1"
+    other = f"{STACK}-future-us-east-1"
     iam.create_role(RoleName=other, AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"},
             "Action": "sts:AssumeRole"}]}),
         Tags=[{"Key": "ebdemo:stack", "Value": STACK}, {"Key": "ebdemo:region",
-              "Value": "us-east-1"}, {"Key": "ebdemo:kind", "Value": "scheduler-role"}])
+              "Value": "us-east-1"}, {"Key": "ebdemo:kind", "Value": "future-role"}])
     ok(p, "us-east-1", "up", "--yes")
     assert set(status(p, "us-east-1")) == {"present"}
     ok(p, "us-east-1", "down", "--yes")

@@ -114,7 +114,8 @@ def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
         clients.client(s) for s in ("events", "lambda", "iam", "logs", "sns")
     )
     out: Snapshot = {"buses": {}, "rules": {}, "functions": {}, "roles": {}, "log_groups": {},
-                     "topics": {}, "queues": {}, "layers": {}, "buckets": {}}
+                     "topics": {}, "queues": {}, "layers": {}, "buckets": {},
+                     "schedule_groups": {}, "archives": {}}
     layer_contents = _layers(lam, prefix, out)
     buses = events.list_event_buses()["EventBuses"]
     for bus in buses:
@@ -202,7 +203,30 @@ def snapshot(clients: ClientFactory, stack: str) -> Snapshot:
             "tags": sqs.list_queue_tags(QueueUrl=url).get("Tags", {}),
         }
     _buckets(clients.client("s3"), prefix, out)
+    _time(clients, prefix, out)
     return out
+
+
+def _time(clients: ClientFactory, prefix: str, out: Snapshot) -> None:
+    """Scheduler's schedule groups named with the prefix (tags, schedules with their whole
+    definition) and the EventBridge archives named with it."""
+    scheduler, events = clients.client("scheduler"), clients.client("events")
+    for group in _pages(scheduler, "list_schedule_groups", "ScheduleGroups", NamePrefix=prefix):
+        name = group["Name"]
+        schedules = {}
+        for listed in _pages(scheduler, "list_schedules", "Schedules", GroupName=name):
+            got = scheduler.get_schedule(Name=listed["Name"], GroupName=name)
+            schedules[listed["Name"]] = {k: got.get(k) for k in (
+                "ScheduleExpression", "ScheduleExpressionTimezone", "State",
+                "FlexibleTimeWindow", "Description", "Target")}
+        out["schedule_groups"][name] = {
+            "tags": _tags(scheduler.list_tags_for_resource(ResourceArn=group["Arn"])["Tags"]),
+            "schedules": schedules,
+        }
+    for archive in events.list_archives(NamePrefix=prefix).get("Archives", []):
+        got = events.describe_archive(ArchiveName=archive["ArchiveName"])
+        out["archives"][archive["ArchiveName"]] = {k: got.get(k) for k in (
+            "EventSourceArn", "Description", "EventPattern", "RetentionDays")}
 
 
 def _layers(lam: Any, prefix: str, out: Snapshot) -> dict[str, str]:
@@ -292,7 +316,7 @@ def aws_response(url: str, status: int, headers: dict[str, str], body: bytes) ->
 
 
 SERVICES = ("events", "lambda", "iam", "logs", "sns", "sts", "sqs", "s3",
-            "resourcegroupstaggingapi")
+            "resourcegroupstaggingapi", "scheduler")
 
 
 API_PARAMS = "ebdemo.test.api_params"

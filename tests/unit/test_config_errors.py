@@ -639,7 +639,7 @@ CASES = [
         edit("    sources: [io.entest.demo]\n    targets: [consumer]", "    targets: [consumer]"),
         19,
         "rules.all-demo-events",
-        "needs `sources`/`detail_types` or a `pattern`",
+        "needs `sources`/`detail_types`, a `pattern` or a `schedule`",
     ),
     (
         "missing-targets",

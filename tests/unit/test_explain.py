@@ -254,7 +254,7 @@ def test_cli_json_output(tmp_path):
     result = run("--output", "json", "explain", "--event", f"@{path}")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"event", "filled", "matched", "rules", "warnings"}
+    assert set(data) == {"event", "filled", "matched", "rules", "skipped", "warnings"}
     assert data["warnings"] == []
     assert "purchase" in data["matched"] and "order" not in data["matched"]
     assert "id" in data["filled"] and "source" not in data["filled"]

@@ -11,6 +11,8 @@ from types import ModuleType
 import pytest
 
 from ebdemo import kinds
+from ebdemo.config.models.archive import ArchiveSpec
+from ebdemo.config.models.schedules import ScheduleSpec, ScheduleTarget
 from ebdemo.kinds.base import Kind, Resource
 from ebdemo.model import (
     AsyncSpec,
@@ -41,10 +43,14 @@ def topology() -> Topology:
                                                  on_success=TargetRef(function="a")))),
         rules=(RuleSpec("r", {"source": ["s"]}, (
             "a", TargetSpec(function="b", dlq="q"), TargetSpec(queue="q"),
-            TargetSpec(topic="t"), TargetSpec(bus="other"))),),
+            TargetSpec(topic="t"), TargetSpec(bus="other"))),
+               RuleSpec(name="nightly", targets=("b",), schedule="cron(0 2 * * ? *)")),
         topic=TopicSpec("t", ("x@example.com",)),
         queues=(QueueSpec("q"),),
         buses=(BusSpec("other"),),
+        archive=ArchiveSpec(retention_days=3),
+        schedules=(ScheduleSpec(name="ping", expression="rate(5 minutes)",
+                                target=ScheduleTarget(queue="q", dlq="q")),),
     )
 
 
@@ -84,7 +90,7 @@ def test_dependencies_name_registered_kinds_created_earlier() -> None:
 
 def test_globally_named_resources_carry_the_region() -> None:
     globals_ = [r for r in desired() if r.global_name]
-    assert {r.kind for r in globals_} == {"role", "target-role", "bucket"}
+    assert {r.kind for r in globals_} == {"role", "target-role", "scheduler-role", "bucket"}
     assert all(r.name.endswith(f"-{REGION}") for r in globals_)
 
 

@@ -4,6 +4,11 @@ A rule is written either with the shorthand (`sources`, `detail_types`, `detail`
 full `pattern`; the shorthand compiles into the pattern, which is all the rest of ebdemo sees
 (`RuleSpec.pattern`). Patterns are checked by `ebdemo.patterns`, the matcher the emulator
 routes with, and located down to the offending key.
+
+Or a rule runs on a `schedule` (`rate(...)` or `cron(...)`, checked by `ebdemo.schedules` as
+PutRule checks them) and has no pattern at all (`pattern` is then `{}`; `is_scheduled` says
+so). AWS runs scheduled rules on the account's default bus only, so that is where such a
+rule lives, whatever `bus:` says (`Topology.rule_bus`).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from ebdemo.limits import (
     RULE_DESCRIPTION_MAX,
     RULE_NAME_MAX,
     RULE_NAME_RE,
+    SCHEDULE_EXPRESSION_MAX,
     SOURCE_MAX,
 )
 
@@ -77,6 +83,7 @@ DetailObject = Annotated[dict[str, Any], NotEmpty("the `detail` pattern must not
 # A target: a function's name, or a mapping naming a function, queue, topic or bus, with
 # its options (`ebdemo.config.models.targets`).
 Target = RuleTarget
+ScheduleText = Annotated[str, Strict(), StringConstraints(max_length=SCHEDULE_EXPRESSION_MAX)]
 
 
 def _shorthand_pattern(data: dict[str, Any]) -> dict[str, Any]:
@@ -88,22 +95,26 @@ def _shorthand_pattern(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _one_pattern_schema(schema: dict[str, Any]) -> None:
-    """Either the shorthand or a full pattern, never both (`_one_valid_pattern` says so)."""
+    """The shorthand, a full pattern or a schedule: exactly one (`_one_valid_pattern` says
+    so)."""
     shorthand = [{"required": [key]} for key in SHORTHAND]
+    schedule = {"required": ["schedule"]}
     schema["oneOf"] = [
-        {"required": ["pattern"], "not": {"anyOf": shorthand}},
-        {"anyOf": shorthand, "not": {"required": ["pattern"]}},
+        {"required": ["pattern"], "not": {"anyOf": [*shorthand, schedule]}},
+        {"anyOf": shorthand, "not": {"anyOf": [{"required": ["pattern"]}, schedule]}},
+        {**schedule, "not": {"anyOf": [{"required": ["pattern"]}, *shorthand]}},
     ]
 
 
 class RuleSpec(Spec):
-    """An EventBridge rule: the shorthand or a full event pattern, and its targets.
+    """An EventBridge rule: the shorthand, a full event pattern or a schedule; its targets.
 
-    Loaded, `pattern` is the full, validated event pattern (the shorthand compiled into it).
+    Loaded, `pattern` is the full, validated event pattern (the shorthand compiled into it),
+    or `{}` for a scheduled rule.
     """
 
     model_config = ConfigDict(json_schema_extra=_one_pattern_schema)
-    positional = ("name", "pattern", "targets", "description", "enabled")
+    positional = ("name", "pattern", "targets", "description", "enabled", "schedule")
 
     name: SkipJsonSchema[str] = Field(validation_alias=NAME_KEY)
     sources: Annotated[Sources | None, NotNull()] = Field(
@@ -128,6 +139,30 @@ class RuleSpec(Spec):
         Field("", description="Rule description.")
     )
     enabled: StrictBool = Field(True, description="Whether the rule is enabled.")
+    schedule: Annotated[ScheduleText | None, NotNull()] = Field(
+        None,
+        description="Run on a schedule instead of matching events: rate(5 minutes) or "
+        "cron(0 2 * * ? *), in UTC. A scheduled rule has no pattern and lives on the "
+        "account's default bus (AWS runs scheduled rules there only).",
+    )
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.schedule is not None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_as_aws_parses_it(cls, schedule: str | None) -> str | None:
+        """PutRule's ScheduleExpression: rate() or cron(), validated as AWS validates it."""
+        from ebdemo.schedules import ScheduleExpressionError, parse_expression
+
+        if schedule is None:
+            return None
+        try:
+            parse_expression(schedule)
+        except ScheduleExpressionError as exc:
+            raise problem(str(exc)) from None
+        return schedule
 
     @field_validator("name")
     @classmethod
@@ -179,12 +214,20 @@ class RuleSpec(Spec):
         in_file = loading(info) is not None
         if isinstance(data, Mapping):
             shorthand = [key for key in SHORTHAND if data.get(key) is not None]
-            if shorthand and "pattern" in data:
+            scheduled = "schedule" in data
+            if scheduled and (shorthand or "pattern" in data):
+                problems.add(((shorthand or ["pattern"])[0],),
+                             "a scheduled rule has no event pattern: use `schedule` or a "
+                             "pattern (pattern, sources, detail_types, detail), not both")
+            elif shorthand and "pattern" in data:
                 problems.add((shorthand[0],), "use either `pattern` or the shorthand "
                              "(sources, detail_types, detail), not both")
-            elif not shorthand and "pattern" not in data and not any(k in data for k in SHORTHAND):
-                problems.add((), "needs `sources`/`detail_types` or a `pattern`", NEEDS_ONE_OF)
-            written = _written_pattern(data, shorthand) if in_file and not problems else None
+            elif not scheduled and not shorthand and "pattern" not in data \
+                    and not any(k in data for k in SHORTHAND):
+                problems.add((), "needs `sources`/`detail_types`, a `pattern` or a `schedule`",
+                             NEEDS_ONE_OF)
+            written = _written_pattern(data, shorthand) \
+                if in_file and not problems and not scheduled else None
             if written is not None:
                 try:
                     plain = _checked_pattern(written, shorthand, cls.__name__)
@@ -242,16 +285,18 @@ def _written_pattern(data: Mapping[str, Any], shorthand: list[str]) -> dict[str,
     return written
 
 
-def _checked_pattern(pattern: dict[str, Any], shorthand: list[str], title: str) -> dict[str, Any]:
+def _checked_pattern(pattern: dict[str, Any], shorthand: list[str], title: str, *,
+                     under: tuple[str, ...] = ("pattern",)) -> dict[str, Any]:
     """The pattern as plain JSON data (YAML dates as written), or the located problems of a
-    pattern EventBridge would reject."""
+    pattern EventBridge would reject (`under`: where a full pattern is, relative to the
+    validated value)."""
     from ebdemo.patterns import InvalidPatternError, compile_pattern
 
-    root = (shorthand[0],) if shorthand else ("pattern",)
+    root = (shorthand[0],) if shorthand else under
 
     def located(path: tuple[str | int, ...]) -> tuple[str | int, ...]:
         if not shorthand:
-            return ("pattern", *path)
+            return (*under, *path)
         by_field = {field: key for key, field in SHORTHAND.items()}
         if path and path[0] in by_field:
             return (by_field[str(path[0])], *path[1:])
@@ -277,6 +322,12 @@ def _checked_pattern(pattern: dict[str, Any], shorthand: list[str], title: str) 
             problems.add(root, f"invalid event pattern: {type(exc).__name__}: {exc}")
     problems.raise_any()
     return plain
+
+
+def checked_pattern(pattern: dict[str, Any], title: str) -> dict[str, Any]:
+    """An event pattern written anywhere else in the file (`archive.pattern`): plain JSON
+    data, or a ValidationError locating each problem inside it, as for a rule's."""
+    return _checked_pattern(pattern, [], title, under=())
 
 
 def _small_enough(value: Any) -> bool:

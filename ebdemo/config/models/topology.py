@@ -22,12 +22,14 @@ from pydantic.json_schema import SkipJsonSchema
 
 from ebdemo.config import quotas
 from ebdemo.config.context import Declared, Problems, declared, loading, problem
+from ebdemo.config.models.archive import ArchiveSpec
 from ebdemo.config.models.base import Spec
 from ebdemo.config.models.buses import BusSpec
 from ebdemo.config.models.functions import FunctionName, FunctionSpec
 from ebdemo.config.models.layers import layer_names, local_layers, shared_layer_problems
 from ebdemo.config.models.queues import QueueName, QueueSpec
 from ebdemo.config.models.rules import RuleName, RuleSpec
+from ebdemo.config.models.schedules import ScheduleName, ScheduleSpec
 from ebdemo.config.models.topic import TopicSpec
 from ebdemo.config.types import Hint, NamedMapping, NullIsEmpty
 from ebdemo.limits import (
@@ -91,6 +93,15 @@ class Topology(Spec):
     buses: Annotated[tuple[BusSpec, ...], NamedMapping(BusName)] = Field(
         (), description="More custom event buses the stack owns (physical `<stack>-<name>`), "
         "for rules and destinations to send events to."
+    )
+    schedules: Annotated[tuple[ScheduleSpec, ...], NamedMapping(ScheduleName)] = Field(
+        (), description="EventBridge Scheduler schedules (physical `<stack>-<name>`, in the "
+        "schedule group `<stack>-schedules` the stack owns), each sending its input to one "
+        "target."
+    )
+    archive: Annotated[ArchiveSpec | None, NullIsEmpty()] = Field(
+        None, description="An archive of the stack's bus (physical `<stack>-archive`), for "
+        "`ebdemo replay`."
     )
     source: EventSource = Field(
         DEFAULT_SOURCE,
@@ -174,6 +185,28 @@ class Topology(Spec):
 
     def rule_name(self, logical: str) -> str:
         return f"{self.stack}-{logical}"
+
+    def rule_bus(self, logical: str) -> str:
+        """The bus a rule lives on: the stack's, but the account's default bus for a
+        scheduled rule (AWS runs scheduled rules on the default bus only)."""
+        return DEFAULT_BUS if self.rule(logical).is_scheduled else self.bus_name
+
+    @property
+    def archive_name(self) -> str:
+        return f"{self.stack}-archive"
+
+    @property
+    def schedule_group_name(self) -> str:
+        """The EventBridge Scheduler schedule group the stack owns (and tags)."""
+        return f"{self.stack}-schedules"
+
+    def schedule_name(self, logical: str) -> str:
+        return f"{self.stack}-{logical}"
+
+    def scheduler_role_name(self, logical: str, region: str) -> str:
+        """A schedule's execution role: global like every IAM role, so it carries the region;
+        the `.` (which function names cannot hold) keeps it apart from any function's role."""
+        return f"{self.stack}-{logical}.scheduler-{region}"
 
     def log_group_name(self, logical: str) -> str:
         return f"/aws/lambda/{self.function_name(logical)}"

@@ -2,6 +2,8 @@
 
 - `EventsBackend.create_archive`: moto's managed rule `Events-Archive-NAME` stays (AWS
   lists one too) but loses moto's archive target: the data plane archives, not a delivery.
+- `Archive.update`: UpdateArchive with `RetentionDays: 0` makes the archive keep events
+  indefinitely (moto ignored a 0, as it ignores any parameter that is falsy).
 - `Archive.describe_short`: EventCount after RetentionDays, and SizeBytes as the events'
   size (moto reports the Python list's `sys.getsizeof`).
 - `Replay.replay_events`: the replay runs in the background instead of inside StartReplay.
@@ -30,6 +32,7 @@ HOOKED: dict[str, tuple[str, ...]] = {
         "retention",
     ),
     "moto.events.models:Archive.describe_short": ("self",),
+    "moto.events.models:Archive.update": ("self", "description", "event_pattern", "retention"),
     "moto.events.models:Replay.replay_events": ("self", "archive"),
     "moto.events.models:Replay.describe_short": ("self",),
     "moto.events.models:EventsBackend.cancel_replay": ("self", "name"),
@@ -53,6 +56,17 @@ def install(plane: DataPlane, patch: Patch) -> None:
         described = originals["describe_archive"](archive)
         described["SizeBytes"] = archives.size_bytes(archive)
         return described
+
+    def update_archive(archive: Any, description: Any, event_pattern: Any,
+                       retention: Any) -> None:
+        from moto.events.models import EventPattern
+
+        if description is not None:
+            archive.description = description
+        if event_pattern:
+            archive.event_pattern = EventPattern.load(event_pattern)
+        if retention is not None:
+            archive.retention = retention
 
     def replay_events(replay: Any, archive: Any) -> None:
         from moto.events.models import events_backends
@@ -83,6 +97,7 @@ def install(plane: DataPlane, patch: Patch) -> None:
     originals["describe_archive"] = patch(
         "moto.events.models:Archive.describe_short", describe_archive
     )
+    patch("moto.events.models:Archive.update", update_archive)
     patch("moto.events.models:Replay.replay_events", replay_events)
     originals["describe_replay"] = patch(
         "moto.events.models:Replay.describe_short", describe_replay

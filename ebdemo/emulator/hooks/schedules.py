@@ -12,6 +12,9 @@
   500), then the scheduler arms it; `EventBridgeSchedulerResponse.update_schedule` keeps
   `ActionAfterCompletion` (moto drops it on update).
 - `delete_schedule` / `delete_schedule_group`: their timers go.
+- `create_schedule_group`: a name that exists is a ConflictException, as on AWS (moto
+  replaced the group, schedules and all); `delete_schedule_group` of a group that does not
+  exist is ResourceNotFoundException (moto raised KeyError, a 500).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ HOOKED: dict[str, tuple[str, ...]] = {
         "name",
     ),
     "moto.scheduler.models:EventBridgeSchedulerBackend.delete_schedule_group": ("self", "name"),
+    "moto.scheduler.models:EventBridgeSchedulerBackend.create_schedule_group": (
+        "self", "name", "tags"),
     "moto.scheduler.responses:EventBridgeSchedulerResponse.update_schedule": ("self",),
 }
 
@@ -141,7 +146,20 @@ def install(plane: DataPlane, patch: Patch) -> None:
         originals["delete"](backend, group_name, name)
         scheduler.forget(schedule.arn)
 
+    def create_schedule_group(backend: Any, name: str, tags: Any) -> Any:
+        from moto.core.exceptions import JsonRESTError
+
+        if name in backend.schedule_groups:
+            conflict = JsonRESTError("ConflictException", f"Schedule group {name} already exists.")
+            conflict.code = 409
+            raise conflict
+        return originals["create_group"](backend, name, tags)
+
     def delete_schedule_group(backend: Any, name: str | None) -> None:
+        from moto.scheduler.exceptions import ScheduleGroupNotFound
+
+        if (name or "default") not in backend.schedule_groups:
+            raise ScheduleGroupNotFound(name or "default")
         originals["delete_group"](backend, name)
         scheduler.forget_group(backend.account_id, backend.region_name, name or "default")
 
@@ -160,6 +178,7 @@ def install(plane: DataPlane, patch: Patch) -> None:
     originals["update"] = patch(prefix + "update_schedule", update_schedule)
     originals["delete"] = patch(prefix + "delete_schedule", delete_schedule)
     originals["delete_group"] = patch(prefix + "delete_schedule_group", delete_schedule_group)
+    originals["create_group"] = patch(prefix + "create_schedule_group", create_schedule_group)
     originals["update_response"] = patch(
         "moto.scheduler.responses:EventBridgeSchedulerResponse.update_schedule",
         update_schedule_response,
