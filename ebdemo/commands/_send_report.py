@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
 
 from ebdemo import render
 from ebdemo.events import Failure, SendReport, summarise_matches
-from ebdemo.logs import Arrival
 from ebdemo.model import Topology
-from ebdemo.outcomes import Outcome
+from ebdemo.tracking.wait import Outcome
 
 LIST_LIMIT = 20  # above this many events (or deliveries), text output summarises
 BUS = "bus"
@@ -28,10 +26,8 @@ def print_json_report(
     detail_type: str,
     report: SendReport,
     matches: dict[int, list[str]],
-    deliveries: list[Arrival],
+    deliveries: list[Outcome],
     elapsed: float,
-    *,
-    failures: Sequence[Outcome] = (),
 ) -> None:
     render.print_json(
         {
@@ -58,16 +54,7 @@ def print_json_report(
                 {"index": f.index, "code": f.code, "message": f.message}
                 for f in sorted(report.failures.values(), key=lambda f: f.index)
             ],
-            "deliveries": [
-                {
-                    "id": d.event_id,
-                    "function": d.function,
-                    "delivered": d.latency_ms is not None,
-                    "latency_ms": d.latency_ms,
-                }
-                for d in deliveries
-            ],
-            "failure_path": [f.to_dict() for f in failures],
+            "deliveries": [d.to_dict() for d in deliveries],
         }
     )
 
@@ -134,17 +121,16 @@ def _failures(report: SendReport, code: str) -> list[Failure]:
     return sorted((f for f in report.failures.values() if f.code == code), key=lambda f: f.index)
 
 
-def print_deliveries(deliveries: list[Arrival], failures: Sequence[Outcome] = ()) -> None:
-    failed = {(f.event_id.lower(), f.target): f.state.upper() for f in failures}
+def print_deliveries(deliveries: list[Outcome]) -> None:
     if len(deliveries) <= LIST_LIMIT:
         render.print_table(
-            ["Event id", "Target", "Latency"],
+            ["Event id", "Target", "Latency", "Outcome"],
             [
                 (
                     d.event_id,
                     d.function,
-                    failed.get((d.event_id.lower(), d.function))
-                    or (f"{d.latency_ms} ms" if d.latency_ms is not None else "NOT DELIVERED"),
+                    f"{d.latency_ms} ms" if d.latency_ms is not None else "-",
+                    _outcome_text(d),
                 )
                 for d in deliveries
             ],
@@ -159,11 +145,30 @@ def print_deliveries(deliveries: list[Arrival], failures: Sequence[Outcome] = ()
         rows.append(
             (
                 function,
-                f"{len(seen):,}/{len(mine):,}",
+                f"{sum(1 for d in mine if d.delivered):,}/{len(mine):,}",
+                f"{sum(1 for d in mine if d.status == 'failed'):,}",
                 *(f"{v} ms" if v is not None else "-" for v in figures),
             )
         )
-    render.print_table(["Target", "Delivered", "p50", "p95", "max"], rows, title="Deliveries")
+    render.print_table(
+        ["Target", "Delivered", "Failed", "p50", "p95", "max"], rows, title="Deliveries"
+    )
+
+
+def _outcome_text(outcome: Outcome) -> str:
+    """`handled`, `handled on attempt 2`, `FAILED (3 attempts): KeyError: 'sku'`, …"""
+    if outcome.status == "delivered":
+        if outcome.from_logs:
+            return "logged"
+        success = outcome.success
+        return "handled" if success is None or success.attempt == 1 else (
+            f"handled on attempt {success.attempt}"
+        )
+    if outcome.status == "failed":
+        count = outcome.attempt_count
+        more = "" if outcome.settled else ", retrying"
+        return f"FAILED ({count} attempt{'s' if count != 1 else ''}{more}): {outcome.error}"
+    return "NOT DELIVERED"
 
 
 def _percentile(values: list[int], q: float) -> int | None:
