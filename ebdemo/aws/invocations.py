@@ -1,5 +1,6 @@
-"""The boto3 edge of invocation tracking (`ebdemo.tracking`): the trace queue, a function's
-retry count, and the log lines of one invocation.
+"""The boto3 edge of invocation tracking (`ebdemo.tracking`) and of the pytest plugin: the
+trace queue, a function's retry count, the log lines of one invocation, reading a queue
+without consuming it, and clearing a stack's log streams between tests.
 
 The trace queue (`trace: true`) holds Lambda's destination records. Several readers may
 wait on it at once (two `send --wait` in two terminals), so a reader deletes only the
@@ -139,3 +140,61 @@ def _one_invocation(messages: list[str], request_id: str) -> list[str]:
         if message.startswith(f"REPORT RequestId: {request_id}"):
             break
     return out
+
+
+def peek(factory: ClientFactory, url: str, *, confirm_wait: int = 0) -> list[dict[str, Any]]:
+    """Every message a queue holds now, left in it: each is received (hidden for a moment)
+    until none is left, then made visible again at once. On AWS a short poll may miss
+    messages, so an empty answer is confirmed by a long poll of `confirm_wait` seconds."""
+    client = factory.client("sqs")
+    seen: dict[str, dict[str, Any]] = {}
+    receipts: list[str] = []
+    wait = 0
+    while True:
+        response = client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=RECEIVE_BATCH, VisibilityTimeout=30,
+            MessageAttributeNames=["All"], AttributeNames=["All"], WaitTimeSeconds=wait,
+        )
+        batch = response.get("Messages", [])
+        if not batch:
+            if wait or not confirm_wait:
+                break
+            wait = confirm_wait
+            continue
+        wait = 0
+        for message in batch:
+            seen.setdefault(message["MessageId"], message)
+            receipts.append(message["ReceiptHandle"])
+    for start in range(0, len(receipts), RECEIVE_BATCH):
+        chunk = receipts[start : start + RECEIVE_BATCH]
+        client.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
+                for i, r in enumerate(chunk)
+            ],
+        )
+    return sorted(seen.values(), key=lambda m: int(m.get("Attributes", {}).get(
+        "SentTimestamp", 0)))
+
+
+def delete_log_streams(factory: ClientFactory, groups: Sequence[str]) -> int:
+    """Delete every stream of these log groups (the groups stay); how many went."""
+    logs = factory.client("logs")
+    count = 0
+    for group in groups:
+        try:
+            pages = logs.get_paginator("describe_log_streams").paginate(logGroupName=group)
+            names = [s["logStreamName"] for page in pages for s in page.get("logStreams", [])]
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                continue
+            raise
+        for name in names:
+            try:
+                logs.delete_log_stream(logGroupName=group, logStreamName=name)
+                count += 1
+            except ClientError as exc:
+                if error_code(exc) != "ResourceNotFoundException":
+                    raise
+    return count

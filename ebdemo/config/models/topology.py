@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     Field,
     Strict,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -114,6 +115,12 @@ class Topology(Spec):
         "(--target overrides).",
     )
     region: Region | None = Field(None, description="AWS region (--region overrides).")
+    trace: StrictBool = Field(
+        False,
+        description="Give every function Lambda destinations (on success and on failure) to "
+        "a stack-owned trace queue (`<stack>-trace`), from which `send --wait` and the "
+        "pytest plugin learn what happened on AWS.",
+    )
     path: SkipJsonSchema[Path] = Field(Path("config.yaml"), validation_alias=PATH_KEY)
 
     # -- checks of a file --------------------------------------------------------------------
