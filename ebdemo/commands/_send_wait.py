@@ -85,10 +85,8 @@ def _wait_in_logs(
 ) -> list[Outcome]:
     """AWS without a trace queue: look for each event id in the targets' log lines."""
     from ebdemo.aws.exercise import await_delivery
-    from ebdemo.tracking.sources import trace_queue_name
-
     if getattr(topology, "trace", False):
-        why = (f"the trace queue {trace_queue_name(topology)} does not exist yet "
+        why = (f"the trace queue {topology.trace_queue_name} does not exist yet "
                "(run `ebdemo up`)")
     else:
         why = "the stack has no trace queue (`trace: true` in the config gives it one)"

@@ -12,11 +12,9 @@ if TYPE_CHECKING:
 def declared_queues(topology: Topology) -> dict[str, str]:
     """logical → physical name of every queue the stack owns (`queues:`, `<stack>-<name>`),
     and its trace queue (`trace: true`) as `trace`."""
-    from ebdemo.tracking.sources import trace_queue_name
-
     queues = {q.name: f"{topology.stack}-{q.name}" for q in getattr(topology, "queues", ())}
     if topology.trace:
-        queues.setdefault("trace", trace_queue_name(topology))
+        queues.setdefault("trace", topology.trace_queue_name)
     return queues
 
 

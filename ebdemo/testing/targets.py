@@ -138,10 +138,8 @@ class AwsTarget:
 
     def deployed(self, topology: Topology, clients: ClientFactory) -> None:
         from ebdemo.aws.invocations import queue_url
-        from ebdemo.tracking.sources import trace_queue_name
-
         self._names = function_names(topology)
-        self._trace_url = queue_url(clients, trace_queue_name(topology))
+        self._trace_url = queue_url(clients, topology.trace_queue_name)
 
     def reset(self, topology: Topology, clients: ClientFactory, memory: Memory) -> None:
         from ebdemo.aws.invocations import delete_log_streams, drain, queue_url

@@ -22,11 +22,6 @@ def function_names(topology: Topology) -> dict[str, str]:
     return {topology.function_name(fn.name): fn.name for fn in topology.functions}
 
 
-def trace_queue_name(topology: Topology) -> str:
-    """The physical name of the stack's trace queue (`trace: true`)."""
-    return f"{topology.stack}-trace"
-
-
 class EmulatorRecords:
     """The emulator's invocation records (`GET /_ebdemo/invocations`), newest first read."""
 
@@ -142,7 +137,7 @@ def source_for(
         return None
     from ebdemo.aws.invocations import queue_url
 
-    url = queue_url(factory, trace_queue_name(topology))
+    url = queue_url(factory, topology.trace_queue_name)
     return None if url is None else TraceQueue(factory, url, names, wanted=wanted)
 
 

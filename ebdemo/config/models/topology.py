@@ -229,6 +229,11 @@ class Topology(Spec):
         return layer_names(self.stack, self.local_layers)[layer]
 
     @property
+    def trace_queue_name(self) -> str:
+        """The queue `trace: true` gives the stack: Lambda's record of every invocation."""
+        return f"{self.stack}-trace"
+
+    @property
     def topic_name(self) -> str | None:
         return f"{self.stack}-{self.topic.name}" if self.topic else None
 
