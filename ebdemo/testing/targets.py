@@ -173,8 +173,10 @@ class AwsTarget:
         from ebdemo.aws.invocations import delete, receive
         from ebdemo.tracking.records import from_destination
 
+        wait = 1  # a long poll first: a short one may miss messages on AWS
         while True:
-            batch = receive(clients, self._trace_url, visibility=30)
+            batch = receive(clients, self._trace_url, wait_seconds=wait, visibility=30)
+            wait = 0
             if not batch:
                 return
             delete(clients, self._trace_url, [receipt for receipt, _ in batch])
