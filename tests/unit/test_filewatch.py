@@ -90,3 +90,16 @@ def test_the_roots_follow_the_config(tmp_path):
                       "  b:\n    code: one.py\n")
     roots = watched_roots(load_config(config))
     assert roots == [config, tmp_path / "src", tmp_path / "one.py"]
+
+
+def test_requirements_and_local_layers_are_watched_too(tmp_path):
+    (tmp_path / "one.py").write_text("def handler(event, context):\n    return 1\n")
+    (tmp_path / "reqs.txt").write_text("")
+    (tmp_path / "shared" / "python").mkdir(parents=True)
+    (tmp_path / "shared" / "python" / "helpers.py").write_text("X = 1\n")
+    config = tmp_path / "config.yaml"
+    config.write_text("stack: w\nfunctions:\n  b:\n    code: one.py\n    requirements: reqs.txt\n"
+                      "    layers: [shared]\n")
+    roots = watched_roots(load_config(config))
+    assert roots == [config, tmp_path / "one.py", tmp_path / "reqs.txt", tmp_path / "shared"]
+    assert tmp_path / "shared" / "python" / "helpers.py" in snapshot(roots)
