@@ -46,6 +46,7 @@ DEFAULT_BUS = "default"  # the account's default event bus
 DEFAULT_LOGICAL_BUS = "events"
 DEFAULT_SOURCE = "io.entest.demo"
 PATH_KEY = "<path>"  # the alias the file's own path arrives under
+TRACE_QUEUE = "trace"  # `trace: true`'s queue: `<stack>-trace`
 
 StackName = Annotated[
     str,
@@ -163,6 +164,16 @@ class Topology(Spec):
         problems.raise_any()
         return self
 
+    @model_validator(mode="after")
+    def _trace_queue_name_is_free(self) -> Topology:
+        """`trace: true` makes `<stack>-trace`: no queue of the config may be called so."""
+        if self.trace and any(q.name == TRACE_QUEUE for q in self.queues):
+            problems = Problems(type(self).__name__)
+            problems.add(("queues", TRACE_QUEUE), f"the name '{TRACE_QUEUE}' is the trace "
+                         "queue's while `trace: true` (rename this queue)")
+            problems.raise_any()
+        return self
+
     # -- physical names: <stack>-<logical>, so several stacks share one account -------------
     @property
     def uses_default_bus(self) -> bool:
@@ -231,7 +242,7 @@ class Topology(Spec):
     @property
     def trace_queue_name(self) -> str:
         """The queue `trace: true` gives the stack: Lambda's record of every invocation."""
-        return f"{self.stack}-trace"
+        return f"{self.stack}-{TRACE_QUEUE}"
 
     @property
     def topic_name(self) -> str | None:
