@@ -1,13 +1,15 @@
 """Where invocation records are read from: the emulator's records, or the trace queue.
 
 `source_for(topology, factory, ...)` picks the one the target offers: the emulator's own
-records, the stack's trace queue on AWS with `trace: true` (once `up` has made it), or
-None — then only the logs can tell (`send --wait` says so).
+records, the stack's trace queue on AWS with `trace: true` (once `up` has made it) — plus,
+peeked, the queues a function's own `async:` destinations send to instead (`kinds.trace`) —
+or None — then only the logs can tell (`send --wait` says so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ebdemo.aws.clients import ClientFactory
@@ -86,13 +88,17 @@ class TraceQueue:
         *,
         wanted: Wanted | None = None,
         wait_seconds: int = 1,
+        own_queues: Sequence[str] = (),
     ) -> None:
         self.factory = factory
         self.url = url
         self.names = dict(names)
         self.wanted = wanted
         self.wait_seconds = wait_seconds
-        self.description = f"the trace queue {url.rsplit('/', 1)[-1]}"
+        self.own_queues = tuple(own_queues)  # URLs of functions' own `async:` queues
+        self._peeked: set[str] = set()
+        self.description = f"the trace queue {url.rsplit('/', 1)[-1]}" + (
+            f" and {len(self.own_queues)} own destination queue(s)" if self.own_queues else "")
 
     def poll(self) -> list[Invocation]:
         """What the queue holds now (the first receive long-polls `wait_seconds`)."""
@@ -114,7 +120,30 @@ class TraceQueue:
             if mine:
                 delete(self.factory, self.url, mine)
             if len(batch) < 10:
-                return found
+                return found + self._own_records()
+
+    def _own_records(self) -> list[Invocation]:
+        """The records in the functions' own destination queues (where `async:` took a slot
+        from tracing), each once and left in place: they are the user's (`ebdemo dlq`)."""
+        from ebdemo.aws.invocations import peek
+
+        found: list[Invocation] = []
+        for url in self.own_queues:
+            for message in peek(self.factory, url):
+                if message["MessageId"] in self._peeked:
+                    continue
+                try:
+                    body = json.loads(message.get("Body", ""))
+                except ValueError:
+                    continue
+                invocation = from_destination(body, self.names) if isinstance(body, dict) \
+                    else None
+                if invocation is None:
+                    continue  # an EventBridge dead letter, or another message
+                if self.wanted is None or self.wanted(invocation):
+                    self._peeked.add(message["MessageId"])
+                    found.append(invocation)
+        return found
 
 
 def source_for(
@@ -138,7 +167,14 @@ def source_for(
     from ebdemo.aws.invocations import queue_url
 
     url = queue_url(factory, topology.trace_queue_name)
-    return None if url is None else TraceQueue(factory, url, names, wanted=wanted)
+    if url is None:
+        return None
+    from ebdemo.kinds.trace import own_queue_destinations
+
+    own = sorted({q for slots in own_queue_destinations(topology).values()
+                  for q in slots.values()})
+    own_urls = [u for u in (queue_url(factory, q) for q in own) if u]
+    return TraceQueue(factory, url, names, wanted=wanted, own_queues=own_urls)
 
 
 def wanting_events(event_ids: Iterable[str]) -> Wanted:
