@@ -16,6 +16,7 @@ a reset between tests and the invocation records of the current test.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -117,6 +118,8 @@ class AwsTarget:
         self.suffix = f"t{secrets.token_hex(3)}"
         self._seen: list[records.Invocation] = []
         self._trace_url: str | None = None
+        self._own_urls: list[str] = []
+        self._peeked: set[str] = set()  # message ids of the own queues' records already read
         self._names: dict[str, str] = {}
 
     def start(self, topology: Topology) -> ClientFactory:
@@ -137,15 +140,22 @@ class AwsTarget:
         return topology if topology.trace else topology.model_copy(update={"trace": True})
 
     def deployed(self, topology: Topology, clients: ClientFactory) -> None:
+        """The trace queue, and the queues a function's own `async:` destinations take a
+        slot to (their records are read there, left for `messages()`)."""
         from ebdemo.aws.invocations import queue_url
+        from ebdemo.kinds.trace import own_queue_destinations
         self._names = function_names(topology)
         self._trace_url = queue_url(clients, topology.trace_queue_name)
+        own = sorted({q for slots in own_queue_destinations(topology).values()
+                      for q in slots.values()})
+        self._own_urls = [u for u in (queue_url(clients, q) for q in own) if u]
 
     def reset(self, topology: Topology, clients: ClientFactory, memory: Memory) -> None:
         from ebdemo.aws.invocations import delete_log_streams, drain, queue_url
         from ebdemo.testing.queues import stack_queue_names
 
         self._seen.clear()
+        self._peeked.clear()
         for name in stack_queue_names(topology):
             url = queue_url(clients, name)
             if url is not None:
@@ -170,26 +180,40 @@ class AwsTarget:
     def _poll(self, clients: ClientFactory | None, memory: Memory) -> None:
         if self._trace_url is None or clients is None:
             return
-        from ebdemo.aws.invocations import delete, receive
+        from ebdemo.aws.invocations import delete, peek, receive
         from ebdemo.tracking.records import from_destination
 
         wait = 1  # a long poll first: a short one may miss messages on AWS
+        bodies: list[object] = []
         while True:
             batch = receive(clients, self._trace_url, wait_seconds=wait, visibility=30)
             wait = 0
             if not batch:
-                return
+                break
             delete(clients, self._trace_url, [receipt for receipt, _ in batch])
-            for _, body in batch:
-                record = from_destination(body, self._names) if isinstance(body, dict) else None
-                if record is None or (record.event_id or "") in memory.stale:
-                    continue  # not a record, or caused by an earlier test
-                if record.end_ms is not None and record.end_ms < memory.since_ms - 1_000:
-                    continue
-                self._seen.append(record)
+            bodies += [body for _, body in batch]
+        for url in self._own_urls:  # peeked: the user's queue keeps them
+            for message in peek(clients, url):
+                if message["MessageId"] not in self._peeked:
+                    self._peeked.add(message["MessageId"])
+                    bodies.append(_json(message.get("Body", "")))
+        for body in bodies:
+            record = from_destination(body, self._names) if isinstance(body, dict) else None
+            if record is None or (record.event_id or "") in memory.stale:
+                continue  # not a record, or caused by an earlier test
+            if record.end_ms is not None and record.end_ms < memory.since_ms - 1_000:
+                continue
+            self._seen.append(record)
 
     def delivery_failures(self) -> list[str]:
         return []
+
+
+def _json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def now_ms() -> int:

@@ -2,7 +2,8 @@
 (`--ebdemo-endpoint-url`): the session deploys under a stack name of its own, and takes it
 down at the end even when a test failed. A moto server runs no handler code, so the tests
 of this session play Lambda: they write the destination record Lambda would send to the
-trace queue, and `wait_for` must read it from there.
+trace queue (or, for the slot billing's own `async:` takes, to its queue), and `wait_for`
+must read it from there.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import json
 import re
 
 
-def lambda_writes_its_record(stack, function, event, *, result=None, error=None):
+def lambda_writes_its_record(stack, function, event, *, result=None, error=None,
+                             queue="trace"):
     """What Lambda sends to an OnSuccess / OnFailure destination (moto runs no handler)."""
     arn = f"arn:aws:lambda:us-east-1:123456789012:function:{stack.stack}-{function}:$LATEST"
     record = {
@@ -42,7 +44,7 @@ def lambda_writes_its_record(stack, function, event, *, result=None, error=None)
         record["responseContext"]["functionError"] = "Unhandled"
         record["responsePayload"] = {"errorType": error[0], "errorMessage": error[1]}
     sqs = stack.clients.client("sqs")
-    url = sqs.get_queue_url(QueueName=f"{stack.stack}-trace")["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=f"{stack.stack}-{queue}")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
 
 
@@ -62,15 +64,20 @@ def test_wait_for_reads_the_trace_queue(ebdemo_stack):
     assert billed.status == "success" and billed.result == {"billed": "A1"}
 
     broken = ebdemo_stack.send("order", {"quantity": 1})
-    lambda_writes_its_record(ebdemo_stack, "billing", broken, error=("KeyError", "'sku'"))
+    # billing's own async: on_failure takes that slot from tracing: its queue gets the record
+    lambda_writes_its_record(ebdemo_stack, "billing", broken, error=("KeyError", "'sku'"),
+                             queue="failures")
     failed = ebdemo_stack.wait_for("billing", broken)
     assert failed.status == "error" and failed.error == "KeyError: 'sku'"
     assert failed.attempt == 3 and failed.final
     assert [i.event_id for i in ebdemo_stack.invocations("billing")] == [order.id, broken.id]
+    [letter] = ebdemo_stack.messages("failures")  # read there, and left there
+    assert letter["data"]["requestPayload"]["id"] == broken.id
 
 
 def test_the_next_test_sees_none_of_those_records(ebdemo_stack):
     assert ebdemo_stack.invocations("billing") == []
+    assert ebdemo_stack.messages("failures") == []
 
 
 def test_fails_on_purpose(ebdemo_stack):
@@ -128,6 +135,10 @@ def test_the_aws_target_deploys_a_unique_stack_and_always_takes_it_down(
         project = tmp_path / run
         shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
         (project / "test_aws_session.py").write_text(SESSION_TESTS)
+        config = (project / "config.yaml").read_text().replace(
+            "    code: handlers/billing.py\n",
+            "    code: handlers/billing.py\n    async: {on_failure: {queue: failures}}\n")
+        (project / "config.yaml").write_text(config + "queues:\n  failures: {}\n")
         result = _run(project, moto_endpoint)
         out = result.stdout + result.stderr
         assert result.returncode == 1, out
