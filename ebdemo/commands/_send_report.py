@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ebdemo import render
 from ebdemo.events import Failure, SendReport, summarise_matches
 from ebdemo.model import Topology
 from ebdemo.tracking.wait import Outcome
+
+if TYPE_CHECKING:
+    from ebdemo.outcomes import Outcome as PathOutcome
 
 LIST_LIMIT = 20  # above this many events (or deliveries), text output summarises
 BUS = "bus"
@@ -28,6 +33,8 @@ def print_json_report(
     matches: dict[int, list[str]],
     deliveries: list[Outcome],
     elapsed: float,
+    *,
+    failures: Sequence[PathOutcome] = (),
 ) -> None:
     render.print_json(
         {
@@ -55,6 +62,7 @@ def print_json_report(
                 for f in sorted(report.failures.values(), key=lambda f: f.index)
             ],
             "deliveries": [d.to_dict() for d in deliveries],
+            "failure_path": [f.to_dict() for f in failures],
         }
     )
 
@@ -121,8 +129,12 @@ def _failures(report: SendReport, code: str) -> list[Failure]:
     return sorted((f for f in report.failures.values() if f.code == code), key=lambda f: f.index)
 
 
-def print_deliveries(deliveries: list[Outcome]) -> None:
-    if len(deliveries) <= LIST_LIMIT:
+def print_deliveries(deliveries: list[Outcome], failures: Sequence[PathOutcome] = ()) -> None:
+    """Per (event, target): latency and outcome; `failures` (the failure path) tell a
+    delivery EventBridge refused and the queue, topic and bus targets that failed."""
+    path = {(f.event_id.lower(), f.target): f for f in failures}
+    if len(deliveries) + len(failures) <= LIST_LIMIT:
+        shown = {(d.event_id.lower(), d.function) for d in deliveries}
         render.print_table(
             ["Event id", "Target", "Latency", "Outcome"],
             [
@@ -130,9 +142,12 @@ def print_deliveries(deliveries: list[Outcome]) -> None:
                     d.event_id,
                     d.function,
                     f"{d.latency_ms} ms" if d.latency_ms is not None else "-",
-                    _outcome_text(d),
+                    _outcome_text(d, path.get((d.event_id.lower(), d.function))),
                 )
                 for d in deliveries
+            ] + [
+                (f.event_id, f.target, "-", f.state.upper() + (f": {f.error}" if f.error else ""))
+                for f in failures if (f.event_id.lower(), f.target) not in shown
             ],
             title="Deliveries",
         )
@@ -155,8 +170,12 @@ def print_deliveries(deliveries: list[Outcome]) -> None:
     )
 
 
-def _outcome_text(outcome: Outcome) -> str:
+def _outcome_text(outcome: Outcome, path: PathOutcome | None = None) -> str:
     """`handled`, `handled on attempt 2`, `FAILED (3 attempts): KeyError: 'sku'`, …"""
+    if path is not None and not outcome.delivered and (
+        path.state == "not delivered" or outcome.from_logs
+    ):
+        return path.state.upper() + (f": {path.error}" if path.error else "")
     if outcome.status == "delivered":
         if outcome.from_logs:
             return "logged"

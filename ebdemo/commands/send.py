@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -45,6 +45,9 @@ from ebdemo.events import (
 from ebdemo.logs import to_ms
 from ebdemo.model import Topology
 from ebdemo.tracking.wait import Outcome
+
+if TYPE_CHECKING:
+    from ebdemo.outcomes import Outcome as PathOutcome
 
 
 @click.command("send")
@@ -159,15 +162,23 @@ def command(
     if not app.json:  # what was sent first; the wait that follows may take a while
         print_sent(topology, via, report, matches, elapsed)
     deliveries: list[Outcome] = []
+    failures: list[PathOutcome] = []
     if wait and report.event_ids:
-        deliveries = wait_for_deliveries(app, topology, report, matches, sent_ms, wait_seconds)
+        from ebdemo.failure_watch import FailureWatch
+
+        watch = FailureWatch(factory, topology, {
+            report.event_ids[i]: rules for i, rules in matches.items()}, sent_ms=sent_ms)
+        deliveries = wait_for_deliveries(app, topology, report, matches, sent_ms, wait_seconds,
+                                         watch=watch)
+        failures = watch.failures()
     if app.json:
         print_json_report(
-            topology, via, source, detail_type, report, matches, deliveries, elapsed
+            topology, via, source, detail_type, report, matches, deliveries, elapsed,
+            failures=failures,
         )
-    elif deliveries:
-        print_deliveries(deliveries)
-    _raise_for(report, deliveries, topology, wait_seconds, via=via)
+    elif deliveries or failures:
+        print_deliveries(deliveries, failures)
+    _raise_for(report, deliveries, topology, wait_seconds, via=via, failures=failures)
 
 
 def check_sender(topology: Topology, via: str) -> None:
@@ -267,6 +278,7 @@ def _raise_for(
     timeout: float,
     *,
     via: str,
+    failures: Sequence[PathOutcome] = (),
 ) -> None:
     if report.failures and via != BUS:
         first = min(report.failures.values(), key=lambda f: f.index)
@@ -285,4 +297,4 @@ def _raise_for(
             f"attempt(s); first: entry {first.index}: {first.message}",
             code=first.code,
         )
-    raise_for_outcomes(deliveries, timeout)
+    raise_for_outcomes(deliveries, timeout, failures)

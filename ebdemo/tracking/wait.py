@@ -158,14 +158,22 @@ def await_outcomes(
     sleep: Callable[[float], None],
     interval: float = POLL_INTERVAL,
     on_attempt: OnAttempt | None = None,
+    ended_elsewhere: Callable[[list[tuple[str, str]]], bool] | None = None,
 ) -> list[Outcome]:
-    """Poll `source` until every expected (event, function) pair is settled, or `timeout`."""
+    """Poll `source` until every expected (event, function) pair is settled, or `timeout`.
+
+    `ended_elsewhere(pending)`: whether the (event id, function) pairs still unsettled are
+    known to have failed for good by other means (a delivery EventBridge refused and
+    dead-lettered never invokes the function: `ebdemo.failure_watch`)."""
     outcomes = expected_outcomes(expected, sent_ms=sent_ms)
     deadline = clock() + timeout
     while outcomes:
         began = clock()
         observe(outcomes, source.poll(), on_attempt)
-        if all(o.settled for o in outcomes.values()) or clock() >= deadline:
+        pending = [(o.event_id, o.function) for o in outcomes.values() if not o.settled]
+        if not pending or clock() >= deadline or (
+            ended_elsewhere is not None and ended_elsewhere(pending)
+        ):
             break
         sleep(max(0.0, min(interval - (clock() - began), deadline - clock())))
     return list(outcomes.values())

@@ -177,3 +177,50 @@ def test_a_final_failure_settles_and_a_missing_one_is_said():
     billing, audit = outcomes
     assert billing.settled and describe(billing) == "billing: failed 3 times (KeyError: 'sku')"
     assert audit.status == "missing" and describe(audit) == "audit: never invoked with e1"
+
+
+def test_a_delivery_known_to_have_failed_elsewhere_ends_the_wait_early():
+    """A delivery EventBridge refused never invokes the function: the failure path's watch
+    (dead letters) says so, and the wait ends instead of running to the timeout."""
+    source = Script([[inv("audit", "e1")]])
+    asked: list[list[tuple[str, str]]] = []
+
+    def refused(pending: list[tuple[str, str]]) -> bool:
+        asked.append(pending)
+        return pending == [("e1", "guarded")]
+
+    outcomes = await_outcomes(source, {"e1": ["guarded", "audit"]}, sent_ms=0, timeout=30,
+                              clock=source.clock, sleep=source.sleep, interval=0.05,
+                              ended_elsewhere=refused)
+    assert [(o.function, o.status) for o in outcomes] == [
+        ("guarded", "missing"), ("audit", "delivered")]
+    assert asked == [[("e1", "guarded")]] and source.now < 1
+
+
+def test_the_failure_report_says_where_a_failure_went_and_what_was_refused():
+    import pytest
+
+    from ebdemo.commands._send_wait import raise_for_outcomes
+    from ebdemo.errors import DeliveryError
+    from ebdemo.outcomes import Outcome as PathOutcome
+    from ebdemo.tracking.wait import Outcome
+
+    billing = Outcome("e1", "billing", 0, attempts=[
+        inv("billing", "e1", status="error", attempt=3, final=True)])
+    guarded = Outcome("e1", "guarded", 0)  # never invoked
+    path = [
+        PathOutcome("e1", "r", "billing", "function", "failed", True, 3, "KeyError: 'sku'",
+                    "failures"),
+        PathOutcome("e1", "r", "guarded", "function", "not delivered", True, 0,
+                    "NO_PERMISSIONS: denied", "dead-orders"),
+        PathOutcome("e1", "r", "queue audit", "queue", "not delivered", True, 1,
+                    "NO_PERMISSIONS: denied", "dead-orders"),
+    ]
+    with pytest.raises(DeliveryError) as raised:
+        raise_for_outcomes([billing, guarded], 30, path)
+    assert str(raised.value) == (
+        "3 of 3 deliveries failed: billing: failed 3 times (KeyError: 'sku'), sent to "
+        "failures; guarded: not invoked (NO_PERMISSIONS: denied), sent to dead-orders; "
+        "queue audit: not delivered (NO_PERMISSIONS: denied), sent to dead-orders "
+        "(see `ebdemo dlq`, `ebdemo logs`)")
+    raise_for_outcomes([Outcome("e1", "billing", 0, attempts=[inv("billing", "e1")])], 30)
