@@ -193,7 +193,8 @@ def prepare(
         topology.stack, clients.region,
         buses=(topology.bus_name, *(topology.other_bus_name(b.name) for b in topology.buses)),
         topics=(topology.topic_name,) if topology.topic_name else (),
-        queues=tuple(topology.queue_name(q.name) for q in topology.queues),
+        queues=(*(topology.queue_name(q.name) for q in topology.queues),
+                *kinds.trace.queue_names(topology)),
     )
     gateway = _gateway(clients, topology.stack, sleep, zips)
     actual = kinds.discover(gateway, scope)

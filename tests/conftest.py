@@ -14,6 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
+# A user's project that uses the pytest plugin, run by tests/e2e/test_plugin.py in a
+# subprocess of its own (its deliberate failures must not count in this suite).
+collect_ignore = ["plugin_project"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_ebdemo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

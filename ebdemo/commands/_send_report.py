@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ebdemo import render
 from ebdemo.events import Failure, SendReport, summarise_matches
-from ebdemo.logs import Arrival
 from ebdemo.model import Topology
-from ebdemo.outcomes import Outcome
+from ebdemo.tracking.wait import Outcome
+
+if TYPE_CHECKING:
+    from ebdemo.outcomes import Outcome as PathOutcome
 
 LIST_LIMIT = 20  # above this many events (or deliveries), text output summarises
 BUS = "bus"
@@ -28,10 +31,10 @@ def print_json_report(
     detail_type: str,
     report: SendReport,
     matches: dict[int, list[str]],
-    deliveries: list[Arrival],
+    deliveries: list[Outcome],
     elapsed: float,
     *,
-    failures: Sequence[Outcome] = (),
+    failures: Sequence[PathOutcome] = (),
 ) -> None:
     render.print_json(
         {
@@ -58,15 +61,7 @@ def print_json_report(
                 {"index": f.index, "code": f.code, "message": f.message}
                 for f in sorted(report.failures.values(), key=lambda f: f.index)
             ],
-            "deliveries": [
-                {
-                    "id": d.event_id,
-                    "function": d.function,
-                    "delivered": d.latency_ms is not None,
-                    "latency_ms": d.latency_ms,
-                }
-                for d in deliveries
-            ],
+            "deliveries": [d.to_dict() for d in deliveries],
             "failure_path": [f.to_dict() for f in failures],
         }
     )
@@ -134,19 +129,25 @@ def _failures(report: SendReport, code: str) -> list[Failure]:
     return sorted((f for f in report.failures.values() if f.code == code), key=lambda f: f.index)
 
 
-def print_deliveries(deliveries: list[Arrival], failures: Sequence[Outcome] = ()) -> None:
-    failed = {(f.event_id.lower(), f.target): f.state.upper() for f in failures}
-    if len(deliveries) <= LIST_LIMIT:
+def print_deliveries(deliveries: list[Outcome], failures: Sequence[PathOutcome] = ()) -> None:
+    """Per (event, target): latency and outcome; `failures` (the failure path) tell a
+    delivery EventBridge refused and the queue, topic and bus targets that failed."""
+    path = {(f.event_id.lower(), f.target): f for f in failures}
+    if len(deliveries) + len(failures) <= LIST_LIMIT:
+        shown = {(d.event_id.lower(), d.function) for d in deliveries}
         render.print_table(
-            ["Event id", "Target", "Latency"],
+            ["Event id", "Target", "Latency", "Outcome"],
             [
                 (
                     d.event_id,
                     d.function,
-                    failed.get((d.event_id.lower(), d.function))
-                    or (f"{d.latency_ms} ms" if d.latency_ms is not None else "NOT DELIVERED"),
+                    f"{d.latency_ms} ms" if d.latency_ms is not None else "-",
+                    _outcome_text(d, path.get((d.event_id.lower(), d.function))),
                 )
                 for d in deliveries
+            ] + [
+                (f.event_id, f.target, "-", f.state.upper() + (f": {f.error}" if f.error else ""))
+                for f in failures if (f.event_id.lower(), f.target) not in shown
             ],
             title="Deliveries",
         )
@@ -159,11 +160,34 @@ def print_deliveries(deliveries: list[Arrival], failures: Sequence[Outcome] = ()
         rows.append(
             (
                 function,
-                f"{len(seen):,}/{len(mine):,}",
+                f"{sum(1 for d in mine if d.delivered):,}/{len(mine):,}",
+                f"{sum(1 for d in mine if d.status == 'failed'):,}",
                 *(f"{v} ms" if v is not None else "-" for v in figures),
             )
         )
-    render.print_table(["Target", "Delivered", "p50", "p95", "max"], rows, title="Deliveries")
+    render.print_table(
+        ["Target", "Delivered", "Failed", "p50", "p95", "max"], rows, title="Deliveries"
+    )
+
+
+def _outcome_text(outcome: Outcome, path: PathOutcome | None = None) -> str:
+    """`handled`, `handled on attempt 2`, `FAILED (3 attempts): KeyError: 'sku'`, …"""
+    if path is not None and not outcome.delivered and (
+        path.state == "not delivered" or outcome.from_logs
+    ):
+        return path.state.upper() + (f": {path.error}" if path.error else "")
+    if outcome.status == "delivered":
+        if outcome.from_logs:
+            return "logged"
+        success = outcome.success
+        return "handled" if success is None or success.attempt == 1 else (
+            f"handled on attempt {success.attempt}"
+        )
+    if outcome.status == "failed":
+        count = outcome.attempt_count
+        more = "" if outcome.settled else ", retrying"
+        return f"FAILED ({count} attempt{'s' if count != 1 else ''}{more}): {outcome.error}"
+    return "NOT DELIVERED"
 
 
 def _percentile(values: list[int], q: float) -> int | None:

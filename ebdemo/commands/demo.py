@@ -1,7 +1,8 @@
 """`ebdemo demo`: the whole story in one command, on the embedded emulator by default.
 
-up → put an order and a purchase event → wait until the consumers have logged them → show
-those log lines and the SNS notifications → down (unless `--keep`). Each step is the same
+up → put an order and a purchase event → wait until each target has handled its event
+(invocation records, see `_send_wait`) → show what those invocations logged and the SNS
+notifications → down (unless `--keep`). Each step is the same
 code the individual commands run, so the demo proves the commands, not a side path.
 """
 
@@ -21,12 +22,14 @@ from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.commands._options import duration
 from ebdemo.commands._provision import ACTION_STYLE, apply_with_progress
-from ebdemo.commands.send import predict_matches, wait_for_deliveries
+from ebdemo.commands._send_wait import raise_for_outcomes, wait_for_deliveries
+from ebdemo.commands.send import predict_matches
 from ebdemo.errors import DeliveryError, UsageError
 from ebdemo.events import SendReport, build_entries, check_sizes
 from ebdemo.logs import LogRecord, label_styles, to_ms
 from ebdemo.model import Topology
 from ebdemo.provision import Deployment, StepResult, prepare
+from ebdemo.tracking.wait import Outcome
 
 DEMO_EVENTS = (
     ("order", {"title": "order event", "orderId": "o-1001", "amount": 42.5}),
@@ -70,7 +73,7 @@ def command(app: App, keep: bool, timeout: str) -> None:
         _say(app, "[bold]2/4[/bold] send: an order and a purchase event")
         sent = _send(app, topology)
         summary["events"] = sent.events
-        _say(app, "[bold]3/4[/bold] wait: until every rule's targets have logged their event")
+        _say(app, "[bold]3/4[/bold] wait: until every rule's targets have handled their event")
         summary["logs"], summary["notifications"] = _observe(app, topology, sent, wait_seconds)
     finally:
         if keep or was_up:
@@ -170,18 +173,14 @@ def _observe(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Wait for every delivery, then show the consumers' lines and the SNS notifications."""
     events, sent_ms = sent.events, sent.sent_ms
-    arrivals = wait_for_deliveries(app, topology, sent.report, sent.matches, sent_ms, timeout)
-    missing = [a for a in arrivals if a.latency_ms is None]
+    outcomes = wait_for_deliveries(app, topology, sent.report, sent.matches, sent_ms, timeout)
     for event in events:
         event["deliveries"] = {
-            a.function: a.latency_ms for a in arrivals if a.event_id == event["id"]
+            o.function: o.latency_ms for o in outcomes if o.event_id == event["id"]
         }
-    if missing:
-        raise DeliveryError(
-            "not delivered within the timeout: "
-            + ", ".join(f"{a.event_id} → {a.function}" for a in missing)
-        )
-    lines = _log_lines(app, topology, events, sent_ms)
+        event["outcomes"] = [o.to_dict() for o in outcomes if o.event_id == event["id"]]
+    raise_for_outcomes(outcomes, timeout)
+    lines = _log_lines(app, topology, events, outcomes, sent_ms)
     notifications = _notifications(app, topology, [e["id"] for e in events])
     if not app.json:
         _print_lines(lines)
@@ -192,16 +191,37 @@ def _observe(
 
 
 def _log_lines(
-    app: App, topology: Topology, events: Sequence[dict[str, Any]], sent_ms: int
+    app: App,
+    topology: Topology,
+    events: Sequence[dict[str, Any]],
+    outcomes: Sequence[Outcome],
+    sent_ms: int,
 ) -> list[LogRecord]:
+    """What each invocation that handled a demo event logged (its request's lines, platform
+    lines left out); from the logs alone, the lines that carry an event id."""
     from ebdemo.aws.exercise import fetch_logs
-    from ebdemo.logs import merge
+    from ebdemo.logs import is_lambda_line, merge
 
     functions = sorted({fn for e in events for fn in e["targets"]})
     groups = {topology.log_group_name(fn): fn for fn in functions}
-    ids = [e["id"] for e in events]
     fetched = fetch_logs(app.clients(), groups, {g: sent_ms - 5_000 for g in groups})
-    return [r for r in merge(fetched.values()) if any(i in r.message for i in ids)]
+    records = merge(fetched.values())
+    handled = [o.success for o in outcomes if o.success is not None]
+    if not handled:
+        ids = [e["id"] for e in events]
+        return [r for r in records if any(i in r.message for i in ids)]
+    wanted = {(inv.function, inv.request_id) for inv in handled}
+    current: dict[str, str | None] = {}  # stream -> the request whose lines it is showing
+    out = []
+    for record in records:
+        if record.message.startswith("START RequestId: "):
+            current[record.stream] = record.message.split()[2]
+        request = current.get(record.stream)
+        if (record.function, request) in wanted and not is_lambda_line(record.message):
+            out.append(record)
+        if record.message.startswith("END RequestId: "):
+            current[record.stream] = None
+    return out
 
 
 def _notifications(app: App, topology: Topology, ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -63,7 +63,7 @@ def command(
         start_ms = to_ms(now) if follow else to_ms(parse_since(DEFAULT_SINCE, now=now))
     groups = {topology.log_group_name(name): name for name in chosen}
     factory = app.clients()
-    printer = _Printer(app.json, chosen, hide_platform=no_lambda_lines)
+    printer = LogPrinter(app.json, chosen, hide_platform=no_lambda_lines)
 
     from ebdemo.aws.exercise import fetch_logs, follow_logs
 
@@ -88,7 +88,7 @@ def command(
             )
 
 
-class _Printer:
+class LogPrinter:
     """Formats records as labelled text lines or JSON lines, one at a time (streaming)."""
 
     def __init__(self, as_json: bool, names: Sequence[str], *, hide_platform: bool) -> None:

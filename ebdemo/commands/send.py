@@ -2,8 +2,10 @@
 
 Entries are checked for size before any call, sent 10 per PutEvents call on a few threads
 (or paced with `--rate`), and only the entries that failed are sent again. The rules each
-event will match come from the local matcher over the config's rules; `--wait` then looks
-for each event id in the logs of the functions those rules target.
+event will match come from the local matcher over the config's rules; `--wait` then follows
+each event into the functions those rules target, from invocation records
+(`ebdemo.tracking`): the emulator's, or the trace queue's on AWS with `trace: true`;
+without one, from the event id in the targets' logs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -29,7 +31,8 @@ from ebdemo.commands._send_report import (
     print_json_report,
     print_sent,
 )
-from ebdemo.errors import AwsError, DeliveryError, UsageError
+from ebdemo.commands._send_wait import raise_for_outcomes, wait_for_deliveries
+from ebdemo.errors import AwsError, UsageError
 from ebdemo.events import (
     Failure,
     RatePacer,
@@ -39,10 +42,12 @@ from ebdemo.events import (
     envelope,
     parse_rate,
 )
-from ebdemo.failure_watch import FailureWatch
-from ebdemo.logs import Arrival, DeliveryTracker, to_ms
+from ebdemo.logs import to_ms
 from ebdemo.model import Topology
-from ebdemo.outcomes import Outcome
+from ebdemo.tracking.wait import Outcome
+
+if TYPE_CHECKING:
+    from ebdemo.outcomes import Outcome as PathOutcome
 
 
 @click.command("send")
@@ -85,8 +90,9 @@ from ebdemo.outcomes import Outcome
 @click.option(
     "--wait",
     is_flag=True,
-    help="Follow each event into the logs of the functions its rules target; "
-    "exit 1 if one never arrives.",
+    help="Follow each event into the functions its rules target (invocation records on "
+    "the emulator, the trace queue on AWS with `trace: true`, else the logs); exit 1 if "
+    "one fails or never arrives.",
 )
 @click.option(
     "--timeout", default="30s", show_default=True, help="How long --wait waits (30s, 1m30s, 500ms)."
@@ -155,10 +161,12 @@ def command(
     matches = predict_matches(app, topology, entries, report)
     if not app.json:  # what was sent first; the wait that follows may take a while
         print_sent(topology, via, report, matches, elapsed)
-    deliveries: list[Arrival] = []
-    failures: list[Outcome] = []
+    deliveries: list[Outcome] = []
+    failures: list[PathOutcome] = []
     if wait and report.event_ids:
-        watch = FailureWatch(app.clients(), topology, {
+        from ebdemo.failure_watch import FailureWatch
+
+        watch = FailureWatch(factory, topology, {
             report.event_ids[i]: rules for i, rules in matches.items()}, sent_ms=sent_ms)
         deliveries = wait_for_deliveries(app, topology, report, matches, sent_ms, wait_seconds,
                                          watch=watch)
@@ -168,7 +176,7 @@ def command(
             topology, via, source, detail_type, report, matches, deliveries, elapsed,
             failures=failures,
         )
-    elif deliveries:
+    elif deliveries or failures:
         print_deliveries(deliveries, failures)
     _raise_for(report, deliveries, topology, wait_seconds, via=via, failures=failures)
 
@@ -263,55 +271,14 @@ def predict_matches(
     }
 
 
-def wait_for_deliveries(
-    app: App,
-    topology: Topology,
-    report: SendReport,
-    matches: dict[int, list[str]],
-    sent_ms: int,
-    timeout: float,
-    watch: FailureWatch | None = None,
-) -> list[Arrival]:
-    from ebdemo.aws.exercise import await_delivery
-
-    expected = {report.event_ids[i]: topology.targets_of(rules) for i, rules in matches.items()}
-    unrouted = [eid for eid, targets in expected.items() if not targets]
-    if unrouted:
-        routed = {report.event_ids[i] for i, rules in matches.items() if rules}
-        why = "match rules with no function target" if set(unrouted) <= routed \
-            else "match no rule"
-        render.warn(
-            f"{len(unrouted)} event(s) {why}: nothing to wait for in the logs "
-            f"(e.g. {unrouted[0]})"
-        )
-    tracker = DeliveryTracker({k: v for k, v in expected.items() if v}, sent_ms=sent_ms)
-    if not tracker.arrivals():
-        return []  # nothing routed anywhere: no "waiting for 0 deliveries" pause
-    groups = {topology.log_group_name(fn): fn for fn in tracker.functions}
-    if not app.json:
-        render.info(
-            f"Waiting up to {timeout:g}s for {len(tracker.arrivals())} deliveries "
-            f"in the logs of {', '.join(tracker.functions) or 'no function'}…"
-        )
-    def settled() -> bool:  # what is missing failed for good: no need to wait for it
-        missing = [(a.event_id, a.function) for a in tracker.arrivals() if a.latency_ms is None]
-        return watch is not None and watch.settled(missing)
-
-    deadline = time.monotonic() + timeout
-    await_delivery(app.clients(), tracker, groups, timeout=timeout, settled=settled)
-    if watch is not None:  # a handler that logged the event and failed is retried
-        watch.wait_until_known(deadline)
-    return tracker.arrivals()
-
-
 def _raise_for(
     report: SendReport,
-    deliveries: list[Arrival],
+    deliveries: list[Outcome],
     topology: Topology,
     timeout: float,
     *,
     via: str,
-    failures: Sequence[Outcome] = (),
+    failures: Sequence[PathOutcome] = (),
 ) -> None:
     if report.failures and via != BUS:
         first = min(report.failures.values(), key=lambda f: f.index)
@@ -330,17 +297,4 @@ def _raise_for(
             f"attempt(s); first: entry {first.index}: {first.message}",
             code=first.code,
         )
-    if failures:  # the failure path, as it happened (outcomes.py)
-        raise DeliveryError(
-            f"{len(failures):,} deliver{'y' if len(failures) == 1 else 'ies'} failed: "
-            + "; ".join(f.sentence for f in failures[:3])
-            + (" …" if len(failures) > 3 else "") + " (see `ebdemo dlq`, `ebdemo logs`)"
-        )
-    missing = [d for d in deliveries if d.latency_ms is None]
-    if missing:
-        sample = "; ".join(f"{d.event_id} → {d.function}" for d in missing[:3])
-        raise DeliveryError(
-            f"{len(missing):,} of {len(deliveries):,} deliveries never showed up in the logs "
-            f"within {timeout:g}s ({sample}{' …' if len(missing) > 3 else ''}); "
-            "check `ebdemo logs` and `ebdemo doctor`"
-        )
+    raise_for_outcomes(deliveries, timeout, failures)

@@ -8,6 +8,9 @@ Public API (what the rest of ebdemo uses):
 - `read_invocations(endpoint, function=, event_id=, since=, status=, after=) -> list[dict]`
   and `clear_invocations(endpoint) -> int`: the record of every Lambda invocation attempt
   (schema in `invocations.py`);
+- `clear_activity(endpoint, *, settle_timeout=None) -> dict`: forget everything that
+  happened — in-flight work settled, records, outbox, log streams, queue messages, archived
+  events, metrics — and keep every resource and warm function (`activity.py`);
 - `read_stats(endpoint) -> dict`: delivery counts, recent delivery failures (a missing
   function, a bus that does not exist...), the runtime processes' pids and the latest
   AccessDenied refusals of handlers' calls (`access_denied`: function, principal, action,
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ebdemo.emulator.activity import clear_activity
 from ebdemo.emulator.invocations import clear_invocations, read_invocations
 from ebdemo.emulator.outbox import clear_outbox, read_outbox
 from ebdemo.emulator.process import (
@@ -63,6 +67,7 @@ __all__ = [
     "EmulatorInfo",
     "EmulatorProcess",
     "EmulatorServer",
+    "clear_activity",
     "clear_invocations",
     "clear_outbox",
     "ensure_running",

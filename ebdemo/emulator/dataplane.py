@@ -296,6 +296,17 @@ class DataPlane:
     def count(self, what: str) -> None:
         self._count(what)
 
+    @property
+    def workers_idle(self) -> bool:
+        """No delivery-thread work queued or running (`activity.settle` waits for it)."""
+        return self._executor.idle
+
+    def forget_counts(self) -> None:
+        """Clear the delivery counters and failures (`read_stats`), keeping everything else."""
+        with self._stats_lock:
+            self.stats.clear()
+            self.failures.clear()
+
     def record_failure(self, stage: str, what: str, error: str) -> None:
         """A delivery failure for `read_stats` and the emulator's log."""
         self._fail(stage, what, error)
@@ -331,9 +342,7 @@ class DataPlane:
         self.outbox.clear()
         self.invocations.clear()
         self.routing.clear()
-        with self._stats_lock:
-            self.stats.clear()
-            self.failures.clear()
+        self.forget_counts()
 
     def shutdown(self) -> None:
         for part in (self.scheduler, self.archives):

@@ -4,7 +4,9 @@ What happened to an event is known from these records, never from what a handler
 each attempt of each invocation — function, request id, the event id it carried (an
 EventBridge event's id, an SNS message's id; none for a plain Invoke), its source (a rule's
 ARN, a topic's ARN, a schedule's ARN, `direct`), status `success|error|timeout`, error type
-and message, duration, attempt number, start and end times, log stream. The emulator
+and message, duration, attempt number, start and end times, log stream, and what the
+handler returned (`result`, decoded JSON, for a success whose response is at most 256 KB —
+the most an asynchronous invocation record carries; `result_bytes` is its size). The emulator
 serves them at
 
     GET    /_ebdemo/invocations?function=NAME|ARN&event_id=ID&since=T&status=S&after=SEQ
@@ -34,6 +36,7 @@ from ebdemo.errors import EmulatorError
 INVOCATIONS_PATH = "/_ebdemo/invocations"
 DEFAULT_CAPACITY = 10_000
 STATUSES = ("success", "error", "timeout")
+RESULT_LIMIT = 256 * 1024  # bytes of a response kept in its record (a destination record's)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class InvocationRecord:
     end_time: str
     log_group: str
     log_stream: str | None
+    result: Any = None  # the handler's response, decoded (successes up to RESULT_LIMIT)
+    result_bytes: int = 0
 
     @property
     def retries(self) -> int:
@@ -152,6 +157,8 @@ class InvocationLog:
             end_time=iso_ms(max(end_ms, start_ms + result.duration_ms)),
             log_group=fn.log_group,
             log_stream=result.log_stream,
+            result=_response(result),
+            result_bytes=len(result.payload or b""),
         )
 
     def query(
@@ -195,6 +202,16 @@ class InvocationLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._records)
+
+
+def _response(result: InvocationResult) -> Any:
+    """A success's response as JSON (text when it is not JSON); None when too big or failed."""
+    if result.status != "success" or not result.payload or len(result.payload) > RESULT_LIMIT:
+        return None
+    try:
+        return json.loads(result.payload)
+    except ValueError:
+        return result.payload.decode("utf-8", errors="replace")
 
 
 def query_from_params(log: InvocationLog, params: dict[str, list[str]]) -> list[dict[str, Any]]:

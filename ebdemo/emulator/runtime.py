@@ -192,6 +192,10 @@ class LambdaRuntime:
         self.workspace = Workspace(self.work_dir)
         self._processes: set[subprocess.Popen[bytes]] = set()
         self._warned: set[str] = set()
+        # invocations queued or running, per function ARN: what `wait_idle` waits out
+        self._idle = threading.Condition(self._lock)
+        self._in_flight: dict[str, int] = {}
+        self.started = 0  # invocations ever queued: a settle sees whether new work came
 
     def invoke(
         self,
@@ -205,6 +209,10 @@ class LambdaRuntime:
         `request_id`: an async retry keeps the first attempt's, as in AWS."""
         inv = Invocation(request_id or str(uuid.uuid4()), payload, fn, float(fn.timeout))
         inv.invoked_arn = invoked_arn
+        with self._lock:
+            self.started += 1
+            self._in_flight[fn.arn] = self._in_flight.get(fn.arn, 0) + 1
+        inv.future.add_done_callback(lambda _: self._settled(fn.arn))
         while True:
             try:
                 self._pool(fn).submit(inv)
@@ -236,6 +244,37 @@ class LambdaRuntime:
         with self._lock:
             pools = [p for k, p in self._pools.items() if arn is None or k[0] == arn]
         return sum(p.size for p in pools)
+
+    def _settled(self, arn: str) -> None:
+        with self._idle:
+            left = self._in_flight.get(arn, 1) - 1
+            if left > 0:
+                self._in_flight[arn] = left
+            else:
+                self._in_flight.pop(arn, None)
+            if not self._in_flight:
+                self._idle.notify_all()
+
+    def busy(self) -> list[str]:
+        """The ARNs of the functions with an invocation queued or running."""
+        with self._lock:
+            return sorted(self._in_flight)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until no invocation is queued or running (True), or `timeout` seconds (False)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._in_flight, timeout=max(0.0, timeout))
+
+    def kill_busy(self) -> list[str]:
+        """End the pools of every function still working (their invocations fail); the
+        others stay warm. Returns those functions' ARNs."""
+        busy = set(self.busy())
+        with self._lock:
+            doomed = [k for k in self._pools if k[0] in busy]
+            pools = [self._pools.pop(k) for k in doomed]
+        for pool in pools:
+            pool.kill()
+        return sorted(busy)
 
     def reset(self) -> None:
         with self._lock:

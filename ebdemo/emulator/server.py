@@ -25,6 +25,7 @@ from typing import Any
 
 from ebdemo import __version__
 from ebdemo.emulator import schedules_http
+from ebdemo.emulator.activity import ACTIVITY_PATH, SETTLE_TIMEOUT, forget_activity
 from ebdemo.emulator.archive import Archives
 from ebdemo.emulator.clock import TIME_SCALE_ENV, Clock, Timers, time_scale_from_env
 from ebdemo.emulator.dataplane import DataPlane
@@ -106,6 +107,8 @@ class _Middleware:
             body = {"messages": self.server.plane.outbox.messages()}
         elif path == STATS_PATH:
             body = self.server.stats()
+        elif path == ACTIVITY_PATH and method == "DELETE":
+            status, body = _forget(self.server.plane, environ)
         elif path == INVOCATIONS_PATH and method == "DELETE":
             body = {"cleared": self.server.plane.invocations.clear()}
         elif path == INVOCATIONS_PATH:
@@ -121,6 +124,16 @@ class _Middleware:
             status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
         )
         return [data]
+
+
+def _forget(plane: DataPlane, environ: dict[str, Any]) -> tuple[str, Any]:
+    """`DELETE /_ebdemo/activity[?timeout=S]`: see `activity.py`."""
+    params = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    try:
+        timeout = float(params.get("timeout", [SETTLE_TIMEOUT])[-1])
+    except ValueError:
+        return "400 Bad Request", {"message": "timeout must be a number of seconds"}
+    return "200 OK", forget_activity(plane, timeout=max(0.0, timeout))
 
 
 def _outbox_ids(environ: dict[str, Any]) -> list[str] | bool | None:

@@ -28,10 +28,14 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._closed = False
+        self._unfinished = 0  # submitted and not yet done: `idle` reads it
+        self._count_lock = threading.Lock()
 
     def submit(self, work: Work) -> None:
         if self._closed:
             raise RuntimeError("cannot schedule new work after shutdown")
+        with self._count_lock:
+            self._unfinished += 1
         self._queue.put(work)
         if len(self._threads) < self.size:
             self._start_thread()
@@ -55,6 +59,15 @@ class WorkerPool:
                 work()
             except BaseException as exc:  # a worker must outlive any one piece of work
                 self._on_error(exc)
+            finally:
+                with self._count_lock:
+                    self._unfinished -= 1
+
+    @property
+    def idle(self) -> bool:
+        """No work queued or running (the emulator's settle before forgetting activity)."""
+        with self._count_lock:
+            return self._unfinished == 0
 
     def shutdown(self) -> None:
         """Stop taking work; each worker ends after the work it is running."""

@@ -39,6 +39,7 @@ from ebdemo.kinds import (
     scheduler_role,
     target_role,
     topic,
+    trace,
 )
 from ebdemo.kinds.base import (
     FINGERPRINT_TAG,
@@ -63,6 +64,7 @@ MODULES: tuple[KindModule, ...] = (
     bus,  # bus
     topic,  # topic, subscription, topic-policy
     queue,  # queue
+    trace,  # the trace queue (a queue) for `trace: true`
     log_group,  # log-group
     role,  # role
     target_role,  # target-role

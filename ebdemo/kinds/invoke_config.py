@@ -11,9 +11,8 @@ propagates a new policy).
 **`trace: true` (issue 13) and a function's own destinations.** This kind is the only owner
 of a function's event invoke config. `destination_arns(d, spec)` is where the destinations
 are decided: the function's own `async.on_success` / `async.on_failure` first; tracing fills
-only the slots the function leaves empty (`trace_destinations`, which returns {} until the
-trace kind provides its recorder). A function with no `async:` that tracing gives a
-destination gets Lambda's defaults for the rest (2 retries, 6 h).
+only the slots the function leaves empty (`kinds.trace.destinations`). A function with no
+`async:` that tracing gives a destination gets Lambda's defaults for the rest (2 retries, 6 h).
 
 The config cannot be tagged. Listing every function's config would cost a call per function
 on every `up`, so the function carries a marker tag, `ebdemo:async`, put before the config
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ebdemo.aws.errors import aws_errors, error_code, error_message, is_not_found
 from ebdemo.aws.lambda_waits import changing
 from ebdemo.aws.retries import ROLE_PROPAGATION, retry
+from ebdemo.kinds import trace
 from ebdemo.kinds.base import STACK_TAG, Derivation, Key, Kind, Observed, Resource, Scope
 from ebdemo.kinds.function_listing import discovered_tags, listed_functions
 from ebdemo.limits import LAMBDA_ASYNC_MAX_AGE_RANGE, LAMBDA_ASYNC_RETRIES_RANGE
@@ -69,16 +69,11 @@ class EventInvokeConfig(Resource):
                 "MaximumEventAgeInSeconds": self.max_age, "DestinationConfig": destinations}
 
 
-def trace_destinations(d: Derivation, spec: FunctionSpec) -> dict[str, str]:
-    """Where `trace: true` sends a function's results, by slot (none until it exists)."""
-    return {}
-
-
 def destination_arns(d: Derivation, spec: FunctionSpec) -> dict[str, str]:
     """Slot → destination ARN: the function's own first, tracing in the empty slots."""
     own = {slot: d.target_arn(ref)
            for slot, ref in (spec.async_.destinations() if spec.async_ else {}).items()}
-    for slot, arn in trace_destinations(d, spec).items():
+    for slot, arn in trace.destinations(d, spec).items():
         own.setdefault(slot, arn)
     return own
 
@@ -103,7 +98,7 @@ def derive(d: Derivation) -> Iterable[Resource]:
             continue
         retries = spec.async_.max_retries if spec.async_ else LAMBDA_ASYNC_RETRIES_RANGE[1]
         age = spec.async_.max_age if spec.async_ else LAMBDA_ASYNC_MAX_AGE_RANGE[1]
-        needs: list[Key] = [("role", d.role_name(spec.name))]
+        needs: list[Key] = [("role", d.role_name(spec.name)), *trace.needs(d)]
         for ref in (spec.async_.destinations().values() if spec.async_ else ()):
             if ref.queue:
                 needs.append(("queue", topology.queue_name(ref.queue)))

@@ -129,8 +129,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def test_a_handler_that_always_raises_runs_three_times_and_on_failure_gets_one_record(stack):
     result, event_id = stack.send("raises", "--detail", '{"sku": null}', "--wait")
     assert result.exit_code == 1, result.output
-    assert ("1 delivery failed: billing: failed 3 times (KeyError: 'sku'), sent to failures"
-            in result.stderr)
+    assert ("1 of 1 deliveries failed: billing: failed 3 times (KeyError: 'sku'), "
+            "sent to failures" in result.stderr)
     failure = json.loads(result.stdout)["failure_path"]
     assert [(f["target"], f["state"], f["attempts"]) for f in failure] == [
         ("billing", "failed", 3)]

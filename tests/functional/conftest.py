@@ -111,8 +111,10 @@ def default_topology(stack: str = "t1", bus: str = "events") -> dict[str, Any]:
 def failure_path_topology(stack: str = "t1") -> dict[str, Any]:
     """The seed's shape with every kind and option of the failure path: queues (a DLQ for
     every target, an audit queue target), a retry policy and an input transformer, a topic
-    and a bus target (another bus of the stack), and an `async:` on_failure destination."""
+    and a bus target (another bus of the stack), an `async:` on_failure destination, and
+    `trace: true` (the trace queue; tracing fills the slots `async:` leaves empty)."""
     topology = default_topology(stack=stack)
+    topology["trace"] = True
     topology["queues"] = {"dead-orders": {"retention": "14d"}, "audit": {}}
     topology["buses"] = {"partner-events": {}}
     topology["functions"]["process-order"]["async"] = {

@@ -244,11 +244,16 @@ def test_reference_run():
     assert ref["noop_mutating"] == 0
     snap = ref["snapshot"]
     assert len(snap["functions"]) == 4 and len(snap["rules"]) == 4 and len(snap["roles"]) == 7
-    assert len(snap["queues"]) == 2 and len(snap["buses"]) == 2
+    assert len(snap["queues"]) == 3 and len(snap["buses"]) == 2  # with the trace queue
     assert len(snap["archives"]) == 1 and "default/t1-nightly" in snap["rules"]
     assert set(snap["schedule_groups"]["t1-schedules"]["schedules"]) == {"t1-reminder",
                                                                           "t1-xmas"}
-    assert snap["functions"]["t1-process-order"]["event_invoke_config"]["DestinationConfig"]
+    own = snap["functions"]["t1-process-order"]["event_invoke_config"]["DestinationConfig"]
+    assert own["OnFailure"]["Destination"].endswith(":t1-dead-orders")  # its own first
+    assert own["OnSuccess"]["Destination"].endswith(":t1-trace")  # tracing fills the rest
+    traced = snap["functions"]["t1-consumer"]["event_invoke_config"]["DestinationConfig"]
+    assert {slot: d["Destination"].rsplit(":", 1)[-1] for slot, d in traced.items()} == {
+        "OnSuccess": "t1-trace", "OnFailure": "t1-trace"}
     assert snap["topics"]["t1-notifications"]["policy"]["Statement"][0]["Principal"] == {
         "Service": "events.amazonaws.com"}
     print(f"\nfault points: up {ref['n_up']}, down {ref['n_down']}, "

@@ -60,7 +60,8 @@ def test_queue_policies_admit_only_the_rules_that_send_to_them(deployed):
     project, clients = deployed
     wanted = senders(project)
     queues = snapshot(clients, STACK)["queues"]
-    assert set(queues) == {f"{STACK}-dead-orders", f"{STACK}-audit"}
+    assert set(queues) == {f"{STACK}-dead-orders", f"{STACK}-audit", f"{STACK}-trace"}
+    assert queues.pop(f"{STACK}-trace")["policy"] in (None, {})  # only roles send to it
     for name, queue in queues.items():
         logical = name.removeprefix(f"{STACK}-")
         no_wildcard(queue["policy"], name)
@@ -114,15 +115,21 @@ def test_function_roles_gain_exactly_their_destinations(deployed):
                      if s["Sid"] != "OwnLogGroup"], logical)
         sends = [s for s in role["inline"]["ebdemo"]["Statement"]
                  if s["Sid"].startswith("AsyncDestination")]
+        trace = ARN % ("sqs", f"{STACK}-trace")  # trace: true fills the slots left empty
+        config = snap["functions"][f"{STACK}-{logical}"]["event_invoke_config"]
         if "async" in spec:
             assert sends == [{"Sid": "AsyncDestinationSendMessage", "Effect": "Allow",
                               "Action": "sqs:SendMessage",
-                              "Resource": ARN % ("sqs", f"{STACK}-dead-orders")}]
-            config = snap["functions"][f"{STACK}-{logical}"]["event_invoke_config"]
-            assert config["DestinationConfig"]["OnFailure"]["Destination"] == \
-                ARN % ("sqs", f"{STACK}-dead-orders")
+                              "Resource": sorted([ARN % ("sqs", f"{STACK}-dead-orders"),
+                                                  trace])}]
+            assert config["DestinationConfig"] == {
+                "OnFailure": {"Destination": ARN % ("sqs", f"{STACK}-dead-orders")},
+                "OnSuccess": {"Destination": trace}}
         else:
-            assert sends == [], logical
+            assert sends == [{"Sid": "AsyncDestinationSendMessage", "Effect": "Allow",
+                              "Action": "sqs:SendMessage", "Resource": trace}], logical
+            assert config["DestinationConfig"] == {
+                "OnFailure": {"Destination": trace}, "OnSuccess": {"Destination": trace}}
 
 
 def test_doctor_finds_nothing_on_the_stack_up_made(deployed):

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     Field,
     Strict,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -45,6 +46,7 @@ DEFAULT_BUS = "default"  # the account's default event bus
 DEFAULT_LOGICAL_BUS = "events"
 DEFAULT_SOURCE = "io.entest.demo"
 PATH_KEY = "<path>"  # the alias the file's own path arrives under
+TRACE_QUEUE = "trace"  # `trace: true`'s queue: `<stack>-trace`
 
 StackName = Annotated[
     str,
@@ -114,6 +116,12 @@ class Topology(Spec):
         "(--target overrides).",
     )
     region: Region | None = Field(None, description="AWS region (--region overrides).")
+    trace: StrictBool = Field(
+        False,
+        description="Give every function Lambda destinations (on success and on failure) to "
+        "a stack-owned trace queue (`<stack>-trace`), from which `send --wait` and the "
+        "pytest plugin learn what happened on AWS.",
+    )
     path: SkipJsonSchema[Path] = Field(Path("config.yaml"), validation_alias=PATH_KEY)
 
     # -- checks of a file --------------------------------------------------------------------
@@ -154,6 +162,16 @@ class Topology(Spec):
         for name, why in shared_layer_problems(self.functions).items():
             problems.add(("functions", name, "layers"), why)
         problems.raise_any()
+        return self
+
+    @model_validator(mode="after")
+    def _trace_queue_name_is_free(self) -> Topology:
+        """`trace: true` makes `<stack>-trace`: no queue of the config may be called so."""
+        if self.trace and any(q.name == TRACE_QUEUE for q in self.queues):
+            problems = Problems(type(self).__name__)
+            problems.add(("queues", TRACE_QUEUE), f"the name '{TRACE_QUEUE}' is the trace "
+                         "queue's while `trace: true` (rename this queue)")
+            problems.raise_any()
         return self
 
     # -- physical names: <stack>-<logical>, so several stacks share one account -------------
@@ -220,6 +238,11 @@ class Topology(Spec):
         """`<stack>-<directory name>`, with a digest of the path if two directories share a
         name (layer names are per region, not global: no region in them)."""
         return layer_names(self.stack, self.local_layers)[layer]
+
+    @property
+    def trace_queue_name(self) -> str:
+        """The queue `trace: true` gives the stack: Lambda's record of every invocation."""
+        return f"{self.stack}-{TRACE_QUEUE}"
 
     @property
     def topic_name(self) -> str | None:
