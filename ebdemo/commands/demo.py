@@ -172,14 +172,20 @@ def _observe(
     app: App, topology: Topology, sent: Sent, timeout: float
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Wait for every delivery, then show the consumers' lines and the SNS notifications."""
+    from ebdemo.failure_watch import FailureWatch
+
     events, sent_ms = sent.events, sent.sent_ms
-    outcomes = wait_for_deliveries(app, topology, sent.report, sent.matches, sent_ms, timeout)
+    # the failure path's dead letters end the wait for a delivery EventBridge refused
+    watch = FailureWatch(app.clients(), topology, {
+        sent.report.event_ids[i]: rules for i, rules in sent.matches.items()}, sent_ms=sent_ms)
+    outcomes = wait_for_deliveries(app, topology, sent.report, sent.matches, sent_ms, timeout,
+                                   watch=watch)
     for event in events:
         event["deliveries"] = {
             o.function: o.latency_ms for o in outcomes if o.event_id == event["id"]
         }
         event["outcomes"] = [o.to_dict() for o in outcomes if o.event_id == event["id"]]
-    raise_for_outcomes(outcomes, timeout)
+    raise_for_outcomes(outcomes, timeout, watch.failures())
     lines = _log_lines(app, topology, events, outcomes, sent_ms)
     notifications = _notifications(app, topology, [e["id"] for e in events])
     if not app.json:

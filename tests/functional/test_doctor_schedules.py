@@ -89,3 +89,41 @@ def test_a_role_gone_untrusted_or_too_narrow_is_named(clients, project):
     # and `up` repairs all of it
     up(p, clients)
     assert schedule_findings(p, clients) == {}
+
+
+def test_a_schedule_moved_to_another_role_is_a_warning(clients, project):
+    p = deployed(project, clients)
+    scheduler, iam = clients.client("scheduler"), clients.client("iam")
+    other = iam.create_role(RoleName="t1-hand-made", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}))["Role"]
+    iam.put_role_policy(RoleName="t1-hand-made", PolicyName="all", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    got = scheduler.get_schedule(Name="t1-reminder", GroupName=GROUP)
+    scheduler.update_schedule(Name="t1-reminder", GroupName=GROUP, State=got["State"],
+                              ScheduleExpression=got["ScheduleExpression"],
+                              FlexibleTimeWindow=got["FlexibleTimeWindow"],
+                              Target={**got["Target"], "RoleArn": other["Arn"]})
+    found = schedule_findings(p, clients)
+    assert set(found) == {"schedule-role-wrong"}
+    assert found["schedule-role-wrong"].severity == "warning"
+    assert found["schedule-role-wrong"].resource == f"schedule {GROUP}/t1-reminder"
+    assert "t1-hand-made" in found["schedule-role-wrong"].problem
+    assert ROLE in found["schedule-role-wrong"].problem
+    up(p, clients)
+    assert schedule_findings(p, clients) == {}
+
+
+def test_dropped_invocations_of_the_group_are_a_warning(clients, project):
+    p = deployed(project, clients)
+    clients.client("cloudwatch").put_metric_data(Namespace="AWS/Scheduler", MetricData=[{
+        "MetricName": "InvocationDroppedCount", "Value": 2, "Unit": "Count",
+        "Dimensions": [{"Name": "ScheduleGroup", "Value": GROUP}]}])
+    found = schedule_findings(p, clients)
+    assert set(found) == {"schedule-invocations-dropped"}
+    assert found["schedule-invocations-dropped"].severity == "warning"
+    assert found["schedule-invocations-dropped"].resource == f"schedule group {GROUP}"
+    assert found["schedule-invocations-dropped"].problem.startswith("2 invocation(s)")
+    assert "dlq:" in found["schedule-invocations-dropped"].fix
