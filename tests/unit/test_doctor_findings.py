@@ -291,6 +291,20 @@ def test_failed_invocations_are_a_warning():
         assert diagnose(topo, replace(facts, rules={"demo-all": rule})) == []
 
 
+
+def test_failed_invocations_kept_by_a_dead_letter_queue_are_not_called_dropped():
+    # EventBridge counts a permanent failure in FailedInvocations, and in
+    # InvocationsSentToDLQ too when the target's DLQ took it: only the rest was dropped.
+    topo = topology()
+    facts = healthy(topo)
+    kept = replace(facts.rules["demo-all"], failed_invocations=2, sent_to_dlq=2)
+    assert codes(diagnose(topo, replace(facts, rules={"demo-all": kept}))) == [
+        "rule-sent-to-dlq"]
+    some = replace(kept, failed_invocations=5)
+    found = diagnose(topo, replace(facts, rules={"demo-all": some}))
+    [dropped] = [f for f in found if f.code == "rule-failed-invocations"]
+    assert dropped.problem.startswith("3 invocation(s)") and "dropped" in dropped.problem
+
 def test_role_permissions_are_checked_in_the_region_and_partition_of_the_stack():
     topo = topology()
     facts = healthy(topo, region="cn-north-1")
