@@ -73,6 +73,8 @@ USAGE_CASES = {
     "replay-no-archive": (edit("archive:\n  retention_days: 7\n", ""), ("replay",),
                           ("has no archive", "archive:")),
     "replay-bad-since": (HANDLER_CONFIG, ("replay", "--since", "yesterday"), ("--since",)),
+    "replay-since-too-far": (HANDLER_CONFIG, ("replay", "--since", "99999d"),
+                             ("--since 99999d", "too far back", "archive")),
     "replay-until-future": (HANDLER_CONFIG, ("replay", "--until", "2999-01-01T00:00:00Z"),
                             ("--until", "in the future")),
     "replay-empty-window": (HANDLER_CONFIG, ("replay", "--since", "10m", "--until", "1h"),
