@@ -87,6 +87,8 @@ USAGE_CASES = {
                            ("--timeout",)),
     "run-unknown": (HANDLER_CONFIG, ("schedule", "run", "nightli"),
                     ("'nightli'", "did you mean 'nightly'")),
+    "run-the-other-kind": (HANDLER_CONFIG, ("schedule", "run", "nightly", "--kind", "schedule"),
+                           ("'nightly' is a scheduled rule, not a schedule", "drop --kind")),
     "run-a-pattern-rule": (HANDLER_CONFIG, ("schedule", "run", "all"),
                            ("'all'", "fires on events")),
     "explain-a-scheduled-rule": (HANDLER_CONFIG, ("explain", "--rule", "nightly", "--event",
