@@ -185,7 +185,9 @@ def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Fin
     if spec.enabled and not enabled:
         findings.append(Finding(
             "error", "rule-disabled", where,
-            f"the rule is {rule.state}: matching events are silently dropped",
+            f"the rule is {rule.state}: " + ("it does not fire on its schedule"
+                                             if spec.is_scheduled
+                                             else "matching events are silently dropped"),
             "run `ebdemo up`, or: "
             f"aws events enable-rule --name {name} --event-bus-name {topology.rule_bus(logical)}",
         ))

@@ -187,6 +187,18 @@ def test_disabled_rule_is_an_error_unless_the_config_disables_it():
     assert diagnose(intended, facts) == []
 
 
+def test_a_disabled_scheduled_rule_is_said_not_to_fire():
+    topo = topology()
+    scheduled = topo.rules[0].model_copy(update={"schedule": "rate(1 hour)", "pattern": {}})
+    topo = topo.model_copy(update={"rules": (scheduled,)})
+    facts = healthy(topo)
+    rule = replace(facts.rules["demo-all"], state="DISABLED")
+    [finding] = diagnose(topo, replace(facts, rules={"demo-all": rule}))
+    assert finding.code == "rule-disabled"
+    assert finding.problem == "the rule is DISABLED: it does not fire on its schedule"
+    assert "--event-bus-name default" in finding.fix
+
+
 def test_missing_rule_target_and_bus():
     topo = topology()
     facts = healthy(topo)
