@@ -169,12 +169,17 @@ def redrive_entry(letter: DeadLetter, default_bus: str) -> dict[str, Any] | None
 
 def failure_queues(topology: Topology) -> dict[str, set[str]]:
     """Each queue of the stack that keeps failures (logical name) → what it keeps: the dead
-    letters of a rule's targets, the failures of a function's asynchronous invocations."""
+    letters of a rule's targets and of a schedule's target, the failures of a function's
+    asynchronous invocations."""
     out: dict[str, set[str]] = {}
     for rule in topology.rules:
         for target in rule.targets:
             if target.dlq:
                 out.setdefault(target.dlq, set()).add(f"dead letters of rule {rule.name}")
+    for schedule in topology.schedules:
+        if schedule.target.dlq:
+            out.setdefault(schedule.target.dlq, set()).add(
+                f"dead letters of schedule {schedule.name}")
     for fn in topology.functions:
         ref = fn.async_.on_failure if fn.async_ else None
         if ref is not None and ref.queue:

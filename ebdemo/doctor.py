@@ -185,7 +185,9 @@ def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Fin
     if spec.enabled and not enabled:
         findings.append(Finding(
             "error", "rule-disabled", where,
-            f"the rule is {rule.state}: matching events are silently dropped",
+            f"the rule is {rule.state}: " + ("it does not fire on its schedule"
+                                             if spec.is_scheduled
+                                             else "matching events are silently dropped"),
             "run `ebdemo up`, or: "
             f"aws events enable-rule --name {name} --event-bus-name {topology.rule_bus(logical)}",
         ))
@@ -204,10 +206,13 @@ def _check_rule(topology: Topology, facts: StackFacts, logical: str) -> list[Fin
             ))
     for target in rule.targets:
         findings += _check_target(facts, rule, target)
-    if rule.failed_invocations:
+    # A permanent failure that went to a dead-letter queue is also a FailedInvocation: only
+    # the rest was dropped (those kept are `rule-sent-to-dlq`'s).
+    dropped = (rule.failed_invocations or 0) - (rule.sent_to_dlq or 0)
+    if dropped > 0:
         findings.append(Finding(
             "warning", "rule-failed-invocations", where,
-            f"{rule.failed_invocations} invocation(s) by this rule failed permanently in the "
+            f"{dropped} invocation(s) by this rule failed permanently in the "
             "last 24 hours (EventBridge could not deliver: a refused permission, a deleted or "
             "throttled function): those events were dropped",
             "fix any error above, then check the targets with `ebdemo logs`; a dead-letter "

@@ -46,10 +46,16 @@ PALETTE = (
 )
 
 
-def parse_since(text: str, *, now: datetime, option: str = "--since") -> datetime:
+LOG_HORIZON = ("log times start at 1970-01-01T00:00:00Z (and CloudWatch Logs keeps lines 10 "
+               "years at most)")
+
+
+def parse_since(text: str, *, now: datetime, option: str = "--since",
+                horizon: str = LOG_HORIZON) -> datetime:
     """A duration before `now` (`30s`, `10m`, `1h30m`, `1d`, `1w`) or an ISO-8601 time
     (naive = UTC). A UsageError naming `option` for anything else, and for a start before
-    the epoch, where CloudWatch Logs' time begins (FilterLogEvents would refuse it)."""
+    the epoch, where CloudWatch Logs' time begins (FilterLogEvents would refuse it);
+    `horizon` says where time begins for the caller."""
     text = (text or "").strip()
     try:
         seconds = parse_duration(text, default_unit=None)
@@ -62,9 +68,7 @@ def parse_since(text: str, *, now: datetime, option: str = "--since") -> datetim
             moment = None
     if moment is None or moment < EPOCH:
         raise UsageError(
-            f"{option} {text}: too far back; log times start at 1970-01-01T00:00:00Z "
-            "(and CloudWatch Logs keeps lines 10 years at most)"
-        )
+            f"{option} {text}: too far back; {horizon}")
     return moment
 
 

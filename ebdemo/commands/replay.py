@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from ebdemo.aws.replay import ReplayState
 
 TIME_HELP = "a duration before now (10m, 1h30m, 2d) or an ISO-8601 time"
+ARCHIVE_HORIZON = ("an archive holds events from its creation on, and event times start at "
+                   "1970-01-01T00:00:00Z")
 
 
 @click.command("replay")
@@ -57,8 +59,9 @@ def command(app: App, since: str, until: str | None, rules: Sequence[str], wait:
         raise UsageError(f"stack {topology.stack} has no archive: add `archive:` to "
                          f"{topology.path} and run `ebdemo up` (events are archived from then on)")
     now = datetime.now(UTC).replace(microsecond=0)
-    start = parse_since(since, now=now, option="--since")
-    end = parse_since(until, now=now, option="--until") if until else _this_second_over()
+    start = parse_since(since, now=now, option="--since", horizon=ARCHIVE_HORIZON)
+    end = (parse_since(until, now=now, option="--until", horizon=ARCHIVE_HORIZON) if until
+           else _this_second_over())
     if until and end > now:
         raise UsageError(f"--until {until}: that is in the future; a replay takes events "
                          "that already happened")

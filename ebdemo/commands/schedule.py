@@ -104,6 +104,10 @@ def _kind_of(topology: Topology, name: str, kind: str | None) -> str:
     if len(found) > 1:
         raise UsageError(f"{name!r} is both a scheduled rule and a schedule: add --kind rule "
                          "or --kind schedule")
+    other = {"rule": schedules, "schedule": rules}.get(kind or "", [])
+    if name in other:  # it exists, as the other kind
+        raise UsageError(f"{name!r} is a {_label('rule' if kind == 'schedule' else 'schedule')}"
+                         f", not a {_label(kind or '')}: drop --kind {kind}")
     known = rules + schedules
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -20,7 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ebdemo.errors import EmulatorError
+from ebdemo.emulator.clock import TIME_SCALE_ENV
+from ebdemo.errors import EmulatorError, UsageError
 from ebdemo.file_lock import file_lock
 
 START_TIMEOUT = 15.0
@@ -238,6 +240,8 @@ def start_or_attach(
             if busy is not None:
                 return busy, False
             _discard(stale)
+        if time_scale is None:
+            check_time_scale_env()
         log_file = log_path()
         with contextlib.suppress(OSError):
             log_file.unlink()
@@ -248,6 +252,22 @@ def start_or_attach(
         data = info.to_dict()
         write_state(state_path(), data)
         return info, True
+
+
+def check_time_scale_env() -> None:
+    """A set `EBDEMO_TIME_SCALE` the emulator cannot use is a UsageError, never AWS's
+    timing in silence (`0,01` would leave every retry at minutes)."""
+    raw = os.environ.get(TIME_SCALE_ENV, "").strip()
+    if not raw:
+        return
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(
+            f"{TIME_SCALE_ENV}={raw!r}: not a positive number (e.g. 0.01: a 1-minute retry "
+            "takes 0.6 s); unset it for AWS's timing")
 
 
 def _emulator_environment() -> dict[str, str]:

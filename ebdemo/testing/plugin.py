@@ -97,6 +97,12 @@ def ebdemo_stack(
     """The config's stack, up for the whole session; reset before each test using it."""
     from ebdemo.errors import EbdemoError
 
+    path = config_path(request.config)
+    if not path.is_file():  # the CLI's "--config FILE" hint means nothing to pytest
+        where = request.config.inipath or "the rootdir"
+        pytest.fail(f"ebdemo_stack: {path}: file not found (the ini option `ebdemo_config`, "
+                    f"default config.yaml, is relative to {where}: set it in pytest.ini, or "
+                    "run pytest in the project's folder)", pytrace=False)
     stack = make_stack(request.config, tmp_path_factory.mktemp("ebdemo"))
     try:
         stack.open()

@@ -162,6 +162,18 @@ def test_the_failure_queues_of_a_topology():
                                                       "failures of function billing"}}
 
 
+def test_a_schedules_dlq_is_a_failure_queue_too():
+    """`ebdemo dlq` (no QUEUE) and doctor's letters-waiting read it: Scheduler writes there."""
+    from ebdemo.config.models.schedules import ScheduleSpec
+
+    topo = shop()
+    reminder = ScheduleSpec.model_validate({"name": "reminder", "expression": "rate(1 hour)",
+                                            "target": {"queue": "audit", "dlq": "late"}})
+    topo = topo.model_copy(update={"schedules": (reminder,),
+                                   "queues": (*topo.queues, QueueSpec("late"))})
+    assert failure_queues(topo)["late"] == {"dead letters of schedule reminder"}
+
+
 def test_the_watch_settles_on_failures_only_and_waits_out_retries():
     """A delivered outcome never ends the wait (its log line is on its way); a final failure
     does; once the logs are in, a retried handler is waited for."""

@@ -187,6 +187,18 @@ def test_disabled_rule_is_an_error_unless_the_config_disables_it():
     assert diagnose(intended, facts) == []
 
 
+def test_a_disabled_scheduled_rule_is_said_not_to_fire():
+    topo = topology()
+    scheduled = topo.rules[0].model_copy(update={"schedule": "rate(1 hour)", "pattern": {}})
+    topo = topo.model_copy(update={"rules": (scheduled,)})
+    facts = healthy(topo)
+    rule = replace(facts.rules["demo-all"], state="DISABLED")
+    [finding] = diagnose(topo, replace(facts, rules={"demo-all": rule}))
+    assert finding.code == "rule-disabled"
+    assert finding.problem == "the rule is DISABLED: it does not fire on its schedule"
+    assert "--event-bus-name default" in finding.fix
+
+
 def test_missing_rule_target_and_bus():
     topo = topology()
     facts = healthy(topo)
@@ -290,6 +302,20 @@ def test_failed_invocations_are_a_warning():
         rule = replace(rule, failed_invocations=unknown_or_none)
         assert diagnose(topo, replace(facts, rules={"demo-all": rule})) == []
 
+
+
+def test_failed_invocations_kept_by_a_dead_letter_queue_are_not_called_dropped():
+    # EventBridge counts a permanent failure in FailedInvocations, and in
+    # InvocationsSentToDLQ too when the target's DLQ took it: only the rest was dropped.
+    topo = topology()
+    facts = healthy(topo)
+    kept = replace(facts.rules["demo-all"], failed_invocations=2, sent_to_dlq=2)
+    assert codes(diagnose(topo, replace(facts, rules={"demo-all": kept}))) == [
+        "rule-sent-to-dlq"]
+    some = replace(kept, failed_invocations=5)
+    found = diagnose(topo, replace(facts, rules={"demo-all": some}))
+    [dropped] = [f for f in found if f.code == "rule-failed-invocations"]
+    assert dropped.problem.startswith("3 invocation(s)") and "dropped" in dropped.problem
 
 def test_role_permissions_are_checked_in_the_region_and_partition_of_the_stack():
     topo = topology()
