@@ -88,8 +88,10 @@ def test_a_wrong_expectation_fails_naming_the_function_and_what_it_did(tmp_path)
 
 
 def test_the_readme_example_is_the_projects_test_file():
-    """The README shows the project's config and test file as they are."""
+    """The README shows the project's config, handlers and test file as they are: copied
+    from it, they make the project that passes."""
     readme = README.read_text()
     assert (PROJECT / "test_shop.py").read_text() in readme
-    for handler in ("billing.py", "audit.py"):
+    assert (PROJECT / "config.yaml").read_text() in readme
+    for handler in ("billing.py", "shipping.py", "audit.py"):
         assert (PROJECT / "handlers" / handler).read_text() in readme
