@@ -12,7 +12,6 @@ import contextlib
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from ebdemo.emulator.clock import TIME_SCALE_ENV
+from ebdemo.emulator.pids import is_emulator, pid_alive, terminate
 from ebdemo.errors import EmulatorError, UsageError
 from ebdemo.file_lock import file_lock
 
 START_TIMEOUT = 15.0
 BUSY_TIMEOUT = 15.0  # how long a live emulator may take to answer before it is replaced
-STOP_TIMEOUT = 10.0
 HEALTH_PATH = "/_ebdemo/health"
 STATS_PATH = "/_ebdemo/stats"
 
@@ -81,33 +80,6 @@ def read_stats(endpoint: str, *, timeout: float = 5.0) -> dict[str, Any]:
             return dict(json.loads(response.read()))
     except (OSError, ValueError) as exc:
         raise EmulatorError(f"cannot read the emulator's stats at {url}: {exc}") from exc
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] == "Z"
-
-
-def _is_emulator(pid: int) -> bool:
-    """Guard against a recycled pid: only ever signal a process that runs our module."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return pid_alive(pid)  # no /proc (macOS): trust the state file
-    return b"ebdemo.emulator" in cmdline
 
 
 def read_state(path: Path | None = None) -> EmulatorInfo | None:
@@ -201,7 +173,7 @@ def wait_ready(
         if info is not None and info.pid == proc.pid and ping(info.endpoint, timeout=0.5):
             return EmulatorInfo(**{**info.to_dict(), "log_file": str(log_file)})
         time.sleep(0.02)
-    _terminate(proc.pid, group=True)
+    terminate(proc.pid, group=True)
     raise EmulatorError(f"the emulator did not answer within {timeout:.0f} s{_log_tail(log_file)}")
 
 
@@ -210,7 +182,7 @@ def _await_answer(info: EmulatorInfo, timeout: float) -> EmulatorInfo | None:
     wait for it rather than kill it and lose every resource it holds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not (pid_alive(info.pid) and _is_emulator(info.pid)):
+        if not (pid_alive(info.pid) and is_emulator(info.pid)):
             return None
         health = ping(info.endpoint, timeout=1.0)
         if health is not None and int(health.get("pid", -1)) == info.pid:
@@ -289,41 +261,17 @@ def stop() -> bool:
         info = read_state()
         if info is None:
             return False
-        was_running = pid_alive(info.pid) and _is_emulator(info.pid)
+        was_running = pid_alive(info.pid) and is_emulator(info.pid)
         _discard(info)
         return was_running
 
 
 def _discard(info: EmulatorInfo) -> None:
     """End the recorded process if it is ours, then remove its state file."""
-    if pid_alive(info.pid) and _is_emulator(info.pid):
-        _terminate(info.pid, group=True)
+    if pid_alive(info.pid) and is_emulator(info.pid):
+        terminate(info.pid, group=True)
     with contextlib.suppress(OSError):
         Path(info.state_file or state_path()).unlink()
-
-
-def _terminate(pid: int, *, group: bool) -> None:
-    """SIGTERM (the emulator ends its runtimes), then SIGKILL of its process group."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline and pid_alive(pid):
-        _reap(pid)
-        time.sleep(0.02)
-    if group:
-        # The emulator leads its own session (start_new_session), so its group is its
-        # runtimes and nothing else: kill whatever is left of it.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-    elif pid_alive(pid):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-    _reap(pid)
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 def write_state(path: Path, data: dict[str, Any]) -> None:
@@ -392,7 +340,7 @@ class EmulatorProcess:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _terminate(self.proc.pid, group=True)
+            terminate(self.proc.pid, group=True)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=1)
             self.proc = None
