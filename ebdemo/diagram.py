@@ -135,14 +135,8 @@ def tree(topology: Topology) -> Node:
         what = rule.schedule if rule.is_scheduled else pattern_text(rule.pattern)
         rule_node = Node(f"rule {rule.name}{state}  {what}", "rule")
         for target in rule.targets:
-            options = options_text(target)
-            node = Node(target_label(topology, target) + (f"  ({options})" if options else ""),
-                        target.kind)
-            if target.dlq is not None:
-                node.children.append(Node(f"dead letters → queue {target.dlq}", "queue"))
-            if target.function is not None:
-                node.children += _function_children(topology, target.function)
-            elif target.topic is not None:
+            node = _target_node(topology, target, options_text(target))
+            if target.topic is not None:
                 node.children += [Node(s, "subscription") for s in _subscriptions(topology)]
             rule_node.children.append(node)
         (clock if rule.is_scheduled else bus).children.append(rule_node)
@@ -194,13 +188,20 @@ def _schedule_node(topology: Topology, schedule: ScheduleSpec) -> Node:
     target = schedule.target
     options = ", ".join(filter(None, [options_text(target),
                                       "input" if schedule.input_text is not None else ""]))
+    node = _target_node(topology, target, options)
+    return Node(f"schedule {schedule.name}  {schedule_text(schedule)}", "schedule", [node])
+
+
+def _target_node(topology: Topology, target: TargetSpec, options: str) -> Node:
+    """A rule's or a schedule's target: its options, its dead-letter queue and, for a
+    function, what that function reaches."""
     node = Node(target_label(topology, target) + (f"  ({options})" if options else ""),
                 target.kind)
     if target.dlq is not None:
         node.children.append(Node(f"dead letters → queue {target.dlq}", "queue"))
     if target.function is not None:
         node.children += _function_children(topology, target.function)
-    return Node(f"schedule {schedule.name}  {schedule_text(schedule)}", "schedule", [node])
+    return node
 
 
 def _archive_text(topology: Topology) -> str:

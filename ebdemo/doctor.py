@@ -12,11 +12,19 @@ and interpreted with `ebdemo.policy`, so every rule is unit-testable without AWS
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Literal
-
-from ebdemo.doctor_time import TimeFacts, diagnose_time
+from ebdemo.doctor_facts import (
+    Finding,
+    FunctionFacts,
+    RoleFacts,
+    RuleFacts,
+    Severity,
+    StackFacts,
+    SubscriptionFacts,
+    TargetFacts,
+    TopicFacts,
+    has_errors,
+)
+from ebdemo.doctor_time import diagnose_time
 from ebdemo.kinds.base import partition
 from ebdemo.kinds.function import statement_id
 from ebdemo.model import Topology
@@ -31,104 +39,10 @@ from ebdemo.policy import (
     principals,
 )
 
-if TYPE_CHECKING:
-    from ebdemo.doctor_targets import QueueFacts
-
-Severity = Literal["error", "warning"]
-
 EVENTS_SERVICE = "events.amazonaws.com"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 # AWS managed policies far broader than any ebdemo function needs.
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
-
-
-# -- facts: what inspect read from AWS (None = the resource does not exist) -------------------
-@dataclass(frozen=True)
-class TargetFacts:
-    id: str
-    arn: str
-    dead_letter_arn: str | None = None  # DeadLetterConfig.Arn
-
-
-@dataclass(frozen=True)
-class RuleFacts:
-    name: str
-    arn: str
-    state: str  # ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS
-    targets: tuple[TargetFacts, ...] = ()
-    failed_invocations: int | None = None  # AWS/Events FailedInvocations, last 24 h
-    sent_to_dlq: int | None = None  # AWS/Events InvocationsSentToDLQ, last 24 h
-
-
-@dataclass(frozen=True)
-class RoleFacts:
-    name: str
-    arn: str
-    trust: tuple[Statement, ...] = ()  # the assume-role policy statements
-    statements: tuple[Statement, ...] = ()  # identity policies: inline + customer managed
-    managed: tuple[str, ...] = ()  # ARNs of attached managed policies
-
-
-@dataclass(frozen=True)
-class FunctionFacts:
-    name: str
-    arn: str
-    state: str | None = None  # Pending, Active, Inactive, Failed
-    state_reason: str | None = None
-    last_update_status: str | None = None  # Successful, InProgress, Failed
-    last_update_reason: str | None = None
-    role_arn: str | None = None
-    resource_policy: tuple[Statement, ...] = ()
-
-
-@dataclass(frozen=True)
-class SubscriptionFacts:
-    protocol: str
-    endpoint: str
-    arn: str
-    pending: bool
-
-
-@dataclass(frozen=True)
-class TopicFacts:
-    name: str
-    arn: str
-    subscriptions: tuple[SubscriptionFacts, ...] = ()
-    policy: tuple[Statement, ...] = ()  # the topic policy's statements
-
-
-@dataclass(frozen=True)
-class StackFacts:
-    """Everything doctor looks at. Maps are keyed by physical name; a None value is absent."""
-
-    account: str
-    region: str
-    bus_exists: bool
-    rules: Mapping[str, RuleFacts | None] = field(default_factory=dict)
-    functions: Mapping[str, FunctionFacts | None] = field(default_factory=dict)
-    roles: Mapping[str, RoleFacts | None] = field(default_factory=dict)
-    topic: TopicFacts | None = None
-    # roles of this stack named by an earlier ebdemo (`<stack>-<fn>-role`, no region tag)
-    legacy_roles: tuple[str, ...] = ()
-    queues: Mapping[str, QueueFacts] = field(default_factory=dict)  # by ARN; absent: missing
-    time: TimeFacts = field(default_factory=TimeFacts)  # archive, schedules (doctor_time)
-
-
-# -- findings --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    code: str  # stable identifier, e.g. "permission-missing"
-    resource: str  # "rule demo-purchase", "function demo-consumer", ...
-    problem: str
-    fix: str
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-
-def has_errors(findings: Iterable[Finding]) -> bool:
-    return any(f.severity == "error" for f in findings)
 
 
 def diagnose(topology: Topology, facts: StackFacts) -> list[Finding]:
@@ -410,7 +324,7 @@ def _check_legacy_roles(topology: Topology, facts: StackFacts) -> list[Finding]:
 
 
 __all__ = [
-    "Finding", "FunctionFacts", "Grant", "RoleFacts", "RuleFacts", "StackFacts", "Statement",
-    "SubscriptionFacts", "TargetFacts", "TopicFacts", "diagnose", "function_name_from_arn",
-    "has_errors", "invoke_grants",
+    "Finding", "FunctionFacts", "Grant", "RoleFacts", "RuleFacts", "Severity", "StackFacts",
+    "Statement", "SubscriptionFacts", "TargetFacts", "TopicFacts", "diagnose",
+    "function_name_from_arn", "has_errors", "invoke_grants",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ebdemo.doctor import Finding, StackFacts
+from ebdemo.doctor_facts import Finding, StackFacts
 from ebdemo.iam_advice import Advice, advise_all
 from ebdemo.kinds.base import partition
 from ebdemo.model import FunctionSpec, Topology

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ebdemo.config.models.targets import TargetSpec
-from ebdemo.doctor import Finding, RuleFacts, StackFacts, TargetFacts
+from ebdemo.doctor_facts import Finding, RuleFacts, StackFacts, TargetFacts
 from ebdemo.kinds.base import Derivation
 from ebdemo.model import Topology
 from ebdemo.policy import Statement, allows, matches_action, principals, source_arns

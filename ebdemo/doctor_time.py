@@ -31,7 +31,7 @@ from ebdemo.policy import (
 )
 
 if TYPE_CHECKING:
-    from ebdemo.doctor import Finding, RoleFacts
+    from ebdemo.doctor_facts import Finding, RoleFacts
     from ebdemo.model import Topology
 
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
@@ -79,7 +79,7 @@ def diagnose_time(topology: Topology, facts: TimeFacts, region: str) -> list[Fin
 
 
 def _finding(severity: str, code: str, resource: str, problem: str, fix: str) -> Finding:
-    from ebdemo.doctor import Finding
+    from ebdemo.doctor_facts import Finding
 
     return Finding(severity, code, resource, problem, fix)  # type: ignore[arg-type]
 

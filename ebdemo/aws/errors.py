@@ -8,11 +8,13 @@ boto3.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from ebdemo.errors import AwsError
+
+T = TypeVar("T")
 
 MESSAGE_MAX = 300  # characters of an AWS error message shown on the one error line
 
@@ -44,6 +46,17 @@ def error_code(exc: Any) -> str:
 
 def is_not_found(exc: BaseException) -> bool:
     return error_code(exc) in NOT_FOUND
+
+
+def unless_missing(call: Callable[[], T], missing: T) -> T:
+    """`call()`, or `missing` when AWS answers that the resource does not exist: one deleted
+    between listing and reading, or already gone when deleting, is absent, not an error."""
+    try:
+        return call()
+    except Exception as exc:
+        if is_not_found(exc):
+            return missing
+        raise
 
 
 def is_already_exists(exc: BaseException) -> bool:

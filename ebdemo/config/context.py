@@ -12,7 +12,7 @@ pass and a broken function does not hide the problems of the others.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,6 +168,18 @@ class Problems:
                                                                  **context})
             self.found.append(InitErrorDetails(type=kind, loc=error["loc"],
                                                input=error.get("input"), ctx=context))
+
+    def validate(self, handler: Callable[[Any], Any], data: Any) -> Any:
+        """`handler(data)`, its errors raised together with the problems already found on
+        what was written (one pass, every error); those alone raise too."""
+        try:
+            value = handler(data)
+        except ValidationError as exc:
+            if not self:
+                raise
+            self.include(exc)
+        self.raise_any()
+        return value
 
     def __bool__(self) -> bool:
         return bool(self.found)

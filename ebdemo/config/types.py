@@ -9,14 +9,14 @@
   schema's `patternErrorMessage` (shown by VS Code's YAML and JSON support) and read back by
   the error translator, so the editor and `ebdemo` say the same thing.
 * `NullIsEmpty`, `NotNull`, `NotEmpty`, `Unique`, `MinItemsInFiles`: small rules about
-  lists, mappings and nulls.
+  lists, mappings and nulls, each a `Rule` (a check and what it adds to the schema).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, ClassVar, get_args
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo
 from pydantic_core import core_schema
@@ -101,45 +101,59 @@ class NamedMapping:
         return {"anyOf": [out, {"type": "null"}]}
 
 
-@dataclass(frozen=True)
-class NullIsEmpty:
-    """In a file, `key:` with nothing under it means an empty mapping (or section)."""
+class Rule:
+    """A small rule over an annotated type: `check` runs after the type validated the value
+    (before it, with `before = True`) and `schema` writes the rule into the type's JSON
+    Schema — pydantic's two hooks in one place, so each rule says only what it checks."""
+
+    before: ClassVar[bool] = False
+
+    def check(self, value: Any, info: ValidationInfo) -> Any:
+        raise NotImplementedError
+
+    def schema(self, json_schema: JsonSchema) -> JsonSchema:
+        return json_schema
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
-        def empty(value: Any, info: ValidationInfo) -> Any:
-            return {} if value is None and loading(info) is not None else value
-
-        return core_schema.with_info_before_validator_function(empty, handler(source))
+        validator = (core_schema.with_info_before_validator_function if self.before
+                     else core_schema.with_info_after_validator_function)
+        return validator(self.check, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchema:
-        json_schema = handler(schema)
+        return self.schema(handler(schema))
+
+
+@dataclass(frozen=True)
+class NullIsEmpty(Rule):
+    """In a file, `key:` with nothing under it means an empty mapping (or section)."""
+
+    before: ClassVar[bool] = True
+
+    def check(self, value: Any, info: ValidationInfo) -> Any:
+        return {} if value is None and loading(info) is not None else value
+
+    def schema(self, json_schema: JsonSchema) -> JsonSchema:
         if {"type": "null"} in json_schema.get("anyOf", ()):
             return json_schema
         return {"anyOf": [json_schema, {"type": "null"}]}
 
 
 @dataclass(frozen=True)
-class NotNull:
+class NotNull(Rule):
     """None only as the default (meaning "not given"), never written: `sources: ~` is wrong."""
 
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        def not_null(value: Any) -> Any:
-            if value is None:
-                raise problem("null", NULL_GIVEN)
-            return value
+    before: ClassVar[bool] = True
 
-        return core_schema.no_info_before_validator_function(not_null, handler(source))
+    def check(self, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise problem("null", NULL_GIVEN)
+        return value
 
-    def __get_pydantic_json_schema__(
-        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchema:
-        json_schema = handler(schema)
+    def schema(self, json_schema: JsonSchema) -> JsonSchema:
         options = [s for s in json_schema.get("anyOf", ()) if s != {"type": "null"}]
         if len(options) == 1:  # a file may not write the null
             rest = {k: v for k, v in json_schema.items() if k != "anyOf"}
@@ -148,83 +162,59 @@ class NotNull:
 
 
 @dataclass(frozen=True)
-class Unique:
+class Unique(Rule):
     """No item twice (compared case-insensitively with `casefold`)."""
 
     casefold: bool = False
     what: str | None = None  # "duplicate email" rather than "duplicate 'a@b.c'"
 
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        def unique(items: tuple[Any, ...]) -> tuple[Any, ...]:
-            seen: dict[Any, int] = {}
-            problems = Problems("items")
-            for index, item in enumerate(items):
-                key = item.lower() if self.casefold and isinstance(item, str) else item
-                if key in seen:
-                    what = self.what or repr(item)
-                    problems.add((index,), f"duplicate {what} (also item {seen[key]})")
-                else:
-                    seen[key] = index
-            problems.raise_any()
-            return items
+    def check(self, items: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
+        seen: dict[Any, int] = {}
+        problems = Problems("items")
+        for index, item in enumerate(items):
+            key = item.lower() if self.casefold and isinstance(item, str) else item
+            if key in seen:
+                what = self.what or repr(item)
+                problems.add((index,), f"duplicate {what} (also item {seen[key]})")
+            else:
+                seen[key] = index
+        problems.raise_any()
+        return items
 
-        return core_schema.no_info_after_validator_function(unique, handler(source))
-
-    def __get_pydantic_json_schema__(
-        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchema:
-        json_schema = handler(schema)
+    def schema(self, json_schema: JsonSchema) -> JsonSchema:
         json_schema["uniqueItems"] = True
         return json_schema
 
 
 @dataclass(frozen=True)
-class MinItemsInFiles:
+class MinItemsInFiles(Rule):
     """At least `count` items in a file (a topology built in code may hold none)."""
 
     count: int = 1
     too_few: str = "must not be empty"
 
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        def enough(items: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
-            if loading(info) is not None and len(items) < self.count:
-                raise problem(self.too_few)
-            return items
+    def check(self, items: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
+        if loading(info) is not None and len(items) < self.count:
+            raise problem(self.too_few)
+        return items
 
-        return core_schema.with_info_after_validator_function(enough, handler(source))
-
-    def __get_pydantic_json_schema__(
-        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchema:
-        json_schema = handler(schema)
+    def schema(self, json_schema: JsonSchema) -> JsonSchema:
         json_schema["minItems"] = self.count
         return json_schema
 
 
 @dataclass(frozen=True)
-class NotEmpty:
+class NotEmpty(Rule):
     """At least one key (or item), with a message that says what must not be empty."""
 
     message: str = "must not be empty"
 
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        def not_empty(value: Any) -> Any:
-            if not value:
-                raise problem(self.message)
-            return value
+    def check(self, value: Any, info: ValidationInfo) -> Any:
+        if not value:
+            raise problem(self.message)
+        return value
 
-        return core_schema.no_info_after_validator_function(not_empty, handler(source))
-
-    def __get_pydantic_json_schema__(
-        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchema:
-        json_schema = handler(schema)
+    def schema(self, json_schema: JsonSchema) -> JsonSchema:
         json_schema["minProperties" if json_schema.get("type") == "object" else "minItems"] = 1
         return json_schema
 

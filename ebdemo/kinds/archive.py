@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ebdemo.aws.errors import aws_errors, is_already_exists, is_not_found
+from ebdemo.aws.errors import aws_errors, is_already_exists, unless_missing
 from ebdemo.kinds.base import (
     STACK_TAG,
     Derivation,
@@ -92,12 +92,7 @@ def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
 
 def describe(gw: ProvisioningGateway, name: str) -> dict[str, Any] | None:
     with aws_errors("DescribeArchive", f"archive {name}"):
-        try:
-            return dict(gw.events.describe_archive(ArchiveName=name))
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return unless_missing(lambda: dict(gw.events.describe_archive(ArchiveName=name)), None)
 
 
 def observation(archive: Mapping[str, Any]) -> Observed:
@@ -167,11 +162,7 @@ def update(gw: ProvisioningGateway, archive: Archive, observed: Observed) -> str
 
 def delete(gw: ProvisioningGateway, observed: Observed) -> str:
     with aws_errors("DeleteArchive", observed.label):
-        try:
-            gw.events.delete_archive(ArchiveName=observed.name)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        unless_missing(lambda: gw.events.delete_archive(ArchiveName=observed.name), None)
     return "deleted"
 
 

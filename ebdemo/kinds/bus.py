@@ -14,7 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ebdemo.aws.errors import aws_errors, error_message, is_already_exists, is_not_found
+from ebdemo.aws.errors import (
+    aws_errors,
+    error_message,
+    is_already_exists,
+    is_not_found,
+    unless_missing,
+)
 from ebdemo.aws.parallel import flatten
 from ebdemo.aws.tags import tags_dict, tags_list
 from ebdemo.kinds.base import (
@@ -135,23 +141,14 @@ def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
 
 def _bus_arn(gw: ProvisioningGateway, name: str) -> str | None:
     with aws_errors("DescribeEventBus", f"bus {name}"):
-        try:
-            return str(gw.events.describe_event_bus(Name=name)["Arn"])
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return unless_missing(lambda: str(gw.events.describe_event_bus(Name=name)["Arn"]), None)
 
 
 def event_tags(gw: ProvisioningGateway, arn: str, label: str) -> dict[str, str]:
     """An EventBridge resource's tags (bus or rule), read directly; {} if it is gone."""
     with aws_errors("ListTagsForResource", label):
-        try:
-            return tags_dict(gw.events.list_tags_for_resource(ResourceARN=arn)["Tags"])
-        except Exception as exc:
-            if is_not_found(exc):
-                return {}
-            raise
+        return unless_missing(
+            lambda: tags_dict(gw.events.list_tags_for_resource(ResourceARN=arn)["Tags"]), {})
 
 
 def tag_event_resource(gw: ProvisioningGateway, arn: str, label: str, fingerprint: str) -> None:

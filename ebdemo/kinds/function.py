@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ebdemo.aws.errors import aws_errors, is_already_exists, is_not_found
+from ebdemo.aws.errors import aws_errors, is_already_exists, is_not_found, unless_missing
 from ebdemo.aws.lambda_waits import assumable, changing, wait_until_settled
 from ebdemo.aws.parallel import flatten
 from ebdemo.kinds.base import (
@@ -306,11 +306,7 @@ def _tag(gw: ProvisioningGateway, fn: Function) -> None:
 
 def delete(gw: ProvisioningGateway, observed: Observed) -> str:
     with aws_errors("DeleteFunction", observed.label):
-        try:
-            gw.lambda_.delete_function(FunctionName=observed.name)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        unless_missing(lambda: gw.lambda_.delete_function(FunctionName=observed.name), None)
     return "deleted"
 
 

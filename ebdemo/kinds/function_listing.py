@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ebdemo.aws.errors import aws_errors, is_not_found
+from ebdemo.aws.errors import aws_errors, unless_missing
 
 if TYPE_CHECKING:
     from ebdemo.aws.gateway import ProvisioningGateway
@@ -37,9 +37,5 @@ def discovered_tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, s
 
 def function_tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:
     with aws_errors("ListTags", f"function {name}"):
-        try:
-            return dict(gw.lambda_.list_tags(Resource=arn).get("Tags") or {})
-        except Exception as exc:
-            if is_not_found(exc):
-                return {}
-            raise
+        return unless_missing(
+            lambda: dict(gw.lambda_.list_tags(Resource=arn).get("Tags") or {}), {})

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ebdemo.aws.errors import aws_errors, is_not_found
+from ebdemo.aws.errors import aws_errors, is_not_found, unless_missing
 from ebdemo.aws.parallel import flatten
 from ebdemo.kinds.base import Derivation, Key, Kind, Observed, Resource, Scope
 from ebdemo.model import Topology
@@ -244,12 +244,9 @@ def republish(gw: ProvisioningGateway, layer: LayerVersion, observed: Observed) 
 
 def delete(gw: ProvisioningGateway, observed: Observed) -> str:
     with aws_errors("DeleteLayerVersion", observed.label):
-        try:
-            gw.lambda_.delete_layer_version(LayerName=str(observed.ref["layer"]),
-                                            VersionNumber=int(observed.ref["version"]))
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        unless_missing(lambda: gw.lambda_.delete_layer_version(
+            LayerName=str(observed.ref["layer"]), VersionNumber=int(observed.ref["version"])),
+            None)
     return "deleted"
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ebdemo.aws.errors import aws_errors, is_already_exists, is_not_found
+from ebdemo.aws.errors import aws_errors, is_already_exists, unless_missing
 from ebdemo.kinds.base import (
     FINGERPRINT_TAG,
     STACK_TAG,
@@ -70,12 +70,8 @@ def _arn(group: Mapping[str, Any]) -> str:
 
 def _tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:
     with aws_errors("ListTagsForResource", f"log-group {name}"):
-        try:
-            return dict(gw.logs.list_tags_for_resource(resourceArn=arn).get("tags", {}))
-        except Exception as exc:
-            if is_not_found(exc):
-                return {}
-            raise
+        return unless_missing(
+            lambda: dict(gw.logs.list_tags_for_resource(resourceArn=arn).get("tags", {})), {})
 
 
 def read_tags(gw: ProvisioningGateway, observed: Observed) -> dict[str, str]:
@@ -115,11 +111,7 @@ def _tag(gw: ProvisioningGateway, group: LogGroup) -> None:
 
 def delete(gw: ProvisioningGateway, observed: Observed) -> str:
     with aws_errors("DeleteLogGroup", observed.label):
-        try:
-            gw.logs.delete_log_group(logGroupName=observed.name)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        unless_missing(lambda: gw.logs.delete_log_group(logGroupName=observed.name), None)
     return "deleted"
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ebdemo.aws.errors import aws_errors, error_code, is_not_found
+from ebdemo.aws.errors import aws_errors, error_code, is_not_found, unless_missing
 from ebdemo.kinds.base import (
     FINGERPRINT_TAG,
     STACK_TAG,
@@ -131,12 +131,8 @@ def _listed(gw: ProvisioningGateway) -> list[str]:
 
 def _url(gw: ProvisioningGateway, name: str) -> str | None:
     with aws_errors("GetQueueUrl", f"queue {name}"):
-        try:
-            return str(gw.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return unless_missing(
+            lambda: str(gw.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]), None)
 
 
 def _observe(gw: ProvisioningGateway, url: str) -> Observed | None:
@@ -169,12 +165,8 @@ def _observe(gw: ProvisioningGateway, url: str) -> Observed | None:
 
 def _tags(gw: ProvisioningGateway, url: str, name: str) -> dict[str, str]:
     with aws_errors("ListQueueTags", f"queue {name}"):
-        try:
-            return dict(gw.client("sqs").list_queue_tags(QueueUrl=url).get("Tags") or {})
-        except Exception as exc:
-            if is_not_found(exc):
-                return {}
-            raise
+        return unless_missing(
+            lambda: dict(gw.client("sqs").list_queue_tags(QueueUrl=url).get("Tags") or {}), {})
 
 
 def read_tags(gw: ProvisioningGateway, observed: Observed) -> dict[str, str]:
@@ -233,11 +225,8 @@ def _tag(gw: ProvisioningGateway, queue: Queue, url: str) -> None:
 
 def delete(gw: ProvisioningGateway, observed: Observed) -> str:
     with aws_errors("DeleteQueue", observed.label):
-        try:
-            gw.client("sqs").delete_queue(QueueUrl=str(observed.ref["url"]))
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        unless_missing(
+            lambda: gw.client("sqs").delete_queue(QueueUrl=str(observed.ref["url"])), None)
     return "deleted"
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ebdemo.aws.errors import aws_errors, error_code, error_message, is_not_found
+from ebdemo.aws.errors import aws_errors, error_code, error_message, is_not_found, unless_missing
 from ebdemo.aws.retries import ROLE_PROPAGATION, retry
 from ebdemo.kinds.base import (
     STACK_TAG,
@@ -160,12 +160,8 @@ def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
 
 def get_schedule(gw: ProvisioningGateway, group: str, name: str) -> dict[str, Any] | None:
     with aws_errors("GetSchedule", f"schedule {group}/{name}"):
-        try:
-            return dict(gw.client("scheduler").get_schedule(Name=name, GroupName=group))
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return unless_missing(
+            lambda: dict(gw.client("scheduler").get_schedule(Name=name, GroupName=group)), None)
 
 
 def observation(owner: str, got: Mapping[str, Any]) -> Observed:
@@ -230,12 +226,8 @@ def _update(gw: ProvisioningGateway, schedule: Schedule) -> None:
 
 def delete(gw: ProvisioningGateway, observed: Observed) -> str:
     with aws_errors("DeleteSchedule", observed.label):
-        try:
-            gw.client("scheduler").delete_schedule(Name=observed.name,
-                                                   GroupName=str(observed.ref["group"]))
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        unless_missing(lambda: gw.client("scheduler").delete_schedule(
+            Name=observed.name, GroupName=str(observed.ref["group"])), None)
     return "deleted"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ebdemo.aws.errors import aws_errors, error_code, is_not_found
+from ebdemo.aws.errors import aws_errors, error_code, is_not_found, unless_missing
 from ebdemo.aws.tags import tags_dict, tags_list
 from ebdemo.kinds.base import (
     FINGERPRINT_TAG,
@@ -84,13 +84,8 @@ def discover(gw: ProvisioningGateway, scope: Scope) -> list[Observed]:
 
 def group_tags(gw: ProvisioningGateway, arn: str, label: str) -> dict[str, str]:
     with aws_errors("ListTagsForResource", label):
-        try:
-            return tags_dict(gw.client("scheduler").list_tags_for_resource(
-                ResourceArn=arn).get("Tags"))
-        except Exception as exc:
-            if is_not_found(exc):
-                return {}
-            raise
+        return unless_missing(lambda: tags_dict(gw.client("scheduler").list_tags_for_resource(
+            ResourceArn=arn).get("Tags")), {})
 
 
 def read_tags(gw: ProvisioningGateway, observed: Observed) -> dict[str, str]:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ebdemo.aws.errors import aws_errors, error_code, is_not_found
+from ebdemo.aws.errors import aws_errors, error_code, is_not_found, unless_missing
 from ebdemo.aws.parallel import flatten
 from ebdemo.aws.tags import tags_dict, tags_list
 from ebdemo.kinds.base import (
@@ -193,12 +193,8 @@ def _policy(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, Any] | No
 
 def _tags(gw: ProvisioningGateway, arn: str, name: str) -> dict[str, str]:
     with aws_errors("ListTagsForResource", f"topic {name}"):
-        try:
-            return tags_dict(gw.sns.list_tags_for_resource(ResourceArn=arn)["Tags"])
-        except Exception as exc:
-            if is_not_found(exc):
-                return {}
-            raise
+        return unless_missing(
+            lambda: tags_dict(gw.sns.list_tags_for_resource(ResourceArn=arn)["Tags"]), {})
 
 
 def read_tags(gw: ProvisioningGateway, observed: Observed) -> dict[str, str]:
@@ -232,11 +228,7 @@ def _tag(gw: ProvisioningGateway, topic: Topic) -> None:
 
 def delete(gw: ProvisioningGateway, observed: Observed) -> str:
     with aws_errors("DeleteTopic", observed.label):
-        try:
-            gw.sns.delete_topic(TopicArn=observed.arn)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        unless_missing(lambda: gw.sns.delete_topic(TopicArn=observed.arn), None)
     return "deleted"
 
 
@@ -258,11 +250,7 @@ def unsubscribe(gw: ProvisioningGateway, observed: Observed) -> str:
     if not arn.startswith("arn:"):  # "PendingConfirmation": SNS removes it by itself
         return "skipped: pending confirmation (SNS drops it after 3 days)"
     with aws_errors("Unsubscribe", observed.label):
-        try:
-            gw.sns.unsubscribe(SubscriptionArn=arn)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        unless_missing(lambda: gw.sns.unsubscribe(SubscriptionArn=arn), None)
     return "deleted"
 
 
@@ -283,13 +271,9 @@ def remove_policy(gw: ProvisioningGateway, observed: Observed) -> str:
     arn = str(observed.ref["topic_arn"])
     account = arn.split(":")[4]
     with aws_errors("SetTopicAttributes", observed.label):
-        try:
-            gw.sns.set_topic_attributes(
-                TopicArn=arn, AttributeName="Policy",
-                AttributeValue=json.dumps(default_policy(arn, account)))
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        unless_missing(lambda: gw.sns.set_topic_attributes(
+            TopicArn=arn, AttributeName="Policy",
+            AttributeValue=json.dumps(default_policy(arn, account))), None)
     return "deleted"
 
 

@@ -5,6 +5,8 @@
   reset before each test; `server_clients` is a `ClientFactory` pointed at it.
 - `project`: writes a config file and its handler files into a temporary directory, with
   overrides, so a test can edit the topology and run `up` again.
+- `up`, `no_sleep`, `mutating`: provisioning as `ebdemo up` does it (without its waits) and
+  the AWS calls it made that change something.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import io
 import json
 import urllib.request
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ebdemo.aws.clients import EMULATOR_CREDENTIALS, ClientFactory
+from ebdemo.provision import StepResult, prepare
 
 REGION = "us-east-1"
 
@@ -168,6 +172,24 @@ def project(tmp_path: Path) -> Callable[..., Project]:
         return Project(tmp_path, config)
 
     return make
+
+
+# -- provisioning ---------------------------------------------------------------------------
+def no_sleep(_: float) -> None:
+    """The waits between retries, skipped: moto answers at once."""
+    return None
+
+
+def up(topology: Any, clients: ClientFactory) -> list[StepResult]:
+    """`ebdemo up` of `topology`: refuse conflicts, then apply the plan."""
+    deployment = prepare(topology, clients, sleep=no_sleep)
+    deployment.plan.check_conflicts()
+    return deployment.apply()
+
+
+def mutating(clients: ClientFactory) -> Counter[str]:
+    """The calls that changed something, `service:Operation` → how many."""
+    return Counter(f"{s}:{o}" for s, o in clients.call_log.mutating)
 
 
 # -- resources ebdemo does not own ------------------------------------------------------------

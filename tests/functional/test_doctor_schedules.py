@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import Project
-from test_provision_schedules import GROUP, scheduled, up
+from conftest import Project, up
+from test_provision_schedules import GROUP, scheduled
 
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.aws.inspect import gather
@@ -26,7 +26,7 @@ def schedule_findings(p: Project, clients: ClientFactory) -> dict[str, Any]:
 
 def deployed(project: Any, clients: ClientFactory) -> Project:
     p = scheduled(project)
-    up(p, clients)
+    up(p.topology(), clients)
     return p
 
 
@@ -87,7 +87,7 @@ def test_a_role_gone_untrusted_or_too_narrow_is_named(clients, project):
     found = schedule_findings(p, clients)
     assert set(found) == {"schedule-role-missing"}
     # and `up` repairs all of it
-    up(p, clients)
+    up(p.topology(), clients)
     assert schedule_findings(p, clients) == {}
 
 
@@ -112,7 +112,7 @@ def test_a_schedule_moved_to_another_role_is_a_warning(clients, project):
     assert found["schedule-role-wrong"].resource == f"schedule {GROUP}/t1-reminder"
     assert "t1-hand-made" in found["schedule-role-wrong"].problem
     assert ROLE in found["schedule-role-wrong"].problem
-    up(p, clients)
+    up(p.topology(), clients)
     assert schedule_findings(p, clients) == {}
 
 

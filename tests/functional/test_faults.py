@@ -32,6 +32,14 @@ from typing import Any
 import botocore.retries.standard
 import pytest
 from conftest import Project, failure_path_topology
+from fault_sweep import (
+    CliRuns,
+    assert_fault_reported,
+    parametrize_fault_points,
+    reference_in_own_account,
+    resource_name,
+    sequential_gateway,
+)
 from moto import mock_aws
 from trust_support import (
     FailNth,
@@ -41,17 +49,13 @@ from trust_support import (
     factory,
     install_before_send,
     is_empty,
-    one_error_line,
-    reader,
     reject_duplicate_statement_ids,
-    release,
     snapshot,
 )
 
 from ebdemo import provision
 from ebdemo.app import App
 from ebdemo.aws.clients import ClientFactory
-from ebdemo.aws.gateway import ProvisioningGateway
 
 REGION = "us-east-1"
 STACK = "t1"
@@ -75,89 +79,23 @@ def swept_topology(stack: str) -> dict[str, Any]:
     return topology
 
 
-def _factory() -> ClientFactory:
-    return factory()
-
-
-def _sequential_gateway(clients: ClientFactory, stack: str, **_: Any) -> ProvisioningGateway:
-    return ProvisioningGateway(clients, stack, sleep=lambda _s: None, max_workers=1)
-
-
-class Harness:
-    """One moto account, the seed project on disk, and CLI runs that use a given factory."""
+class Harness(CliRuns):
+    """The swept project on disk, and CLI runs of it against the current moto account."""
 
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch, *,
                  sequential: bool = True) -> None:
         self.project = Project(root, swept_topology(STACK))
-        self.monkeypatch = monkeypatch
-        self.clients = _factory()
-        monkeypatch.setattr(App, "clients", lambda app: self.clients)
-        if sequential:
-            monkeypatch.setattr(provision, "ProvisioningGateway", _sequential_gateway)
-
-    def run(self, *args: str, fault: FailNth | None = None) -> Any:
-        """Run a command with a fresh factory (as a new process would), optionally faulted."""
-        self.clients = _factory()
-        try:
-            if fault is not None:
-                fault.install(self.clients)
-            result = ebdemo(self.project.path, *args)
-        finally:
-            if fault is not None:
-                fault.uninstall(self.clients)
-            release(self.clients)
-        result.call_log = self.clients.call_log  # type: ignore[attr-defined]
-        return result
-
-    def ok(self, *args: str) -> Any:
-        result = self.run(*args)
-        assert result.exit_code == 0, result.output
-        return result
-
-    def snap(self) -> dict[str, Any]:
-        return snapshot(reader(), STACK)
-
-
-def _reference(root: Path) -> dict[str, Any]:
-    """The clean run: its mutating-call counts and the state an uninterrupted `up` leaves."""
-    mp = pytest.MonkeyPatch()
-    try:
-        with mock_aws():
-            harness = Harness(root, mp)
-            up = harness.ok("up", "--yes")
-            reference = harness.snap()
-            noop = harness.ok("up", "--yes")
-            down = harness.ok("down", "--yes")
-            assert is_empty(harness.snap())
-            return {
-                "n_up": len(up.call_log.mutating),
-                "n_down": len(down.call_log.mutating),
-                "noop_mutating": len(noop.call_log.mutating),
-                "snapshot": reference,
-            }
-    finally:
-        mp.undo()
+        super().__init__(self.project.path, STACK, monkeypatch, sequential=sequential)
 
 
 @functools.cache
 def reference() -> dict[str, Any]:
     """Computed once per process (at collection, to parametrise k), in its own account."""
-    import os
-    import tempfile
-
-    saved = {n: os.environ.pop(n) for n in ("AWS_PROFILE", "AWS_ENDPOINT_URL")
-             if n in os.environ}
-    try:
-        return _reference(Path(tempfile.mkdtemp(prefix="ebdemo-faults-")))
-    finally:
-        os.environ.update(saved)
+    return reference_in_own_account(Harness, "ebdemo-faults-")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "k_up" in metafunc.fixturenames:
-        metafunc.parametrize("k_up", range(1, reference()["n_up"] + 1))
-    if "k_down" in metafunc.fixturenames:
-        metafunc.parametrize("k_down", range(1, reference()["n_down"] + 1))
+    parametrize_fault_points(metafunc, reference)
 
 
 @pytest.fixture(scope="module")
@@ -175,43 +113,6 @@ def harness(account, tmp_path, monkeypatch) -> Harness:
     return h
 
 
-def _assert_fault_reported(result: Any, fault: FailNth) -> None:
-    """Exit 1 with one line naming the operation, the AWS error and the resource the
-    failed call acted on (read from the call's API parameters)."""
-    assert fault.failed is not None, f"fault #{fault.n} never fired"
-    assert result.exit_code == 1, result.output
-    line = one_error_line(result)
-    operation, params = fault.failed
-    assert operation in line and "AccessDenied" in line and f"fault #{fault.n}" in line, line
-    name = _resource_name(operation, params)
-    assert name in line, (operation, name, line)
-
-
-NAME_KEYS = ("FunctionName", "RoleName", "logGroupName", "Name", "Rule", "QueueName", "Bucket",
-             "LayerName", "ArchiveName")
-ARN_KEYS = ("TopicArn", "SubscriptionArn", "Resource", "ResourceARN", "ResourceArn",
-            "resourceArn")
-# ARN resource part → the name ebdemo's labels use (a rule as <bus>/<rule>, a log group
-# with its path, a subscription by its topic)
-ARN_PREFIXES = ("function:", "log-group:", "event-bus/", "rule/", "schedule-group/")
-
-
-def _resource_name(operation: str, params: dict[str, Any]) -> str:
-    """The physical name a call acts on, as the error line should name it."""
-    for key in NAME_KEYS:
-        if key in params:
-            return str(params[key])
-    if "QueueUrl" in params:
-        return str(params["QueueUrl"]).rsplit("/", 1)[-1]
-    for key in ARN_KEYS:
-        if key in params:
-            resource = str(params[key]).split(":", 5)[5]
-            for prefix in ARN_PREFIXES:
-                resource = resource.removeprefix(prefix)
-            return resource.split(":", 1)[0] if key == "SubscriptionArn" else resource
-    raise AssertionError(f"{operation}: which resource? API parameters {sorted(params)}")
-
-
 def test_the_error_line_check_reads_api_parameters_and_can_fail():
     """The check above is real: it knows each call's resource, and a line naming another
     resource (or none) fails it."""
@@ -225,17 +126,17 @@ def test_the_error_line_check_reads_api_parameters_and_can_fail():
         stderr = line.format(name) + "\n"
         return SimpleNamespace(exit_code=1, stderr=stderr, output=stderr)
 
-    _assert_fault_reported(result("t1-consumer-us-east-1"), fault)
+    assert_fault_reported(result("t1-consumer-us-east-1"), fault)
     with pytest.raises(AssertionError):
-        _assert_fault_reported(result("t1-producer-us-east-1"), fault)
+        assert_fault_reported(result("t1-producer-us-east-1"), fault)
     arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/t1-consumer"
-    assert _resource_name("TagResource", {"resourceArn": arn}) == "/aws/lambda/t1-consumer"
+    assert resource_name("TagResource", {"resourceArn": arn}) == "/aws/lambda/t1-consumer"
     arn = "arn:aws:events:us-east-1:123456789012:rule/t1-events/t1-order"
-    assert _resource_name("TagResource", {"ResourceARN": arn}) == "t1-events/t1-order"
+    assert resource_name("TagResource", {"ResourceARN": arn}) == "t1-events/t1-order"
     arn = "arn:aws:sns:us-east-1:123456789012:t1-notifications:2b1c"
-    assert _resource_name("Unsubscribe", {"SubscriptionArn": arn}) == "t1-notifications"
+    assert resource_name("Unsubscribe", {"SubscriptionArn": arn}) == "t1-notifications"
     with pytest.raises(AssertionError, match="which resource"):
-        _resource_name("PutRolePolicy", {"url_path": "/", "body": {}})  # a wire request
+        resource_name("PutRolePolicy", {"url_path": "/", "body": {}})  # a wire request
 
 
 def test_reference_run():
@@ -263,13 +164,13 @@ def test_reference_run():
 def test_up_interrupted_at_every_call(harness, k_up):
     ref = reference()
     fault = FailNth(k_up)
-    _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
     # Give up on it: `down` must still find and delete every half-made resource.
     harness.ok("down", "--yes")
     assert is_empty(harness.snap())
     # Same fault again, then re-run: exactly the state of an uninterrupted up.
     fault = FailNth(k_up)
-    _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
     harness.ok("up", "--yes")
     assert not differences(harness.snap(), ref["snapshot"])
     harness.ok("down", "--yes")
@@ -279,7 +180,7 @@ def test_up_interrupted_at_every_call(harness, k_up):
 def test_up_failing_after_each_call_took_effect(harness, k_up):
     """The call happened, the run did not learn it: the next `up` adopts its own work."""
     fault = FailNth(k_up, after=True)
-    _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
     harness.ok("up", "--yes")
     assert not differences(harness.snap(), reference()["snapshot"])
     harness.ok("down", "--yes")
@@ -289,7 +190,7 @@ def test_up_failing_after_each_call_took_effect(harness, k_up):
 def test_down_failing_after_each_call_took_effect(harness, k_down):
     harness.ok("up", "--yes")
     fault = FailNth(k_down, after=True)
-    _assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
     harness.ok("down", "--yes")
     assert is_empty(harness.snap())
 
@@ -297,7 +198,7 @@ def test_down_failing_after_each_call_took_effect(harness, k_down):
 def test_down_interrupted_at_every_call(harness, k_down):
     harness.ok("up", "--yes")
     fault = FailNth(k_down)
-    _assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
     harness.ok("down", "--yes")
     assert is_empty(harness.snap())
 
@@ -308,7 +209,7 @@ def test_up_after_an_interrupted_down_converges(harness, where):
     ref = reference()
     harness.ok("up", "--yes")
     fault = FailNth(max(1, int(ref["n_down"] * where)))
-    _assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
     harness.ok("up", "--yes")
     assert not differences(harness.snap(), ref["snapshot"])
     assert len(harness.ok("up", "--yes").call_log.mutating) == 0
@@ -323,11 +224,11 @@ def test_concurrent_apply_survives_faults(account, tmp_path, monkeypatch, where)
     h = Harness(tmp_path, monkeypatch, sequential=False)
     assert is_empty(h.snap())
     fault = FailNth(max(1, int(ref["n_up"] * where)))
-    _assert_fault_reported(h.run("up", "--yes", fault=fault), fault)
+    assert_fault_reported(h.run("up", "--yes", fault=fault), fault)
     h.ok("up", "--yes")
     assert not differences(h.snap(), ref["snapshot"])
     fault = FailNth(max(1, int(ref["n_down"] * where)))
-    _assert_fault_reported(h.run("down", "--yes", fault=fault), fault)
+    assert_fault_reported(h.run("down", "--yes", fault=fault), fault)
     h.ok("down", "--yes")
     assert is_empty(h.snap())
 
@@ -378,7 +279,7 @@ def test_faults_over_http_against_a_moto_server(moto_endpoint, tmp_path, monkeyp
         return current[-1]
 
     monkeypatch.setattr(App, "clients", clients)
-    monkeypatch.setattr(provision, "ProvisioningGateway", _sequential_gateway)
+    monkeypatch.setattr(provision, "ProvisioningGateway", sequential_gateway)
 
     def run(*args: str, fault: FailNth | None = None) -> Any:
         current.append(ClientFactory(region=REGION, endpoint_url=moto_endpoint,
@@ -394,10 +295,10 @@ def test_faults_over_http_against_a_moto_server(moto_endpoint, tmp_path, monkeyp
 
     ref = reference()
     fault = FailNth(max(1, int(ref["n_up"] * where)), after=after)
-    _assert_fault_reported(run("up", "--yes", fault=fault), fault)
+    assert_fault_reported(run("up", "--yes", fault=fault), fault)
     assert run("up", "--yes").exit_code == 0
     assert not differences(snap(), ref["snapshot"])
     fault = FailNth(max(1, int(ref["n_down"] * where)), after=after)
-    _assert_fault_reported(run("down", "--yes", fault=fault), fault)
+    assert_fault_reported(run("down", "--yes", fault=fault), fault)
     assert run("down", "--yes").exit_code == 0
     assert is_empty(snap())

@@ -16,7 +16,6 @@ from S3, a function created from S3. For every k, the k-th mutating call of `up`
 from __future__ import annotations
 
 import functools
-import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,13 +23,15 @@ from typing import Any
 
 import pytest
 import yaml
+from fault_sweep import (
+    CliRuns,
+    assert_fault_reported,
+    parametrize_fault_points,
+    reference_in_own_account,
+)
 from moto import mock_aws
-from test_faults import _assert_fault_reported, _sequential_gateway
-from trust_support import FailNth, differences, ebdemo, factory, is_empty, reader, release
-from trust_support import snapshot as take_snapshot
+from trust_support import FailNth, differences, is_empty
 
-from ebdemo import provision
-from ebdemo.app import App
 from ebdemo.packaging import builder
 
 STACK = "t1"
@@ -63,67 +64,23 @@ def write_project(root: Path) -> Path:
     return path
 
 
-class Harness:
+class Harness(CliRuns):
+    """The layered project on disk (packages over the lowered limit go through S3)."""
+
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.config = write_project(root)
-        self.clients = factory()
         monkeypatch.setattr(builder, "DIRECT_UPLOAD_MAX_BYTES", LIMIT)
-        monkeypatch.setattr(App, "clients", lambda app: self.clients)
-        monkeypatch.setattr(provision, "ProvisioningGateway", _sequential_gateway)
-
-    def run(self, *args: str, fault: FailNth | None = None) -> Any:
-        self.clients = factory()
-        try:
-            if fault is not None:
-                fault.install(self.clients)
-            result = ebdemo(self.config, *args)
-        finally:
-            if fault is not None:
-                fault.uninstall(self.clients)
-            release(self.clients)
-        result.call_log = self.clients.call_log  # type: ignore[attr-defined]
-        return result
-
-    def ok(self, *args: str) -> Any:
-        result = self.run(*args)
-        assert result.exit_code == 0, result.output
-        return result
-
-
-def snap() -> dict[str, Any]:
-    return take_snapshot(reader(), STACK)
+        super().__init__(write_project(root), STACK, monkeypatch)
 
 
 @functools.cache
 def reference() -> dict[str, Any]:
     """One clean `up` (its calls, its snapshot), a no-op `up` and a `down`, in their own
     account and folder; computed once, at collection."""
-    import tempfile
-
-    saved = {n: os.environ.pop(n) for n in ("AWS_PROFILE", "AWS_ENDPOINT_URL")
-             if n in os.environ}
-    mp = pytest.MonkeyPatch()
-    try:
-        with mock_aws():
-            harness = Harness(Path(tempfile.mkdtemp(prefix="ebdemo-faults-pkg-")), mp)
-            up = harness.ok("up", "--yes")
-            state = snap()
-            noop = harness.ok("up", "--yes")
-            down = harness.ok("down", "--yes")
-            assert is_empty(snap())
-            return {"n_up": len(up.call_log.mutating), "n_down": len(down.call_log.mutating),
-                    "up_calls": [op for _, op in up.call_log.mutating],
-                    "noop_mutating": len(noop.call_log.mutating), "snapshot": state}
-    finally:
-        mp.undo()
-        os.environ.update(saved)
+    return reference_in_own_account(Harness, "ebdemo-faults-pkg-")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "k_up" in metafunc.fixturenames:
-        metafunc.parametrize("k_up", range(1, reference()["n_up"] + 1))
-    if "k_down" in metafunc.fixturenames:
-        metafunc.parametrize("k_down", range(1, reference()["n_down"] + 1))
+    parametrize_fault_points(metafunc, reference)
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +92,7 @@ def account() -> Iterator[None]:
 @pytest.fixture
 def harness(account, tmp_path, monkeypatch) -> Harness:
     h = Harness(tmp_path, monkeypatch)
-    assert is_empty(snap()), "a previous test left resources behind"
+    assert is_empty(h.snap()), "a previous test left resources behind"
     return h
 
 
@@ -159,31 +116,31 @@ def test_reference_run_goes_through_the_bucket_and_publishes_the_layer():
 
 def test_up_interrupted_at_every_call(harness, k_up):
     fault = FailNth(k_up)
-    _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
     harness.ok("down", "--yes")
-    assert is_empty(snap())
+    assert is_empty(harness.snap())
     fault = FailNth(k_up)
-    _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
     harness.ok("up", "--yes")
-    assert not differences(snap(), reference()["snapshot"])
+    assert not differences(harness.snap(), reference()["snapshot"])
     harness.ok("down", "--yes")
-    assert is_empty(snap())
+    assert is_empty(harness.snap())
 
 
 def test_up_failing_after_each_call_took_effect(harness, k_up):
     fault = FailNth(k_up, after=True)
-    _assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("up", "--yes", fault=fault), fault)
     harness.ok("up", "--yes")
-    assert not differences(snap(), reference()["snapshot"])
+    assert not differences(harness.snap(), reference()["snapshot"])
     assert len(harness.ok("up", "--yes").call_log.mutating) == 0
     harness.ok("down", "--yes")
-    assert is_empty(snap())
+    assert is_empty(harness.snap())
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
 def test_down_interrupted_at_every_call(harness, k_down, after):
     harness.ok("up", "--yes")
     fault = FailNth(k_down, after=after)
-    _assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
+    assert_fault_reported(harness.run("down", "--yes", fault=fault), fault)
     harness.ok("down", "--yes")
-    assert is_empty(snap())
+    assert is_empty(harness.snap())

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_foreign_function
+from conftest import make_foreign_function, mutating, no_sleep, up
 
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.errors import AwsError
@@ -20,26 +20,12 @@ STACK = "t1"
 ACCOUNT = "123456789012"
 
 
-def no_sleep(_: float) -> None:
-    return None
-
-
-def up(topology: Any, clients: ClientFactory) -> list[StepResult]:
-    deployment = prepare(topology, clients, sleep=no_sleep)
-    deployment.plan.check_conflicts()
-    return deployment.apply()
-
-
 def down(topology: Any, clients: ClientFactory) -> list[StepResult]:
     return prepare(topology, clients, teardown=True, sleep=no_sleep).apply()
 
 
 def plan_of(topology: Any, clients: ClientFactory) -> Plan:
     return prepare(topology, clients, sleep=no_sleep).plan
-
-
-def mutating(clients: ClientFactory) -> Counter[str]:
-    return Counter(f"{s}:{o}" for s, o in clients.call_log.mutating)
 
 
 def leftovers(clients: ClientFactory, stack: str = STACK) -> list[str]:

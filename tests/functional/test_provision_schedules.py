@@ -6,31 +6,16 @@ anyone else's."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import Project
+from conftest import Project, mutating, no_sleep, up
 
 from ebdemo.aws.clients import ClientFactory
-from ebdemo.provision import StepResult, prepare, prepare_teardown
+from ebdemo.provision import prepare, prepare_teardown
 
 STACK = "t1"
 GROUP = "t1-schedules"
-
-
-def no_sleep(_: float) -> None:
-    return None
-
-
-def up(project: Project, clients: ClientFactory) -> list[StepResult]:
-    deployment = prepare(project.topology(), clients, sleep=no_sleep)
-    deployment.plan.check_conflicts()
-    return deployment.apply()
-
-
-def mutating(clients: ClientFactory) -> Counter[str]:
-    return Counter(f"{s}:{o}" for s, o in clients.call_log.mutating)
 
 
 def scheduled(project: Any) -> Project:
@@ -55,7 +40,7 @@ def schedule(clients: ClientFactory, name: str) -> dict[str, Any]:
 
 def test_schedules_are_created_in_the_stacks_tagged_group(clients, project):
     p = scheduled(project)
-    labels = {r.step.label for r in up(p, clients)}
+    labels = {r.step.label for r in up(p.topology(), clients)}
     assert {f"schedule-group {GROUP}", f"schedule {GROUP}/t1-reminder",
             f"schedule {GROUP}/t1-xmas"} <= labels
     scheduler = clients.client("scheduler")
@@ -87,7 +72,7 @@ def test_schedules_are_created_in_the_stacks_tagged_group(clients, project):
 def test_each_execution_role_is_scheduler_only_and_reaches_its_own_target_only(clients,
                                                                                project):
     p = scheduled(project)
-    up(p, clients)
+    up(p.topology(), clients)
     iam = clients.client("iam")
     role = iam.get_role(RoleName="t1-reminder.scheduler-us-east-1")["Role"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
@@ -116,7 +101,7 @@ def test_each_execution_role_is_scheduler_only_and_reaches_its_own_target_only(c
 
 def test_changes_are_made_in_place(clients, project):
     p = scheduled(project)
-    up(p, clients)
+    up(p.topology(), clients)
     reminder = p.config["schedules"]["reminder"]
     reminder.update(expression="cron(0 9 ? * MON-FRI *)", timezone="America/New_York",
                     flexible_window="off", enabled=False, input={"kind": "weekday"})
@@ -127,7 +112,7 @@ def test_changes_are_made_in_place(clients, project):
         ("update", f"schedule {GROUP}/t1-reminder"), ("update", f"schedule {GROUP}/t1-xmas"),
         ("update", "scheduler-role t1-xmas.scheduler-us-east-1")}
     clients.call_log.clear()
-    up(p, clients)
+    up(p.topology(), clients)
     calls = mutating(clients)
     assert calls["scheduler:UpdateSchedule"] == 2
     assert not {c for c in calls if c.endswith(("Create", "Delete")) or "CreateSchedule" in c
@@ -143,7 +128,7 @@ def test_changes_are_made_in_place(clients, project):
 
 def test_a_schedule_edited_by_hand_is_repaired(clients, project):
     p = scheduled(project)
-    up(p, clients)
+    up(p.topology(), clients)
     got = schedule(clients, "t1-reminder")
     clients.client("scheduler").update_schedule(
         Name="t1-reminder", GroupName=GROUP, ScheduleExpression="rate(1 day)",
@@ -151,16 +136,16 @@ def test_a_schedule_edited_by_hand_is_repaired(clients, project):
     plan = prepare(p.topology(), clients, sleep=no_sleep).plan
     assert {(s.action, s.label) for s in plan.changes} == {
         ("update", f"schedule {GROUP}/t1-reminder")}
-    up(p, clients)
+    up(p.topology(), clients)
     assert schedule(clients, "t1-reminder")["ScheduleExpression"] == "rate(1 minute)"
 
 
 def test_a_removed_schedule_is_deleted_with_its_role(clients, project):
     p = scheduled(project)
-    up(p, clients)
+    up(p.topology(), clients)
     del p.config["schedules"]["xmas"]
     p.write()
-    up(p, clients)
+    up(p.topology(), clients)
     names = [s["Name"] for s in clients.client("scheduler").list_schedules(
         GroupName=GROUP)["Schedules"]]
     assert names == ["t1-reminder"]
@@ -173,7 +158,7 @@ def test_a_removed_schedule_is_deleted_with_its_role(clients, project):
 def test_down_removes_group_schedules_and_roles_and_nothing_else(clients, project,
                                                                  with_config):
     p = scheduled(project)
-    up(p, clients)
+    up(p.topology(), clients)
     scheduler = clients.client("scheduler")
     target = schedule(clients, "t1-reminder")["Target"]
     scheduler.create_schedule_group(Name="t1-lookalike")  # not tagged: not the stack's
@@ -194,7 +179,7 @@ def test_down_removes_group_schedules_and_roles_and_nothing_else(clients, projec
 
 def test_a_group_holding_someone_elses_schedule_is_kept(clients, project):
     p = scheduled(project)
-    up(p, clients)
+    up(p.topology(), clients)
     scheduler = clients.client("scheduler")
     target = schedule(clients, "t1-reminder")["Target"]
     scheduler.create_schedule(Name="hand-made", GroupName=GROUP,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import mutating, no_sleep, up
 
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.kinds import invoke_config, queue
@@ -28,10 +29,6 @@ PARTNER = ARN % ("events", "event-bus/t1-partner-events")
 TARGET_ROLE = "t1-order.targets-us-east-1"
 
 
-def no_sleep(_: float) -> None:
-    return None
-
-
 @pytest.fixture(autouse=True)
 def put_replaces_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto 5.2.5 appends each PutFunctionEventInvokeConfig and reads back the first; AWS
@@ -47,18 +44,8 @@ def put_replaces_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(LambdaBackend, "put_function_event_invoke_config", put)
 
 
-def up(topology: Any, clients: ClientFactory) -> None:
-    deployment = prepare(topology, clients, sleep=no_sleep)
-    deployment.plan.check_conflicts()
-    deployment.apply()
-
-
 def changes(topology: Any, clients: ClientFactory) -> dict[str, str]:
     return {s.label: s.reason for s in prepare(topology, clients, sleep=no_sleep).plan.changes}
-
-
-def mutating(clients: ClientFactory) -> Counter[str]:
-    return Counter(f"{s}:{o}" for s, o in clients.call_log.mutating)
 
 
 def failure_path(project: Any) -> Any:

@@ -8,27 +8,13 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import Project
+from conftest import Project, mutating, no_sleep, up
 
 from ebdemo.aws.clients import ClientFactory
 from ebdemo.kinds.archive import MATCH_EVERY_EVENT
-from ebdemo.provision import StepResult, prepare, prepare_teardown
+from ebdemo.provision import prepare, prepare_teardown
 
 STACK = "t1"
-
-
-def no_sleep(_: float) -> None:
-    return None
-
-
-def up(project: Project, clients: ClientFactory) -> list[StepResult]:
-    deployment = prepare(project.topology(), clients, sleep=no_sleep)
-    deployment.plan.check_conflicts()
-    return deployment.apply()
-
-
-def mutating(clients: ClientFactory) -> Counter[str]:
-    return Counter(f"{s}:{o}" for s, o in clients.call_log.mutating)
 
 
 def timed(project: Any) -> Project:
@@ -48,7 +34,7 @@ def default_bus_rules(clients: ClientFactory) -> dict[str, dict[str, Any]]:
 
 def test_a_scheduled_rule_lives_on_the_default_bus_whatever_bus_says(clients, project):
     p = timed(project)
-    results = up(p, clients)
+    results = up(p.topology(), clients)
     assert {r.step.label for r in results} >= {"rule default/t1-nightly",
                                                "targets default/t1-nightly"}
     events = clients.client("events")
@@ -73,7 +59,7 @@ def test_a_scheduled_rule_lives_on_the_default_bus_whatever_bus_says(clients, pr
 
 def test_changes_are_made_in_place(clients, project):
     p = timed(project)
-    up(p, clients)
+    up(p.topology(), clients)
     p.config["rules"]["nightly"]["schedule"] = "rate(5 minutes)"
     p.config["rules"]["nightly"]["enabled"] = False
     p.config["archive"] = {"retention_days": 30}
@@ -82,7 +68,7 @@ def test_changes_are_made_in_place(clients, project):
     assert {(s.action, s.label) for s in plan.changes} == {
         ("update", "rule default/t1-nightly"), ("update", "archive t1-archive")}
     clients.call_log.clear()
-    up(p, clients)
+    up(p.topology(), clients)
     assert mutating(clients) == Counter({"events:PutRule": 1, "events:TagResource": 1,
                                          "events:UpdateArchive": 1})
     rule = default_bus_rules(clients)["t1-nightly"]
@@ -95,7 +81,7 @@ def test_changes_are_made_in_place(clients, project):
 
 def test_the_archive_is_the_stack_buses_and_owned_through_its_description(clients, project):
     p = timed(project)
-    up(p, clients)
+    up(p.topology(), clients)
     events = clients.client("events")
     archive = events.describe_archive(ArchiveName="t1-archive")
     assert archive["EventSourceArn"].endswith(":event-bus/t1-events")
@@ -104,7 +90,7 @@ def test_the_archive_is_the_stack_buses_and_owned_through_its_description(client
     # a bus: switch moves the archive (it cannot change its bus: recreated there)
     p.config["bus"] = "other"
     p.write()
-    results = {r.step.label: r.result for r in up(p, clients)}
+    results = {r.step.label: r.result for r in up(p.topology(), clients)}
     assert "recreated on bus t1-other" in results["archive t1-archive"]
     assert events.describe_archive(ArchiveName="t1-archive")["EventSourceArn"].endswith(
         ":event-bus/t1-other")
@@ -112,7 +98,7 @@ def test_the_archive_is_the_stack_buses_and_owned_through_its_description(client
 
 def test_down_deletes_them_and_leaves_foreign_ones(clients, project):
     p = timed(project)
-    up(p, clients)
+    up(p.topology(), clients)
     events = clients.client("events")
     events.put_rule(Name="t1-someone-elses", ScheduleExpression="rate(1 hour)")
     events.put_rule(Name="users-rule", ScheduleExpression="rate(1 day)")
@@ -129,7 +115,7 @@ def test_down_deletes_them_and_leaves_foreign_ones(clients, project):
 @pytest.mark.parametrize("with_config", [True, False], ids=["with-config", "without-config"])
 def test_down_finds_them_with_or_without_the_config(clients, project, with_config):
     p = timed(project)
-    up(p, clients)
+    up(p.topology(), clients)
     deployment = prepare(p.topology(), clients, teardown=True, sleep=no_sleep) \
         if with_config else prepare_teardown(STACK, clients, sleep=no_sleep)
     labels = {s.label for s in deployment.plan.deletes}

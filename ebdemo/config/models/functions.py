@@ -16,7 +16,6 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -191,13 +190,7 @@ class FunctionSpec(Spec):
     @classmethod
     def _not_its_own_destination(cls, written: Any, handler: Any, info: ValidationInfo) -> Any:
         problems = self_destination_problems(str(info.data.get("name")), written)
-        try:
-            spec = handler(written)
-        except ValidationError as exc:
-            if not problems:
-                raise
-            problems.include(exc)
-        problems.raise_any()
+        spec = problems.validate(handler, written)
         return spec
 
     @field_validator("publishes")

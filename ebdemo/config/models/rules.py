@@ -195,13 +195,7 @@ class RuleSpec(Spec):
         if isinstance(written, list | tuple) and len(written) > MAX_TARGETS_PER_RULE:
             problems.add((), f"{len(written)} targets; EventBridge allows "
                              f"{MAX_TARGETS_PER_RULE} per rule")
-        try:
-            targets = handler(written)
-        except ValidationError as exc:
-            if not problems:
-                raise
-            problems.include(exc)
-        problems.raise_any()
+        targets = problems.validate(handler, written)
         return targets
 
     @model_validator(mode="wrap")
@@ -233,13 +227,7 @@ class RuleSpec(Spec):
                     plain = _checked_pattern(written, shorthand, cls.__name__)
                 except ValidationError as exc:
                     problems.include(exc)
-        try:
-            rule = handler(data)
-        except ValidationError as exc:
-            if not problems:
-                raise
-            problems.include(exc)
-        problems.raise_any()
+        rule = problems.validate(handler, data)
         if not in_file:
             return rule
         # the core sees the pattern only: the shorthand was a way to write it

@@ -23,7 +23,6 @@ from pydantic import (
     Strict,
     StrictBool,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -216,11 +215,5 @@ class ScheduleSpec(Spec):
                 and data.get("input") is not None:
             problems.add(("input",), "give the input once: on the schedule (`input`) or in "
                          "its target (`target.input`), not both")
-        try:
-            schedule = handler(data)
-        except ValidationError as exc:
-            if not problems:
-                raise
-            problems.include(exc)
-        problems.raise_any()
+        schedule = problems.validate(handler, data)
         return schedule

@@ -34,7 +34,6 @@ from pydantic import (
     Strict,
     StrictInt,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -127,13 +126,7 @@ class TargetRef(Spec):
         problems = Problems(cls.__name__)
         if isinstance(data, Mapping):
             cls._written_problems(data, declared(info), problems)
-        try:
-            value = handler(data)
-        except ValidationError as exc:
-            if not problems:
-                raise
-            problems.include(exc)
-        problems.raise_any()
+        value = problems.validate(handler, data)
         return value
 
     @classmethod
