@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_injection import FailNth
 from moto import mock_aws
-from trust_support import FailNth, ebdemo, factory, is_empty, one_error_line, reader, release
+from trust_support import ebdemo, factory, is_empty, one_error_line, reader, release
 from trust_support import snapshot as take_snapshot
 
 from ebdemo import provision

@@ -32,6 +32,7 @@ from typing import Any
 import botocore.retries.standard
 import pytest
 from conftest import Project, failure_path_topology
+from fault_injection import FailNth, ThrottleEvery, install_before_send
 from fault_sweep import (
     CliRuns,
     assert_fault_reported,
@@ -42,12 +43,9 @@ from fault_sweep import (
 )
 from moto import mock_aws
 from trust_support import (
-    FailNth,
-    ThrottleEvery,
     differences,
     ebdemo,
     factory,
-    install_before_send,
     is_empty,
     reject_duplicate_statement_ids,
     snapshot,

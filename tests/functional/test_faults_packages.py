@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fault_injection import FailNth
 from fault_sweep import (
     CliRuns,
     assert_fault_reported,
@@ -30,7 +31,7 @@ from fault_sweep import (
     reference_in_own_account,
 )
 from moto import mock_aws
-from trust_support import FailNth, differences, is_empty
+from trust_support import differences, is_empty
 
 from ebdemo.packaging import builder
 
