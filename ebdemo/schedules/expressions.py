@@ -22,11 +22,12 @@ Sources (cited where each rule is applied):
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ebdemo.schedules.cron import (
     BOUNDS,
@@ -278,9 +279,10 @@ def timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        close = difflib.get_close_matches(name, available_timezones(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (such as Europe/Paris or UTC)"
         raise ScheduleExpressionError(
-            f"time zone {name!r} is not an IANA time zone name (such as Europe/Paris or UTC)",
-            part="timezone",
+            f"time zone {name!r} is not an IANA time zone name{hint}", part="timezone",
         ) from exc
 
 

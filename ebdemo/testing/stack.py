@@ -194,8 +194,12 @@ class EbdemoStack:
         name = physical_queue(self._topology, queue)
         url = queue_url(self._clients, name)
         if url is None:
-            raise AssertionError(f"no queue {name!r} (the stack's queues are named "
-                                 f"{self.stack}-<name>)")
+            known = [q.name for q in self._topology.queues] + (
+                ["trace"] if self._topology.trace else [])
+            close = difflib.get_close_matches(queue, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise AssertionError(f"no queue {name!r}{hint} (the stack's queues are named "
+                                 f"{self.stack}-<name>: {', '.join(known) or 'none'})")
         wait = 0 if isinstance(self.target, LocalTarget) else 1
         return [message_of(m) for m in peek(self._clients, url, confirm_wait=wait)]
 

@@ -78,6 +78,13 @@ def test_wait_for_reads_the_trace_queue(ebdemo_stack):
 def test_the_next_test_sees_none_of_those_records(ebdemo_stack):
     assert ebdemo_stack.invocations("billing") == []
     assert ebdemo_stack.messages("failures") == []
+    try:
+        ebdemo_stack.messages("failurs")
+    except AssertionError as wrong:
+        assert "did you mean 'failures'?" in str(wrong), wrong
+        assert "failures, trace" in str(wrong), wrong
+    else:
+        raise AssertionError("a misspelt queue must be refused")
 
 
 def test_fails_on_purpose(ebdemo_stack):

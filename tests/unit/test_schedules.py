@@ -255,6 +255,13 @@ def test_timezones():
         assert caught.value.part == "timezone"
 
 
+def test_a_misspelt_timezone_gets_the_closest_name():
+    with pytest.raises(ScheduleExpressionError, match="did you mean 'Europe/Paris'"):
+        check_timezone("Europe/Pari")
+    with pytest.raises(ScheduleExpressionError, match=r"\(such as Europe/Paris or UTC\)"):
+        check_timezone("Mars/Olympus")
+
+
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         parse_expression("rate(1 minute)").next_fire_times(datetime(2024, 1, 1), 1)
