@@ -89,7 +89,8 @@ CASES = [
     ("not-an-expression", edit("rate(1 minute)", "every minute"), 9,
      "schedules.reminder.expression", "expression"),
     ("timezone-unknown", edit("Europe/Paris", "Europe/Pariss"), 10,
-     "schedules.reminder.timezone", "Europe/Pariss"),
+     "schedules.reminder.timezone", "'Europe/Pariss' is not an IANA time zone name; did you mean "
+     "'Europe/Paris'?"),
     ("timezone-number", edit("Europe/Paris", "2"), 10, "schedules.reminder.timezone",
      "expected a string"),
     ("target-unknown-queue", edit("{queue: inbox,", "{queue: inbx,"), 11,
@@ -97,7 +98,9 @@ CASES = [
     ("target-unknown-function", edit("{function: consumer}", "{function: consumr}"), 17,
      "schedules.xmas.target.function", "consumer"),
     ("target-two-kinds", edit("{function: consumer}", "{function: consumer, queue: inbox}"),
-     17, "schedules.xmas.target.queue", "a target is one"),
+     17, "schedules.xmas.target.queue",
+     "a target is one function | queue | topic | bus: remove `queue` or `function` (a schedule "
+     "has one target)"),
     ("target-none", edit("{function: consumer}", "{dlq: dead}"), 17, "schedules.xmas.target",
      "needs one of"),
     ("target-bare-name", edit("{function: consumer}", "consumer"), 17,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     ConfigDict,
@@ -67,6 +67,7 @@ class ScheduleTarget(TargetSpec):
     transform, so `input_transformer` and `input_path` have no meaning here)."""
 
     model_config = ConfigDict(json_schema_extra=_without_event_inputs)
+    several: ClassVar[str] = " (a schedule has one target)"
 
     @classmethod
     def _written_problems(

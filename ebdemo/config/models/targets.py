@@ -91,6 +91,8 @@ class TargetRef(Spec):
 
     model_config = ConfigDict(json_schema_extra=_one_kind_schema)
     kinds: ClassVar[tuple[TargetKind, ...]] = KINDS
+    noun: ClassVar[str] = "destination"  # what the error calls it (`async:` destinations)
+    several: ClassVar[str] = ""  # how to give more than one, where one can
 
     function: Annotated[FunctionRef | None, NotNull()] = Field(
         None, description="A function of the stack (invoked asynchronously).")
@@ -135,8 +137,8 @@ class TargetRef(Spec):
     ) -> None:
         given = [k for k in cls.kinds if k in data]
         if len(given) > 1:
-            problems.add((given[1],), f"a target is one {' | '.join(cls.kinds)}: remove "
-                         f"`{given[1]}` or `{given[0]}` (one target per list item)")
+            problems.add((given[1],), f"a {cls.noun} is one {' | '.join(cls.kinds)}: remove "
+                         f"`{given[1]}` or `{given[0]}`{cls.several}")
         elif not given:
             problems.add((), f"needs one of {', '.join(f'`{k}`' for k in cls.kinds)}",
                          NEEDS_ONE_OF)
@@ -230,6 +232,9 @@ INPUT_KEYS = ("input_transformer", "input_path", "input")
 
 class TargetSpec(TargetRef):
     """A rule target and how EventBridge delivers to it."""
+
+    noun: ClassVar[str] = "target"
+    several: ClassVar[str] = " (one target per list item)"
 
     retry: Annotated[RetrySpec | None, NotNull()] = Field(
         None, description="RetryPolicy: {attempts: 0..185, max_age: 60s..24h}.")
