@@ -29,6 +29,18 @@ if TYPE_CHECKING:
     from ebdemo.outcomes import Outcome as PathOutcome
 
 
+def failure_watch(
+    app: App, topology: Topology, report: SendReport, matches: dict[int, list[str]],
+    sent_ms: int,
+) -> FailureWatch:
+    """What the failure path says of the events sent (`send --wait` and `demo` alike): the
+    rules each event matched, watched through their dead letters and destinations."""
+    from ebdemo.failure_watch import FailureWatch
+
+    return FailureWatch(app.clients(), topology, {
+        report.event_ids[i]: rules for i, rules in matches.items()}, sent_ms=sent_ms)
+
+
 def wait_for_deliveries(
     app: App,
     topology: Topology,

@@ -22,7 +22,7 @@ from ebdemo.app import App
 from ebdemo.commands._common import handle_errors, pass_app
 from ebdemo.commands._options import duration
 from ebdemo.commands._provision import ACTION_STYLE, apply_with_progress
-from ebdemo.commands._send_wait import raise_for_outcomes, wait_for_deliveries
+from ebdemo.commands._send_wait import failure_watch, raise_for_outcomes, wait_for_deliveries
 from ebdemo.commands.send import predict_matches
 from ebdemo.errors import DeliveryError, UsageError
 from ebdemo.events import SendReport, build_entries, check_sizes
@@ -172,12 +172,9 @@ def _observe(
     app: App, topology: Topology, sent: Sent, timeout: float
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Wait for every delivery, then show the consumers' lines and the SNS notifications."""
-    from ebdemo.failure_watch import FailureWatch
-
     events, sent_ms = sent.events, sent.sent_ms
     # the failure path's dead letters end the wait for a delivery EventBridge refused
-    watch = FailureWatch(app.clients(), topology, {
-        sent.report.event_ids[i]: rules for i, rules in sent.matches.items()}, sent_ms=sent_ms)
+    watch = failure_watch(app, topology, sent.report, sent.matches, sent_ms)
     outcomes = wait_for_deliveries(app, topology, sent.report, sent.matches, sent_ms, timeout,
                                    watch=watch)
     for event in events:

@@ -31,7 +31,7 @@ from ebdemo.commands._send_report import (
     print_json_report,
     print_sent,
 )
-from ebdemo.commands._send_wait import raise_for_outcomes, wait_for_deliveries
+from ebdemo.commands._send_wait import failure_watch, raise_for_outcomes, wait_for_deliveries
 from ebdemo.errors import AwsError, UsageError
 from ebdemo.events import (
     Failure,
@@ -164,10 +164,7 @@ def command(
     deliveries: list[Outcome] = []
     failures: list[PathOutcome] = []
     if wait and report.event_ids:
-        from ebdemo.failure_watch import FailureWatch
-
-        watch = FailureWatch(factory, topology, {
-            report.event_ids[i]: rules for i, rules in matches.items()}, sent_ms=sent_ms)
+        watch = failure_watch(app, topology, report, matches, sent_ms)
         deliveries = wait_for_deliveries(app, topology, report, matches, sent_ms, wait_seconds,
                                          watch=watch)
         failures = watch.failures()
