@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from ebdemo.doctor_time import TimeFacts
 from ebdemo.policy import Statement
 
 if TYPE_CHECKING:
@@ -74,6 +73,39 @@ class TopicFacts:
     arn: str
     subscriptions: tuple[SubscriptionFacts, ...] = ()
     policy: tuple[Statement, ...] = ()  # the topic policy's statements
+
+
+@dataclass(frozen=True)
+class ArchiveFacts:
+    name: str
+    arn: str
+    state: str  # ENABLED, DISABLED, CREATING, UPDATING, CREATE_FAILED, UPDATE_FAILED
+    source_arn: str
+    reason: str = ""
+    event_count: int | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleFacts:
+    name: str  # physical
+    arn: str
+    state: str  # ENABLED | DISABLED
+    target_arn: str
+    role_arn: str
+    dead_letter_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class TimeFacts:
+    """What `inspect_time` read. Maps are keyed by physical name; None: it does not exist."""
+
+    archive: ArchiveFacts | None = None
+    bus_arn: str = ""
+    group_arn: str = ""
+    group_exists: bool = True
+    schedules: Mapping[str, ScheduleFacts | None] = field(default_factory=dict)
+    roles: Mapping[str, RoleFacts | None] = field(default_factory=dict)  # execution roles
+    dropped: int | None = None  # InvocationDroppedCount of the group, last 24 h
 
 
 @dataclass(frozen=True)

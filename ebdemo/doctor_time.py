@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ebdemo.doctor_facts import Finding, TimeFacts
 from ebdemo.policy import (
     Statement,
     allows,
@@ -31,7 +31,6 @@ from ebdemo.policy import (
 )
 
 if TYPE_CHECKING:
-    from ebdemo.doctor_facts import Finding, RoleFacts
     from ebdemo.model import Topology
 
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
@@ -41,47 +40,8 @@ TARGET_ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage",
                   "sns": "sns:Publish", "events": "events:PutEvents"}
 
 
-@dataclass(frozen=True)
-class ArchiveFacts:
-    name: str
-    arn: str
-    state: str  # ENABLED, DISABLED, CREATING, UPDATING, CREATE_FAILED, UPDATE_FAILED
-    source_arn: str
-    reason: str = ""
-    event_count: int | None = None
-
-
-@dataclass(frozen=True)
-class ScheduleFacts:
-    name: str  # physical
-    arn: str
-    state: str  # ENABLED | DISABLED
-    target_arn: str
-    role_arn: str
-    dead_letter_arn: str | None = None
-
-
-@dataclass(frozen=True)
-class TimeFacts:
-    """What `inspect_time` read. Maps are keyed by physical name; None: it does not exist."""
-
-    archive: ArchiveFacts | None = None
-    bus_arn: str = ""
-    group_arn: str = ""
-    group_exists: bool = True
-    schedules: Mapping[str, ScheduleFacts | None] = field(default_factory=dict)
-    roles: Mapping[str, RoleFacts | None] = field(default_factory=dict)  # execution roles
-    dropped: int | None = None  # InvocationDroppedCount of the group, last 24 h
-
-
 def diagnose_time(topology: Topology, facts: TimeFacts, region: str) -> list[Finding]:
     return [*_check_archive(topology, facts), *_check_schedules(topology, facts, region)]
-
-
-def _finding(severity: str, code: str, resource: str, problem: str, fix: str) -> Finding:
-    from ebdemo.doctor_facts import Finding
-
-    return Finding(severity, code, resource, problem, fix)  # type: ignore[arg-type]
 
 
 def _check_archive(topology: Topology, facts: TimeFacts) -> list[Finding]:
@@ -90,16 +50,16 @@ def _check_archive(topology: Topology, facts: TimeFacts) -> list[Finding]:
     where = f"archive {topology.archive_name}"
     archive = facts.archive
     if archive is None:
-        return [_finding("error", "archive-missing", where,
+        return [Finding("error", "archive-missing", where,
                          "the archive does not exist: no event of the bus is kept, so "
                          "`ebdemo replay` has nothing to replay", "run `ebdemo up` to create it")]
     if archive.source_arn != facts.bus_arn:
-        return [_finding("error", "archive-not-recording", where,
+        return [Finding("error", "archive-not-recording", where,
                          f"it archives the events of {archive.source_arn}, not the stack's "
                          f"bus {facts.bus_arn}", "run `ebdemo up` to recreate it on the bus")]
     if archive.state != "ENABLED":
         why = f" ({archive.reason})" if archive.reason else ""
-        return [_finding("error", "archive-not-recording", where,
+        return [Finding("error", "archive-not-recording", where,
                          f"the archive is {archive.state}{why}: events of the bus are not "
                          "kept", f"aws events update-archive --archive-name {archive.name} "
                          "(or delete it and run `ebdemo up`)")]
@@ -112,14 +72,14 @@ def _check_schedules(topology: Topology, facts: TimeFacts, region: str) -> list[
         return []
     group = topology.schedule_group_name
     if not facts.group_exists:
-        return [_finding("error", "schedule-group-missing", f"schedule group {group}",
+        return [Finding("error", "schedule-group-missing", f"schedule group {group}",
                          "the stack's schedule group does not exist, so none of its schedules "
                          "does", "run `ebdemo up` to create them")]
     findings: list[Finding] = []
     for spec in specs:
         findings += _check_schedule(topology, facts, spec.name, spec.enabled, region)
     if facts.dropped:
-        findings.append(_finding(
+        findings.append(Finding(
             "warning", "schedule-invocations-dropped", f"schedule group {group}",
             f"{facts.dropped} invocation(s) of its schedules were dropped in the last 24 "
             "hours (the target could not be invoked, retries ran out)",
@@ -133,12 +93,12 @@ def _check_schedule(topology: Topology, facts: TimeFacts, logical: str, enabled:
     where = f"schedule {topology.schedule_group_name}/{name}"
     schedule = facts.schedules.get(name)
     if schedule is None:
-        return [_finding("error", "schedule-missing", where,
+        return [Finding("error", "schedule-missing", where,
                          "the schedule does not exist: its target is never invoked",
                          "run `ebdemo up` to create it")]
     findings: list[Finding] = []
     if enabled and schedule.state != "ENABLED":
-        findings.append(_finding(
+        findings.append(Finding(
             "error", "schedule-disabled", where,
             f"the schedule is {schedule.state}: it never fires",
             f"run `ebdemo up`, or: aws scheduler update-schedule --name {name} --group-name "
@@ -147,17 +107,17 @@ def _check_schedule(topology: Topology, facts: TimeFacts, logical: str, enabled:
     expected = topology.scheduler_role_name(logical, region)
     role = facts.roles.get(role_name)
     if role is None:
-        return [*findings, _finding(
+        return [*findings, Finding(
             "error", "schedule-role-missing", f"role {role_name}",
             f"the execution role of {where} does not exist: every invocation fails",
             "run `ebdemo up` to recreate it")]
     if role_name != expected:
-        findings.append(_finding(
+        findings.append(Finding(
             "warning", "schedule-role-wrong", where,
             f"it runs as role {role_name}, not its own least-privilege role {expected}",
             "run `ebdemo up` to give it back its own role"))
     if not _trusts_scheduler(role.trust, facts.group_arn):
-        findings.append(_finding(
+        findings.append(Finding(
             "error", "schedule-role-untrusted", f"role {role.name}",
             f"its trust policy does not let {SCHEDULER_SERVICE} assume it for schedule group "
             f"{topology.schedule_group_name}: every invocation of {name} fails",
@@ -167,7 +127,7 @@ def _check_schedule(topology: Topology, facts: TimeFacts, logical: str, enabled:
         if arn and action and not identity_allows(role.statements, action, arn):
             consequence = "every invocation fails with AccessDenied" if what == "target" \
                 else "failed invocations cannot be dead-lettered and are lost"
-            findings.append(_finding(
+            findings.append(Finding(
                 "error", "schedule-role-cannot-reach-target", f"role {role.name}",
                 f"it does not allow {action} on {arn} ({what} of {name}): {consequence}",
                 "run `ebdemo up` to restore the role's policy"))

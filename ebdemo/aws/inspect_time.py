@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ebdemo.aws.clients import ClientFactory
-from ebdemo.doctor_time import ArchiveFacts, ScheduleFacts, TimeFacts
+from ebdemo.doctor_facts import ArchiveFacts, ScheduleFacts, TimeFacts
 from ebdemo.kinds.base import partition
 from ebdemo.model import Topology
 

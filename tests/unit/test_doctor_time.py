@@ -7,7 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ebdemo.config.models.archive import ArchiveSpec
-from ebdemo.doctor_time import ArchiveFacts, TimeFacts, diagnose_time
+from ebdemo.doctor_facts import ArchiveFacts, TimeFacts
+from ebdemo.doctor_time import diagnose_time
 from ebdemo.model import FunctionSpec, RuleSpec, Topology
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
